@@ -1,0 +1,89 @@
+//! Route53 edge for writes: one ChangeResourceRecordSets per batch. A batch Route53 rejects is
+//! retried one name at a time, so one bad name cannot block the others.
+
+use aws_sdk_route53::types::{
+    Change as R53Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
+};
+
+use crate::edge::{Budget, Clients, Failure, FailureKind};
+use crate::plan::{Action, Change, RecordData};
+
+/// What became of one planned change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    pub change: Change,
+    pub result: Result<(), Failure>,
+}
+
+/// Applies `batches` in order and reports every change's outcome.
+pub async fn apply(clients: &Clients, budget: &Budget, batches: Vec<Vec<Change>>, comment: &str) -> Vec<Outcome> {
+    let mut outcomes = Vec::new();
+    for batch in batches {
+        match send(clients, budget, &batch, comment).await {
+            Ok(()) => outcomes.extend(batch.into_iter().map(|change| Outcome { change, result: Ok(()) })),
+            Err(f) if f.kind == FailureKind::Route53Rejected && distinct_names(&batch) > 1 => {
+                for group in by_name(batch) {
+                    let result = send(clients, budget, &group, comment).await;
+                    outcomes.extend(group.into_iter().map(|change| Outcome { change, result: result.clone() }));
+                }
+            }
+            Err(f) => outcomes.extend(batch.into_iter().map(|change| Outcome { change, result: Err(f.clone()) })),
+        }
+    }
+    outcomes
+}
+
+async fn send(clients: &Clients, budget: &Budget, batch: &[Change], comment: &str) -> Result<(), Failure> {
+    let zone = batch[0].zone.as_str();
+    let changes = batch.iter().map(to_sdk).collect::<Result<Vec<_>, _>>()?;
+    let change_batch =
+        ChangeBatch::builder().set_changes(Some(changes)).comment(comment).build().map_err(build_failure)?;
+    let req = clients.route53.change_resource_record_sets().hosted_zone_id(zone).change_batch(change_batch);
+    budget.run(req.send()).await.map_err(|f| f.at(zone))?.map(|_| ()).map_err(|e| Failure::from_route53(&e).at(zone))
+}
+
+fn to_sdk(c: &Change) -> Result<R53Change, Failure> {
+    let (action, data) = match c.action {
+        // CREATE, not UPSERT: if a record appeared since it was read, Route53 refuses rather than overwrite.
+        Action::Create => (ChangeAction::Create, c.new.as_ref()),
+        Action::Update => (ChangeAction::Upsert, c.new.as_ref()),
+        Action::Delete => (ChangeAction::Delete, c.old.as_ref()),
+    };
+    let data: &RecordData = data.ok_or_else(|| build_failure(format!("{} {} has no record data", c.name, c.rtype)))?;
+    let records = data
+        .values
+        .iter()
+        .map(|v| ResourceRecord::builder().value(v).build().map_err(build_failure))
+        .collect::<Result<Vec<_>, _>>()?;
+    let set = ResourceRecordSet::builder()
+        .name(c.name.as_str())
+        .r#type(RrType::from(c.rtype.as_str()))
+        .ttl(i64::from(data.ttl))
+        .set_resource_records(Some(records))
+        .build()
+        .map_err(build_failure)?;
+    R53Change::builder().action(action).resource_record_set(set).build().map_err(build_failure)
+}
+
+fn build_failure(e: impl std::fmt::Display) -> Failure {
+    Failure {
+        kind: FailureKind::Route53Error,
+        scope: String::new(),
+        message: format!("could not build the request: {e}"),
+    }
+}
+
+fn distinct_names(batch: &[Change]) -> usize {
+    by_name(batch.to_vec()).len()
+}
+
+fn by_name(batch: Vec<Change>) -> Vec<Vec<Change>> {
+    let mut groups: Vec<Vec<Change>> = Vec::new();
+    for c in batch {
+        match groups.iter_mut().find(|g| g[0].name == c.name) {
+            Some(g) => g.push(c),
+            None => groups.push(vec![c]),
+        }
+    }
+    groups
+}

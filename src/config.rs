@@ -1,0 +1,516 @@
+//! Environment -> typed [`Config`], read once at start-up. Every bad variable is reported at
+//! once, each error naming the variable. Secrets are redacted from `Debug`.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::IpAddr;
+
+use serde::Deserialize;
+
+use crate::names::{InstanceId, RecordName, RecordType, ZoneId};
+
+pub const DEFAULT_TTL: u32 = 60;
+pub const MAX_TTL: u32 = 86_400;
+
+/// One record name kept pointed at one instance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mapping {
+    pub instance: InstanceId,
+    pub zone: ZoneId,
+    pub name: RecordName,
+    pub ttl: u32,
+    pub types: Vec<RecordType>,
+}
+
+/// What happens to the records of an instance that no longer holds its address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnStop {
+    /// Remove them: a released public IP goes to someone else.
+    Delete,
+    /// Leave them as they are.
+    Keep,
+}
+
+/// The body shape of webhook alerts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WebhookFormat {
+    Json,
+    Slack,
+    Discord,
+}
+
+impl WebhookFormat {
+    fn parse(input: &str) -> Result<Self, String> {
+        match input.trim().to_ascii_lowercase().as_str() {
+            "json" => Ok(Self::Json),
+            "slack" => Ok(Self::Slack),
+            "discord" => Ok(Self::Discord),
+            other => Err(format!("{other:?} is not a format (json, slack or discord)")),
+        }
+    }
+
+    /// The format a URL implies when none is configured.
+    pub fn for_url(url: &WebhookUrl) -> Self {
+        let host = url.host();
+        let path = url.0.path();
+        if host == "hooks.slack.com" {
+            Self::Slack
+        } else if (host == "discord.com" || host == "discordapp.com") && path.starts_with("/api/webhooks") {
+            Self::Discord
+        } else {
+            Self::Json
+        }
+    }
+}
+
+/// A string that must never reach a log, an error or a response.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Self {
+        Self(value)
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// A webhook URL: https, or plain http to a loopback address. Shown by host only.
+#[derive(Clone, PartialEq, Eq)]
+pub struct WebhookUrl(reqwest::Url);
+
+impl WebhookUrl {
+    /// Parses a URL; the error never repeats the URL, which may hold a token.
+    pub fn parse(input: &str) -> Result<Self, String> {
+        let url = reqwest::Url::parse(input.trim()).map_err(|e| format!("not a valid URL ({e})"))?;
+        let host = url.host_str().unwrap_or_default().to_string();
+        if host.is_empty() {
+            return Err("the URL has no host".into());
+        }
+        match url.scheme() {
+            "https" => Ok(Self(url)),
+            "http" if is_loopback(&host) => Ok(Self(url)),
+            "http" => Err(format!("plain http is allowed only to loopback addresses; use https for {host}")),
+            other => Err(format!("scheme {other:?} is not supported; use https")),
+        }
+    }
+
+    pub fn host(&self) -> &str {
+        self.0.host_str().unwrap_or_default()
+    }
+
+    pub fn url(&self) -> &reqwest::Url {
+        &self.0
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+impl fmt::Debug for WebhookUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "WebhookUrl({}/…)", self.host())
+    }
+}
+
+/// Where a secret value comes from: the environment, or an SSM SecureString read at cold start.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    Inline(Secret),
+    Parameter(String),
+}
+
+/// Webhook settings as configured, before any SSM parameter is read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebhookSettings {
+    pub url: Source,
+    pub secret: Option<Source>,
+    pub format: Option<WebhookFormat>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    pub mappings: Vec<Mapping>,
+    pub on_stop: OnStop,
+    pub webhook: Option<WebhookSettings>,
+}
+
+/// Every problem found in the environment, one line each.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("invalid configuration:\n  {}", .0.join("\n  "))]
+pub struct ConfigError(pub Vec<String>);
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMapping {
+    instance_id: String,
+    zone_id: String,
+    name: String,
+    ttl: Option<i64>,
+    types: Option<Vec<String>>,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|key| std::env::var(key).ok())
+    }
+
+    /// Builds the config from any lookup, so tests never touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |key: &str| lookup(key).filter(|v| !v.trim().is_empty());
+        let mut errors = Vec::new();
+
+        let default_ttl = match get("DDNS_TTL") {
+            None => DEFAULT_TTL,
+            Some(raw) => parse_ttl(&raw).unwrap_or_else(|e| {
+                errors.push(format!("DDNS_TTL: {e}"));
+                DEFAULT_TTL
+            }),
+        };
+
+        let on_stop = match get("DDNS_ON_STOP").as_deref().map(str::trim) {
+            None | Some("delete") => OnStop::Delete,
+            Some("keep") => OnStop::Keep,
+            Some(other) => {
+                errors.push(format!("DDNS_ON_STOP: {other:?} is not allowed (delete or keep)"));
+                OnStop::Delete
+            }
+        };
+
+        let mappings = if let Some(raw) = get("DDNS_RECORDS") {
+            parse_records(&raw, default_ttl, &mut errors)
+        } else {
+            parse_shorthand(&get, default_ttl, &mut errors)
+        };
+        check_duplicates(&mappings, &mut errors);
+
+        let webhook = parse_webhook(&get, &mut errors);
+
+        if errors.is_empty() { Ok(Config { mappings, on_stop, webhook }) } else { Err(ConfigError(errors)) }
+    }
+}
+
+fn parse_ttl(raw: &str) -> Result<u32, String> {
+    let n: i64 = raw.trim().parse().map_err(|_| format!("{raw:?} is not a whole number of seconds"))?;
+    u32::try_from(n)
+        .ok()
+        .filter(|n| (1..=MAX_TTL).contains(n))
+        .ok_or_else(|| format!("{n} is out of range (1 to {MAX_TTL} seconds)"))
+}
+
+fn parse_records(raw: &str, default_ttl: u32, errors: &mut Vec<String>) -> Vec<Mapping> {
+    let raws: Vec<RawMapping> = match serde_json::from_str(raw) {
+        Ok(v) => v,
+        Err(e) => {
+            errors.push(format!(
+                "DDNS_RECORDS: not a JSON array of {{\"instance_id\", \"zone_id\", \"name\", \"ttl\"?, \"types\"?}} objects ({e})"
+            ));
+            return Vec::new();
+        }
+    };
+    if raws.is_empty() {
+        errors.push("DDNS_RECORDS: the array is empty; list at least one record".into());
+    }
+    let mut out = Vec::new();
+    for (i, r) in raws.into_iter().enumerate() {
+        let at = |field: &str, e: String| format!("DDNS_RECORDS[{i}].{field}: {e}");
+        let instance = InstanceId::parse(&r.instance_id).map_err(|e| errors.push(at("instance_id", e)));
+        let zone = ZoneId::parse(&r.zone_id).map_err(|e| errors.push(at("zone_id", e)));
+        let name = RecordName::parse(&r.name).map_err(|e| errors.push(at("name", e)));
+        let ttl = match r.ttl {
+            None => Ok(default_ttl),
+            Some(t) => parse_ttl(&t.to_string()).map_err(|e| errors.push(at("ttl", e))),
+        };
+        let types = match r.types {
+            None => Ok(vec![RecordType::A]),
+            Some(ts) if ts.is_empty() => {
+                errors.push(at("types", "the list is empty; give A and/or AAAA".into()));
+                Err(())
+            }
+            Some(ts) => {
+                let mut parsed = Vec::new();
+                let mut ok = true;
+                for t in ts {
+                    match RecordType::parse(&t) {
+                        Ok(t) if !parsed.contains(&t) => parsed.push(t),
+                        Ok(_) => {}
+                        Err(e) => {
+                            errors.push(at("types", e));
+                            ok = false;
+                        }
+                    }
+                }
+                if ok { Ok(parsed) } else { Err(()) }
+            }
+        };
+        if let (Ok(instance), Ok(zone), Ok(name), Ok(ttl), Ok(types)) = (instance, zone, name, ttl, types) {
+            out.push(Mapping { instance, zone, name, ttl, types });
+        }
+    }
+    out
+}
+
+fn parse_shorthand(get: &impl Fn(&str) -> Option<String>, ttl: u32, errors: &mut Vec<String>) -> Vec<Mapping> {
+    let (instance, zone, names) = (get("INSTANCE_ID"), get("HOSTED_ZONE_ID"), get("RECORD_NAME"));
+    if instance.is_none() && zone.is_none() && names.is_none() {
+        errors.push(
+            "DDNS_RECORDS: not set, and neither is the shorthand INSTANCE_ID + HOSTED_ZONE_ID + RECORD_NAME; configure at least one record".into(),
+        );
+        return Vec::new();
+    }
+    let mut need = |key: &str, v: Option<String>| {
+        if v.is_none() {
+            errors.push(format!(
+                "{key}: missing (DDNS_RECORDS is unset, so INSTANCE_ID, HOSTED_ZONE_ID and RECORD_NAME are all needed)"
+            ));
+        }
+        v
+    };
+    let (instance, zone, names) =
+        (need("INSTANCE_ID", instance), need("HOSTED_ZONE_ID", zone), need("RECORD_NAME", names));
+    let instance =
+        instance.and_then(|v| InstanceId::parse(&v).map_err(|e| errors.push(format!("INSTANCE_ID: {e}"))).ok());
+    let zone = zone.and_then(|v| ZoneId::parse(&v).map_err(|e| errors.push(format!("HOSTED_ZONE_ID: {e}"))).ok());
+    let names: Vec<RecordName> = names
+        .map(|v| {
+            v.split(',')
+                .filter(|s| !s.trim().is_empty())
+                .filter_map(|s| RecordName::parse(s).map_err(|e| errors.push(format!("RECORD_NAME: {e}"))).ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    match (instance, zone) {
+        (Some(instance), Some(zone)) => names
+            .into_iter()
+            .map(|name| Mapping {
+                instance: instance.clone(),
+                zone: zone.clone(),
+                name,
+                ttl,
+                types: vec![RecordType::A],
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// One record (zone, name, type) can follow only one instance.
+fn check_duplicates(mappings: &[Mapping], errors: &mut Vec<String>) {
+    let mut seen: HashMap<(&ZoneId, &RecordName, RecordType), &InstanceId> = HashMap::new();
+    for m in mappings {
+        for t in &m.types {
+            if let Some(first) = seen.insert((&m.zone, &m.name, *t), &m.instance) {
+                let var = "DDNS_RECORDS";
+                if first == &m.instance {
+                    errors.push(format!("{var}: {} {t} in zone {} is listed twice", m.name, m.zone));
+                } else {
+                    errors.push(format!(
+                        "{var}: {} {t} in zone {} is claimed by both {first} and {}",
+                        m.name, m.zone, m.instance
+                    ));
+                }
+            }
+        }
+    }
+}
+
+fn parse_webhook(get: &impl Fn(&str) -> Option<String>, errors: &mut Vec<String>) -> Option<WebhookSettings> {
+    let inline = get("DDNS_WEBHOOK_URL")
+        .map(|v| ("DDNS_WEBHOOK_URL", v))
+        .or_else(|| get("WEBHOOK_URL").map(|v| ("WEBHOOK_URL", v)));
+    let parameter = get("DDNS_WEBHOOK_URL_PARAMETER");
+    let url = match (inline, parameter) {
+        (Some((var, _)), Some(_)) => {
+            errors.push(format!("{var}: set together with DDNS_WEBHOOK_URL_PARAMETER; keep only one"));
+            None
+        }
+        (Some((var, raw)), None) => match WebhookUrl::parse(&raw) {
+            Ok(_) => Some(Source::Inline(Secret::new(raw.trim().to_string()))),
+            Err(e) => {
+                errors.push(format!("{var}: {e}"));
+                None
+            }
+        },
+        (None, Some(name)) => {
+            Some(Source::Parameter(parse_parameter_name("DDNS_WEBHOOK_URL_PARAMETER", &name, errors)))
+        }
+        (None, None) => None,
+    };
+    let secret = match (get("DDNS_WEBHOOK_SECRET"), get("DDNS_WEBHOOK_SECRET_PARAMETER")) {
+        (Some(_), Some(_)) => {
+            errors.push("DDNS_WEBHOOK_SECRET: set together with DDNS_WEBHOOK_SECRET_PARAMETER; keep only one".into());
+            None
+        }
+        (Some(s), None) => Some(Source::Inline(Secret::new(s))),
+        (None, Some(name)) => {
+            Some(Source::Parameter(parse_parameter_name("DDNS_WEBHOOK_SECRET_PARAMETER", &name, errors)))
+        }
+        (None, None) => None,
+    };
+    let format = get("DDNS_WEBHOOK_FORMAT")
+        .and_then(|raw| WebhookFormat::parse(&raw).map_err(|e| errors.push(format!("DDNS_WEBHOOK_FORMAT: {e}"))).ok());
+    match url {
+        Some(url) => Some(WebhookSettings { url, secret, format }),
+        None => {
+            if secret.is_some() || format.is_some() {
+                errors.push("DDNS_WEBHOOK_URL: a webhook secret or format is set, but no webhook URL (DDNS_WEBHOOK_URL or DDNS_WEBHOOK_URL_PARAMETER)".into());
+            }
+            None
+        }
+    }
+}
+
+fn parse_parameter_name(var: &str, raw: &str, errors: &mut Vec<String>) -> String {
+    let name = raw.trim();
+    let ok = name.len() <= 2048 && name.chars().all(|c| c.is_ascii_alphanumeric() || "_.-/".contains(c));
+    if !ok {
+        errors.push(format!("{var}: {name:?} is not an SSM parameter name (letters, digits, _ . - /)"));
+    }
+    name.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    fn errors(vars: &[(&str, &str)]) -> Vec<String> {
+        config(vars).unwrap_err().0
+    }
+
+    const ONE: &str = r#"[{"instance_id":"i-1234567890abcdef0","zone_id":"Z1","name":"App.Example.com"}]"#;
+
+    #[test]
+    fn records_take_defaults() {
+        let c = config(&[("DDNS_RECORDS", ONE)]).unwrap();
+        assert_eq!(c.mappings.len(), 1);
+        let m = &c.mappings[0];
+        assert_eq!(m.name.as_str(), "app.example.com.");
+        assert_eq!(m.ttl, 60);
+        assert_eq!(m.types, vec![RecordType::A]);
+        assert_eq!(c.on_stop, OnStop::Delete);
+        assert_eq!(c.webhook, None);
+    }
+
+    #[test]
+    fn ttl_default_comes_from_ddns_ttl_and_mapping_wins() {
+        let recs = r#"[{"instance_id":"i-12345678","zone_id":"Z1","name":"a.example.com","types":["a","AAAA"]},
+                       {"instance_id":"i-12345678","zone_id":"Z1","name":"b.example.com","ttl":30}]"#;
+        let c = config(&[("DDNS_RECORDS", recs), ("DDNS_TTL", "300"), ("DDNS_ON_STOP", "keep")]).unwrap();
+        assert_eq!(c.mappings[0].ttl, 300);
+        assert_eq!(c.mappings[0].types, vec![RecordType::A, RecordType::AAAA]);
+        assert_eq!(c.mappings[1].ttl, 30);
+        assert_eq!(c.on_stop, OnStop::Keep);
+    }
+
+    #[test]
+    fn shorthand_splits_names() {
+        let c = config(&[
+            ("INSTANCE_ID", "i-1234567890abcdef0"),
+            ("HOSTED_ZONE_ID", "/hostedzone/Z1"),
+            ("RECORD_NAME", "a.example.com, b.example.com."),
+        ])
+        .unwrap();
+        let names: Vec<_> = c.mappings.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, ["a.example.com.", "b.example.com."]);
+        assert_eq!(c.mappings[0].zone.as_str(), "Z1");
+    }
+
+    #[test]
+    fn every_bad_variable_is_named_at_once() {
+        let errs = errors(&[
+            ("DDNS_RECORDS", r#"[{"instance_id":"i-1","zone_id":"z1","name":"bad name","ttl":-5,"types":["MX"]}]"#),
+            ("DDNS_TTL", "soon"),
+            ("DDNS_ON_STOP", "explode"),
+            ("DDNS_WEBHOOK_FORMAT", "xml"),
+        ]);
+        for needle in [
+            "DDNS_TTL:",
+            "DDNS_ON_STOP:",
+            "DDNS_RECORDS[0].instance_id",
+            "DDNS_RECORDS[0].zone_id",
+            "DDNS_RECORDS[0].name",
+            "DDNS_RECORDS[0].ttl",
+            "DDNS_RECORDS[0].types",
+            "DDNS_WEBHOOK_FORMAT:",
+        ] {
+            assert!(errs.iter().any(|e| e.starts_with(needle)), "missing {needle} in {errs:#?}");
+        }
+    }
+
+    #[test]
+    fn malformed_and_missing_config_is_explained() {
+        for (vars, needle) in [
+            (vec![], "DDNS_RECORDS: not set"),
+            (vec![("DDNS_RECORDS", "{")], "DDNS_RECORDS: not a JSON array"),
+            (vec![("DDNS_RECORDS", "[]")], "DDNS_RECORDS: the array is empty"),
+            (
+                vec![("DDNS_RECORDS", r#"[{"instance_id":"i-12345678","zone_id":"Z1","name":"a.b.c","typo":1}]"#)],
+                "unknown field",
+            ),
+            (vec![("INSTANCE_ID", "i-12345678")], "HOSTED_ZONE_ID: missing"),
+            (vec![("DDNS_RECORDS", ONE), ("DDNS_TTL", "0")], "DDNS_TTL: 0 is out of range"),
+        ] {
+            let errs = errors(&vars);
+            assert!(errs.iter().any(|e| e.contains(needle)), "{needle}: {errs:#?}");
+        }
+    }
+
+    #[test]
+    fn one_record_cannot_follow_two_instances() {
+        let recs = r#"[{"instance_id":"i-12345678","zone_id":"Z1","name":"a.example.com"},
+                       {"instance_id":"i-87654321","zone_id":"Z1","name":"A.EXAMPLE.COM."}]"#;
+        let errs = errors(&[("DDNS_RECORDS", recs)]);
+        assert!(errs[0].contains("claimed by both i-12345678 and i-87654321"), "{errs:?}");
+    }
+
+    #[test]
+    fn webhook_url_rules() {
+        let ok = config(&[("DDNS_RECORDS", ONE), ("WEBHOOK_URL", "https://hooks.example.com/T/secret-token")]).unwrap();
+        assert!(matches!(ok.webhook.unwrap().url, Source::Inline(_)));
+        let loopback = config(&[("DDNS_RECORDS", ONE), ("DDNS_WEBHOOK_URL", "http://127.0.0.1:9/hook")]);
+        assert!(loopback.is_ok());
+        let errs = errors(&[("DDNS_RECORDS", ONE), ("DDNS_WEBHOOK_URL", "http://hooks.example.com/secret-token")]);
+        assert!(errs[0].starts_with("DDNS_WEBHOOK_URL: plain http"), "{errs:?}");
+        assert!(!errs[0].contains("secret-token"), "the URL must not be echoed: {errs:?}");
+        let errs = errors(&[("DDNS_RECORDS", ONE), ("DDNS_WEBHOOK_SECRET", "s3cret")]);
+        assert!(errs[0].contains("no webhook URL"), "{errs:?}");
+        assert!(!format!("{errs:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn debug_never_shows_secrets() {
+        let c = config(&[
+            ("DDNS_RECORDS", ONE),
+            ("DDNS_WEBHOOK_URL", "https://hooks.example.com/T/secret-token"),
+            ("DDNS_WEBHOOK_SECRET", "s3cret"),
+        ])
+        .unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("secret-token") && !shown.contains("s3cret"), "{shown}");
+    }
+
+    #[test]
+    fn format_follows_the_url() {
+        let f = |u: &str| WebhookFormat::for_url(&WebhookUrl::parse(u).unwrap());
+        assert_eq!(f("https://hooks.slack.com/services/T/B/X"), WebhookFormat::Slack);
+        assert_eq!(f("https://discord.com/api/webhooks/1/x"), WebhookFormat::Discord);
+        assert_eq!(f("https://discordapp.com/api/webhooks/1/x"), WebhookFormat::Discord);
+        assert_eq!(f("https://discord.com/other"), WebhookFormat::Json);
+        assert_eq!(f("https://example.com/hook"), WebhookFormat::Json);
+    }
+}

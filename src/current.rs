@@ -1,0 +1,78 @@
+//! Route53 edge for reads: what exists at the names we manage, in the fewest calls.
+//!
+//! Names are visited in listing order. Each call starts at the first name not yet seen and asks
+//! for a full page (300 records); every managed name that page spans is then known. A single name
+//! costs one call, names close together share a page, and the total is never more than one call
+//! per name nor more than paging the whole zone from the first managed name.
+
+use std::cmp::Ordering;
+
+use aws_sdk_route53::types::ResourceRecordSet;
+
+use crate::edge::{Budget, Clients, Failure};
+use crate::names::{RecordName, ZoneId, listing_cmp_all};
+use crate::plan::Existing;
+
+/// ListResourceRecordSets' largest page.
+pub const PAGE_SIZE: i32 = 300;
+
+/// Reads every record set at `names` in `zone` (all types, so conflicts are visible).
+pub async fn read(
+    clients: &Clients,
+    budget: &Budget,
+    zone: &ZoneId,
+    names: &[RecordName],
+) -> Result<Vec<Existing>, Failure> {
+    let mut pending: Vec<&RecordName> = names.iter().collect();
+    pending.sort_by_key(|n| n.listing_key(true));
+    pending.dedup();
+    let mut found: Vec<Existing> = Vec::new();
+    // Where the previous page stopped, to continue a name whose records fill more than one page.
+    let mut resume: Option<(RecordName, String, Option<String>)> = None;
+    while let Some(first) = pending.first().copied() {
+        let mut req = clients.route53.list_resource_record_sets().hosted_zone_id(zone.as_str()).max_items(PAGE_SIZE);
+        req = match &resume {
+            Some((name, rtype, id)) if name == first => req
+                .start_record_name(name.as_str())
+                .start_record_type(rtype.as_str().into())
+                .set_start_record_identifier(id.clone()),
+            _ => req.start_record_name(first.as_str()),
+        };
+        let page = budget.run(req.send()).await?.map_err(|e| Failure::from_route53(&e).at(zone.as_str()))?;
+        let sets = page.resource_record_sets();
+        for e in sets.iter().map(existing) {
+            if pending.contains(&&e.name) && !found.contains(&e) {
+                found.push(e);
+            }
+        }
+        let last = sets.last().map(|s| RecordName::from_route53(s.name())).filter(|_| page.is_truncated());
+        resume = page.next_record_name().filter(|_| page.is_truncated()).map(|n| {
+            let rtype = page.next_record_type().map(|t| t.as_str().to_string()).unwrap_or_default();
+            (RecordName::from_route53(n), rtype, page.next_record_identifier().map(str::to_string))
+        });
+        // The page starts with `first`'s records, so `first` is done unless they fill the page.
+        let first_continues = resume.as_ref().is_some_and(|(n, ..)| n == first);
+        // Another name is done when the page spans it under both orders Route53 and emulators use.
+        let spanned = |n: &RecordName| {
+            listing_cmp_all(first, n) == Some(Ordering::Less)
+                && last.as_ref().is_none_or(|last| listing_cmp_all(n, last) == Some(Ordering::Less))
+        };
+        pending.retain(|n| if *n == first { first_continues } else { !spanned(n) });
+    }
+    Ok(found)
+}
+
+fn existing(set: &ResourceRecordSet) -> Existing {
+    let special = if set.alias_target().is_some() {
+        Some("an alias record".to_string())
+    } else {
+        set.set_identifier().map(|id| format!("a routing-policy record (set identifier {id:?})"))
+    };
+    Existing {
+        name: RecordName::from_route53(set.name()),
+        rtype: set.r#type().as_str().to_string(),
+        ttl: set.ttl().and_then(|t| u32::try_from(t).ok()),
+        values: set.resource_records().iter().map(|r| r.value().to_string()).collect(),
+        special,
+    }
+}

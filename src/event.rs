@@ -1,0 +1,224 @@
+//! Incoming JSON -> [`Trigger`], or a rejection that says what was received.
+//! Dispatch is on the event's shape; nothing here talks to AWS.
+
+use aws_lambda_events::event::cloudwatch_events::CloudWatchEvent;
+use aws_lambda_events::event::cloudwatch_events::ec2::InstanceStateChange;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::names::InstanceId;
+
+const STATE_CHANGE: &str = "EC2 Instance State-change Notification";
+const SCHEDULED: &str = "Scheduled Event";
+
+/// The EC2 states that matter to DNS.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InstanceState {
+    Running,
+    Stopped,
+    Terminated,
+    /// pending, stopping, shutting-down: transient, no action.
+    Other,
+}
+
+/// Why the function was invoked, and what it should cover.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Trigger {
+    StateChange { instance: InstanceId, state: InstanceState, raw_state: String },
+    Schedule,
+    Manual { instance_ids: Option<Vec<InstanceId>>, dry_run: bool },
+    TestWebhook,
+}
+
+impl Trigger {
+    /// A short label for logs, alerts and the response.
+    pub fn label(&self) -> String {
+        match self {
+            Trigger::StateChange { instance, raw_state, .. } => format!("state-change:{instance}:{raw_state}"),
+            Trigger::Schedule => "schedule".into(),
+            Trigger::Manual { dry_run: true, .. } => "manual:dry-run".into(),
+            Trigger::Manual { .. } => "manual".into(),
+            Trigger::TestWebhook => "test-webhook".into(),
+        }
+    }
+
+    pub fn dry_run(&self) -> bool {
+        matches!(self, Trigger::Manual { dry_run: true, .. })
+    }
+}
+
+/// An event this function does not handle; the message names what arrived.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unsupported event: {0}")]
+pub struct UnsupportedEvent(pub String);
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ManualEvent {
+    action: String,
+    #[serde(default)]
+    instance_ids: Option<Vec<String>>,
+    #[serde(default)]
+    dry_run: bool,
+}
+
+/// Turns one invocation payload into a trigger.
+pub fn parse(payload: &Value) -> Result<Trigger, UnsupportedEvent> {
+    let reject = |why: String| Err(UnsupportedEvent(format!("{why}; received {}", describe(payload))));
+    let Some(object) = payload.as_object() else {
+        return reject(format!("expected a JSON object, got {}", kind(payload)));
+    };
+    if object.contains_key("action") {
+        return parse_manual(payload).map_err(|why| UnsupportedEvent(format!("{why}; received {}", describe(payload))));
+    }
+    let Some(source) = object.get("source") else {
+        return reject("no \"source\" or \"action\" field".into());
+    };
+    let envelope: CloudWatchEvent<Value> = match serde_json::from_value(payload.clone()) {
+        Ok(e) => e,
+        Err(e) => return reject(format!("not an EventBridge event ({e})")),
+    };
+    let detail_type = envelope.detail_type.as_deref().unwrap_or_default();
+    match (source.as_str(), detail_type) {
+        (Some("aws.ec2"), STATE_CHANGE) => {
+            let Some(detail) = envelope.detail.filter(|d| !d.is_null()) else {
+                return reject("state-change event without \"detail\"".into());
+            };
+            let change: InstanceStateChange = match serde_json::from_value(detail) {
+                Ok(c) => c,
+                Err(e) => return reject(format!("state-change detail is malformed ({e})")),
+            };
+            let instance = match InstanceId::parse(&change.instance_id) {
+                Ok(i) => i,
+                Err(e) => return reject(format!("state-change detail: {e}")),
+            };
+            let state = match change.state.as_str() {
+                "running" => InstanceState::Running,
+                "stopped" => InstanceState::Stopped,
+                "terminated" => InstanceState::Terminated,
+                _ => InstanceState::Other,
+            };
+            Ok(Trigger::StateChange { instance, state, raw_state: change.state })
+        }
+        (Some("aws.events"), SCHEDULED) => Ok(Trigger::Schedule),
+        (Some(source), detail_type) => {
+            reject(format!("source {source:?} with detail-type {detail_type:?} is not handled"))
+        }
+        (None, _) => reject("\"source\" is not a string".into()),
+    }
+}
+
+fn parse_manual(payload: &Value) -> Result<Trigger, String> {
+    let manual: ManualEvent =
+        serde_json::from_value(payload.clone()).map_err(|e| format!("manual invocation is malformed ({e})"))?;
+    match manual.action.as_str() {
+        "reconcile" => {
+            let instance_ids = manual
+                .instance_ids
+                .map(|ids| ids.iter().map(|id| InstanceId::parse(id)).collect::<Result<Vec<_>, _>>())
+                .transpose()
+                .map_err(|e| format!("instance_ids: {e}"))?;
+            Ok(Trigger::Manual { instance_ids, dry_run: manual.dry_run })
+        }
+        "test-webhook" => Ok(Trigger::TestWebhook),
+        other => Err(format!("unknown action {other:?} (reconcile or test-webhook)")),
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A bounded rendering of the payload, for the error message.
+fn describe(v: &Value) -> String {
+    let text = v.to_string();
+    if text.chars().count() > 200 { format!("{}…", text.chars().take(200).collect::<String>()) } else { text }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn fixture(name: &str) -> Value {
+        let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn fixtures_become_triggers() {
+        let id = InstanceId::parse("i-1234567890abcdef0").unwrap();
+        assert_eq!(
+            parse(&fixture("ec2-state-change-running.json")).unwrap(),
+            Trigger::StateChange { instance: id.clone(), state: InstanceState::Running, raw_state: "running".into() }
+        );
+        assert_eq!(
+            parse(&fixture("ec2-state-change-stopped.json")).unwrap(),
+            Trigger::StateChange { instance: id, state: InstanceState::Stopped, raw_state: "stopped".into() }
+        );
+        assert_eq!(parse(&fixture("scheduled-event.json")).unwrap(), Trigger::Schedule);
+    }
+
+    #[test]
+    fn other_states_are_accepted_without_action() {
+        let mut e = fixture("ec2-state-change-running.json");
+        e["detail"]["state"] = json!("pending");
+        assert!(matches!(parse(&e).unwrap(), Trigger::StateChange { state: InstanceState::Other, .. }));
+    }
+
+    #[test]
+    fn manual_invocations() {
+        assert_eq!(
+            parse(&json!({"action":"reconcile"})).unwrap(),
+            Trigger::Manual { instance_ids: None, dry_run: false }
+        );
+        let t = parse(&json!({"action":"reconcile","instance_ids":["i-12345678"],"dry_run":true})).unwrap();
+        assert_eq!(
+            t,
+            Trigger::Manual { instance_ids: Some(vec![InstanceId::parse("i-12345678").unwrap()]), dry_run: true }
+        );
+        assert!(t.dry_run());
+        assert_eq!(parse(&json!({"action":"test-webhook"})).unwrap(), Trigger::TestWebhook);
+    }
+
+    #[test]
+    fn bad_events_are_rejected_with_what_arrived() {
+        let mut no_detail = fixture("ec2-state-change-running.json");
+        no_detail.as_object_mut().unwrap().remove("detail");
+        let mut other_source = fixture("scheduled-event.json");
+        other_source["source"] = json!("aws.s3");
+        let mut bad_id = fixture("ec2-state-change-running.json");
+        bad_id["detail"]["instance-id"] = json!("nope");
+        for (event, needle) in [
+            (json!({}), "no \"source\" or \"action\""),
+            (json!([1, 2]), "got an array"),
+            (json!("hello"), "got a string"),
+            (json!(null), "got null"),
+            (no_detail, "without \"detail\""),
+            (other_source, "source \"aws.s3\""),
+            (bad_id, "not an instance id"),
+            (json!({"action":"explode"}), "unknown action \"explode\""),
+            (json!({"action":"reconcile","instance_ids":["x"]}), "instance_ids"),
+            (json!({"action":"reconcile","dry_run":"yes"}), "malformed"),
+            (fixture("tag-change-on-resource.json"), "Tag Change on Resource"),
+        ] {
+            let err = parse(&event).unwrap_err().to_string();
+            assert!(err.contains(needle), "{event}: {err}");
+            assert!(err.contains("received"), "{err}");
+        }
+    }
+
+    #[test]
+    fn long_payloads_are_cut_in_the_message() {
+        let err = parse(&json!({"junk": "x".repeat(5000)})).unwrap_err().to_string();
+        assert!(err.len() < 400, "{}", err.len());
+    }
+}

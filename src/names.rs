@@ -1,0 +1,257 @@
+//! Typed identifiers: record names in Route53's stored form, instance ids, zone ids, record types.
+//! Parsing lives here so every other module can trust the values it holds.
+
+use std::cmp::Ordering;
+use std::fmt;
+
+/// A DNS name as Route53 stores it: lower case, with a trailing dot, and `\052` for `*`.
+/// Two spellings of one name always parse to equal values.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RecordName(String);
+
+impl RecordName {
+    /// Parses a name as a user writes it (any case, trailing dot optional, `*` or `\052`).
+    pub fn parse(input: &str) -> Result<Self, String> {
+        let trimmed = input.trim();
+        if trimmed.is_empty() {
+            return Err("the record name is empty".into());
+        }
+        let lower = trimmed.to_ascii_lowercase().replace("\\052", "*");
+        let bare = lower.strip_suffix('.').unwrap_or(&lower);
+        if bare.is_empty() {
+            return Err(format!("{input:?} is not a record name"));
+        }
+        if bare.len() > 253 {
+            return Err(format!("{input:?} is longer than 253 characters"));
+        }
+        for (i, label) in bare.split('.').enumerate() {
+            if label.is_empty() {
+                return Err(format!("{input:?} has an empty label"));
+            }
+            if label.len() > 63 {
+                return Err(format!("{input:?} has a label longer than 63 characters"));
+            }
+            if label.contains('*') && (label != "*" || i != 0) {
+                return Err(format!("{input:?}: a wildcard must be the whole leftmost label, as in *.example.com"));
+            }
+            if let Some(bad) =
+                label.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_' || *c == '*'))
+            {
+                return Err(format!("{input:?} contains {bad:?}, which a host name cannot hold"));
+            }
+        }
+        if !bare.contains('.') {
+            return Err(format!("{input:?} is not a fully qualified name (no domain)"));
+        }
+        Ok(Self(format!("{}.", bare.replace('*', "\\052"))))
+    }
+
+    /// Reads a name as Route53 returns it; never fails, so foreign records can still be compared.
+    pub fn from_route53(stored: &str) -> Self {
+        let lower = stored.to_ascii_lowercase().replace('*', "\\052");
+        if lower.ends_with('.') { Self(lower) } else { Self(format!("{lower}.")) }
+    }
+
+    /// The stored form, as sent to Route53 (`app.example.com.`).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The form people read: no trailing dot, `*` for the wildcard.
+    pub fn display(&self) -> String {
+        self.0.trim_end_matches('.').replace("\\052", "*")
+    }
+
+    /// True when this name is `zone` or lies below it.
+    pub fn is_within(&self, zone: &RecordName) -> bool {
+        self.0 == zone.0 || self.0.ends_with(&format!(".{}", zone.0))
+    }
+
+    /// Route53's listing order: labels reversed, compared byte by byte, trailing dot included.
+    /// moto omits the trailing dot; callers that must be safe under both use [`listing_cmp_all`].
+    pub fn listing_key(&self, trailing_dot: bool) -> String {
+        let bare = self.0.trim_end_matches('.');
+        let mut key = bare.rsplit('.').collect::<Vec<_>>().join(".");
+        if trailing_dot {
+            key.push('.');
+        }
+        key
+    }
+}
+
+/// Compares two names under both listing orders; `Some` only when they agree.
+pub fn listing_cmp_all(a: &RecordName, b: &RecordName) -> Option<Ordering> {
+    let with = a.listing_key(true).cmp(&b.listing_key(true));
+    let without = a.listing_key(false).cmp(&b.listing_key(false));
+    (with == without).then_some(with)
+}
+
+impl fmt::Display for RecordName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.display())
+    }
+}
+
+/// An EC2 instance id, `i-` followed by 8 or 17 hex digits.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct InstanceId(String);
+
+impl InstanceId {
+    pub fn parse(input: &str) -> Result<Self, String> {
+        let s = input.trim();
+        let ok = s
+            .strip_prefix("i-")
+            .is_some_and(|hex| (hex.len() == 8 || hex.len() == 17) && hex.chars().all(|c| c.is_ascii_hexdigit()));
+        if ok {
+            Ok(Self(s.to_ascii_lowercase()))
+        } else {
+            Err(format!("{input:?} is not an instance id (expected i- and 8 or 17 hex digits)"))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for InstanceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A Route53 hosted zone id, without any `/hostedzone/` prefix.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ZoneId(String);
+
+impl ZoneId {
+    pub fn parse(input: &str) -> Result<Self, String> {
+        let s = input.trim();
+        let s = s.strip_prefix("/hostedzone/").unwrap_or(s);
+        // Real ids start with Z; emulators use other upper-case alphanumerics, so accept those.
+        if !s.is_empty() && s.len() <= 32 && s.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()) {
+            Ok(Self(s.to_string()))
+        } else {
+            Err(format!(
+                "{input:?} is not a hosted zone id (expected upper-case letters and digits, like Z0123456789ABC)"
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ZoneId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The record types this project manages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub enum RecordType {
+    A,
+    #[allow(clippy::upper_case_acronyms)]
+    AAAA,
+}
+
+impl RecordType {
+    pub fn parse(input: &str) -> Result<Self, String> {
+        match input.trim().to_ascii_uppercase().as_str() {
+            "A" => Ok(Self::A),
+            "AAAA" => Ok(Self::AAAA),
+            _ => Err(format!("{input:?} is not a supported record type (A or AAAA)")),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::A => "A",
+            Self::AAAA => "AAAA",
+        }
+    }
+}
+
+impl fmt::Display for RecordType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spellings_of_one_name_are_equal() {
+        let want = RecordName::parse("app.example.com.").unwrap();
+        for spelling in ["app.example.com", "APP.Example.COM", "app.example.com.", " app.example.com "] {
+            assert_eq!(RecordName::parse(spelling).unwrap(), want, "{spelling}");
+        }
+        assert_eq!(want.as_str(), "app.example.com.");
+        assert_eq!(RecordName::from_route53("app.example.com."), want);
+    }
+
+    #[test]
+    fn wildcard_is_stored_escaped() {
+        let n = RecordName::parse("*.Example.com").unwrap();
+        assert_eq!(n.as_str(), "\\052.example.com.");
+        assert_eq!(RecordName::parse("\\052.example.com").unwrap(), n);
+        assert_eq!(RecordName::from_route53("\\052.example.com."), n);
+        assert_eq!(n.display(), "*.example.com");
+    }
+
+    #[test]
+    fn bad_names_are_refused_with_a_reason() {
+        for (input, needle) in [
+            ("", "empty"),
+            (".", "not a record name"),
+            ("a..example.com", "empty label"),
+            ("localhost", "fully qualified"),
+            ("a b.example.com", "' '"),
+            ("www.*.example.com", "wildcard"),
+            (&format!("{}.example.com", "a".repeat(64)), "63"),
+        ] {
+            let err = RecordName::parse(input).unwrap_err();
+            assert!(err.contains(needle), "{input:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn listing_order_follows_route53() {
+        let a = RecordName::parse("a.example.com").unwrap();
+        let dash = RecordName::parse("a-b.example.com").unwrap();
+        let b = RecordName::parse("b.example.com").unwrap();
+        let deep = RecordName::parse("x.a.example.com").unwrap();
+        // Route53 compares with the trailing dot, so '-' sorts before '.'.
+        assert!(dash.listing_key(true) < a.listing_key(true));
+        assert!(dash.listing_key(false) > a.listing_key(false));
+        assert_eq!(listing_cmp_all(&a, &dash), None);
+        assert_eq!(listing_cmp_all(&a, &b), Some(Ordering::Less));
+        assert_eq!(listing_cmp_all(&a, &deep), Some(Ordering::Less));
+        assert_eq!(listing_cmp_all(&deep, &b), Some(Ordering::Less));
+    }
+
+    #[test]
+    fn ids_parse() {
+        assert!(InstanceId::parse("i-1234567890abcdef0").is_ok());
+        assert!(InstanceId::parse("i-12345678").is_ok());
+        assert!(InstanceId::parse("i-123").is_err());
+        assert!(InstanceId::parse("x-1234567890abcdef0").is_err());
+        assert_eq!(ZoneId::parse("/hostedzone/Z123ABC").unwrap().as_str(), "Z123ABC");
+        assert!(ZoneId::parse("z123").is_err());
+        assert!(ZoneId::parse("").is_err());
+        assert_eq!(RecordType::parse("aaaa").unwrap(), RecordType::AAAA);
+        assert!(RecordType::parse("MX").is_err());
+    }
+
+    #[test]
+    fn within_zone() {
+        let zone = RecordName::parse("example.com").unwrap();
+        assert!(RecordName::parse("a.example.com").unwrap().is_within(&zone));
+        assert!(zone.is_within(&zone));
+        assert!(!RecordName::parse("a.badexample.com").unwrap().is_within(&zone));
+    }
+}

@@ -1,0 +1,335 @@
+//! Webhook alerts: the message (json, slack or discord), its signature, and delivery with a short
+//! timeout and bounded retries inside the invocation's budget. Delivery never decides DNS.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_smithy_types::date_time::{DateTime, Format};
+use hmac::{Hmac, KeyInit, Mac};
+use serde::Serialize;
+use serde_json::json;
+use sha2::Sha256;
+
+use crate::config::{Secret, Source, WebhookFormat, WebhookSettings, WebhookUrl};
+use crate::edge::{Budget, Failure};
+use crate::report::ChangeReport;
+
+/// One attempt never waits longer than this.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
+/// Retries after the first attempt, on connect errors, 5xx and 429 only.
+pub const RETRIES: u32 = 2;
+const BACKOFF: Duration = Duration::from_millis(200);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum AlertKind {
+    #[serde(rename = "dns.changed")]
+    Changed,
+    #[serde(rename = "dns.failed")]
+    Failed,
+    #[serde(rename = "dns.test")]
+    Test,
+}
+
+/// What one alert says; rendered into the configured format.
+#[derive(Clone, Debug, Serialize)]
+pub struct Alert {
+    pub event: AlertKind,
+    pub account: Option<String>,
+    pub region: Option<String>,
+    pub function: Option<String>,
+    pub trigger: String,
+    /// Why the records moved, in a few words ("instance started").
+    #[serde(skip)]
+    pub cause: String,
+    pub dry_run: bool,
+    pub changes: Vec<ChangeReport>,
+    pub errors: Vec<Failure>,
+}
+
+/// What became of a delivery. Never holds the URL.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Delivery {
+    pub host: String,
+    pub status: Option<u16>,
+    pub attempts: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl Delivery {
+    pub fn ok(&self) -> bool {
+        self.error.is_none()
+    }
+}
+
+/// A configured webhook channel, with its client built once.
+#[derive(Clone, Debug)]
+pub struct Notifier {
+    client: reqwest::Client,
+    url: WebhookUrl,
+    secret: Option<Secret>,
+    format: WebhookFormat,
+}
+
+impl Notifier {
+    pub fn new(url: WebhookUrl, secret: Option<Secret>, format: Option<WebhookFormat>) -> Self {
+        let format = format.unwrap_or_else(|| WebhookFormat::for_url(&url));
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(2))
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("dynamic-dns-updater/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("a client with static settings always builds");
+        Self { client, url, secret, format }
+    }
+
+    /// Builds the notifier, reading SSM parameters (with decryption) where the config names them.
+    pub async fn from_settings(settings: &WebhookSettings, sdk: &aws_config::SdkConfig) -> Result<Self, String> {
+        let needs_ssm =
+            matches!(settings.url, Source::Parameter(_)) || matches!(settings.secret, Some(Source::Parameter(_)));
+        let ssm = needs_ssm.then(|| aws_sdk_ssm::Client::new(sdk));
+        let url_raw = resolve(&settings.url, ssm.as_ref(), "DDNS_WEBHOOK_URL_PARAMETER").await?;
+        let url = WebhookUrl::parse(url_raw.expose()).map_err(|e| match &settings.url {
+            Source::Parameter(name) => {
+                format!("DDNS_WEBHOOK_URL_PARAMETER: the value of parameter {name:?} is unusable: {e}")
+            }
+            Source::Inline(_) => format!("DDNS_WEBHOOK_URL: {e}"),
+        })?;
+        let secret = match &settings.secret {
+            Some(source) => Some(resolve(source, ssm.as_ref(), "DDNS_WEBHOOK_SECRET_PARAMETER").await?),
+            None => None,
+        };
+        Ok(Self::new(url, secret, settings.format))
+    }
+
+    pub fn host(&self) -> &str {
+        self.url.host()
+    }
+
+    pub fn format(&self) -> WebhookFormat {
+        self.format
+    }
+
+    /// The exact bytes sent for `alert`, sent at `unix` seconds.
+    pub fn render(&self, alert: &Alert, unix: u64) -> Vec<u8> {
+        let body = match self.format {
+            WebhookFormat::Json => {
+                let mut v = serde_json::to_value(alert).unwrap_or_default();
+                v["timestamp"] = json!(rfc3339(unix));
+                v["sent_at"] = json!(unix);
+                v
+            }
+            WebhookFormat::Slack => json!({ "text": chat_text(alert) }),
+            WebhookFormat::Discord => json!({ "content": chat_text(alert) }),
+        };
+        serde_json::to_vec(&body).unwrap_or_default()
+    }
+
+    /// `sha256=<hex>` of the body under the secret, or `None` without a secret.
+    pub fn signature(&self, body: &[u8]) -> Option<String> {
+        let secret = self.secret.as_ref()?;
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()).ok()?;
+        mac.update(body);
+        Some(format!("sha256={}", hex::encode(mac.finalize().into_bytes())))
+    }
+
+    /// Sends `alert`, retrying transient failures while the budget lasts.
+    pub async fn send(&self, alert: &Alert, budget: &Budget) -> Delivery {
+        let unix = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+        let body = self.render(alert, unix);
+        let signature = self.signature(&body);
+        let mut delivery = Delivery { host: self.host().to_string(), status: None, attempts: 0, error: None };
+        loop {
+            let timeout = ATTEMPT_TIMEOUT.min(budget.remaining());
+            if timeout < Duration::from_millis(50) {
+                delivery.error.get_or_insert_with(|| "no time left before the invocation's deadline".into());
+                return delivery;
+            }
+            delivery.attempts += 1;
+            let mut req = self
+                .client
+                .post(self.url.url().clone())
+                .timeout(timeout)
+                .header("content-type", "application/json")
+                .body(body.clone());
+            if let Some(sig) = &signature {
+                req = req.header("X-DDNS-Signature-256", sig).header("X-DDNS-Timestamp", unix.to_string());
+            }
+            let retry = match req.send().await {
+                Ok(resp) => {
+                    let status = resp.status();
+                    delivery.status = Some(status.as_u16());
+                    if status.is_success() {
+                        delivery.error = None;
+                        return delivery;
+                    }
+                    delivery.error = Some(format!("{} answered HTTP {}", self.host(), status.as_u16()));
+                    status.is_server_error() || status.as_u16() == 429
+                }
+                Err(e) => {
+                    delivery.status = None;
+                    let connect = e.is_connect();
+                    let what = if e.is_timeout() {
+                        "timed out"
+                    } else if connect {
+                        "could not connect"
+                    } else {
+                        "failed"
+                    };
+                    delivery.error = Some(format!("{} {what}: {}", self.host(), e.without_url()));
+                    connect
+                }
+            };
+            let pause = BACKOFF * 2u32.pow(delivery.attempts - 1);
+            if !retry || delivery.attempts > RETRIES || budget.remaining() < pause + Duration::from_millis(100) {
+                return delivery;
+            }
+            tokio::time::sleep(pause).await;
+        }
+    }
+}
+
+async fn resolve(source: &Source, ssm: Option<&aws_sdk_ssm::Client>, var: &str) -> Result<Secret, String> {
+    let name = match source {
+        Source::Inline(secret) => return Ok(secret.clone()),
+        Source::Parameter(name) => name,
+    };
+    let ssm = ssm.ok_or_else(|| format!("{var}: no SSM client"))?;
+    let out = ssm.get_parameter().name(name).with_decryption(true).send().await.map_err(|e| {
+        use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+        let code = e.code().unwrap_or("the request failed").to_string();
+        format!(
+            "{var}: parameter {name:?} could not be read ({code}: {})",
+            aws_smithy_types::error::display::DisplayErrorContext(&e)
+        )
+    })?;
+    out.parameter()
+        .and_then(|p| p.value())
+        .filter(|v| !v.trim().is_empty())
+        .map(|v| Secret::new(v.trim().to_string()))
+        .ok_or_else(|| format!("{var}: parameter {name:?} is empty"))
+}
+
+fn rfc3339(unix: u64) -> String {
+    DateTime::from_secs(unix as i64).fmt(Format::DateTime).unwrap_or_default()
+}
+
+/// The short human message for chat channels.
+pub fn chat_text(alert: &Alert) -> String {
+    let who = alert.function.as_deref().unwrap_or("dynamic-dns-updater");
+    let mut lines = Vec::new();
+    match alert.event {
+        AlertKind::Test => lines.push(format!("{who}: test alert. Alerts from this function reach this channel.")),
+        AlertKind::Changed => {
+            let n = alert.changes.len();
+            let dry = if alert.dry_run { " (dry run, nothing written)" } else { "" };
+            lines.push(format!("{who}: {n} DNS change{}{dry}", if n == 1 { "" } else { "s" }));
+        }
+        AlertKind::Failed => {
+            let n = alert.errors.len();
+            lines.push(format!("{who}: DNS update failed ({n} error{})", if n == 1 { "" } else { "s" }));
+        }
+    }
+    for c in &alert.changes {
+        let old = c.old.as_deref().unwrap_or("(none)");
+        let new = c.new.as_deref().unwrap_or("(deleted)");
+        lines.push(format!("{} {} {old} → {new} ({}, {})", c.name, c.rtype, c.instance_id, alert.cause));
+    }
+    for e in &alert.errors {
+        let scope = if e.scope.is_empty() { String::new() } else { format!("{}: ", e.scope) };
+        lines.push(format!("{scope}{:?}: {}", e.kind, first_line(&e.message)));
+    }
+    lines.join("\n")
+}
+
+fn first_line(s: &str) -> &str {
+    let line = s.lines().next().unwrap_or_default();
+    match line.char_indices().nth(300) {
+        Some((i, _)) => &line[..i],
+        None => line,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::edge::FailureKind;
+
+    fn alert(event: AlertKind) -> Alert {
+        Alert {
+            event,
+            account: Some("123456789012".into()),
+            region: Some("us-east-1".into()),
+            function: Some("ddns".into()),
+            trigger: "state-change:i-0abc:running".into(),
+            cause: "instance started".into(),
+            dry_run: false,
+            changes: vec![ChangeReport {
+                zone_id: "Z1".into(),
+                name: "app.example.com".into(),
+                rtype: "A".into(),
+                action: crate::plan::Action::Update,
+                old: Some("3.1.2.4".into()),
+                new: Some("3.1.9.9".into()),
+                ttl: Some(60),
+                instance_id: "i-0abc".into(),
+                status: "applied",
+            }],
+            errors: vec![],
+        }
+    }
+
+    fn notifier(url: &str, secret: Option<&str>, format: Option<WebhookFormat>) -> Notifier {
+        Notifier::new(WebhookUrl::parse(url).unwrap(), secret.map(|s| Secret::new(s.into())), format)
+    }
+
+    #[test]
+    fn chat_line_reads_like_a_sentence() {
+        let text = chat_text(&alert(AlertKind::Changed));
+        assert!(text.contains("app.example.com A 3.1.2.4 → 3.1.9.9 (i-0abc, instance started)"), "{text}");
+        let mut failed = alert(AlertKind::Failed);
+        failed.errors.push(Failure {
+            kind: FailureKind::Route53Denied,
+            scope: "Z1".into(),
+            message: "AccessDenied\nmore".into(),
+        });
+        let text = chat_text(&failed);
+        assert!(text.contains("Z1: Route53Denied: AccessDenied"), "{text}");
+    }
+
+    #[test]
+    fn formats_render_their_shapes() {
+        let a = alert(AlertKind::Changed);
+        let body: serde_json::Value =
+            serde_json::from_slice(&notifier("https://example.com/h", None, None).render(&a, 1_700_000_000)).unwrap();
+        assert_eq!(body["event"], "dns.changed");
+        assert_eq!(body["timestamp"], "2023-11-14T22:13:20Z");
+        assert_eq!(body["sent_at"], 1_700_000_000);
+        assert_eq!(body["changes"][0]["new"], "3.1.9.9");
+        assert_eq!(body["changes"][0]["type"], "A");
+        let slack: serde_json::Value =
+            serde_json::from_slice(&notifier("https://hooks.slack.com/services/x", None, None).render(&a, 0)).unwrap();
+        assert!(slack["text"].as_str().unwrap().contains("→ 3.1.9.9"));
+        let discord: serde_json::Value = serde_json::from_slice(
+            &notifier("https://example.com/h", None, Some(WebhookFormat::Discord)).render(&a, 0),
+        )
+        .unwrap();
+        assert!(discord["content"].as_str().unwrap().contains("→ 3.1.9.9"));
+    }
+
+    #[test]
+    fn signature_is_hmac_sha256_hex() {
+        // RFC 4231 test case 2.
+        let n = notifier("https://example.com/h", Some("Jefe"), None);
+        assert_eq!(
+            n.signature(b"what do ya want for nothing?").unwrap(),
+            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        assert_eq!(notifier("https://example.com/h", None, None).signature(b"x"), None);
+    }
+
+    #[test]
+    fn debug_hides_the_url_and_secret() {
+        let shown = format!("{:?}", notifier("https://example.com/secret-path", Some("s3cret"), None));
+        assert!(!shown.contains("secret-path") && !shown.contains("s3cret"), "{shown}");
+    }
+}

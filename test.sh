@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The project's whole test suite, runnable on a fresh machine with Rust and Python 3.
+# It installs what it needs (moto[server], and the deployment checks' Python tools) into .venv/,
+# then runs formatting, lint, unit, integration and end-to-end tests, and the deployment checks.
+set -euo pipefail
+
+usage() {
+  cat <<'USAGE'
+Usage: ./test.sh [--rust-only] [--help]
+
+Runs every test:
+  - cargo fmt --check and cargo clippy (warnings are errors)
+  - cargo test: unit tests, integration tests against moto in server mode, and
+    end-to-end tests of the built binary through a Lambda Runtime API on loopback
+  - tests/deploy/run.sh: terraform fmt/validate/apply against moto, deploy.sh, shellcheck, checkov
+
+moto[server] is used from PATH when present, otherwise installed into .venv/ (git-ignored).
+CARGO_TARGET_DIR is honoured, so repeated runs on one machine reuse the build.
+
+  --rust-only   skip the deployment checks
+  --help        show this help
+USAGE
+}
+
+rust_only=0
+for arg in "$@"; do
+  case "$arg" in
+    --rust-only) rust_only=1 ;;
+    -h | --help) usage; exit 0 ;;
+    *) echo "test.sh: unknown argument: $arg (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+cd "$(dirname "${BASH_SOURCE[0]}")"
+root=$(pwd)
+
+# moto in server mode: reuse one on PATH, else install a pinned one into .venv/.
+if command -v moto_server >/dev/null 2>&1; then
+  MOTO_SERVER=$(command -v moto_server)
+else
+  if [ ! -x "$root/.venv/bin/python" ]; then
+    echo "==> creating .venv for moto"
+    python3 -m venv "$root/.venv"
+  fi
+  if [ ! -x "$root/.venv/bin/moto_server" ]; then
+    echo "==> installing moto[server] into .venv"
+    "$root/.venv/bin/pip" install --quiet --disable-pip-version-check 'moto[server]==5.2.1'
+  fi
+  MOTO_SERVER="$root/.venv/bin/moto_server"
+fi
+export MOTO_SERVER
+echo "==> moto: $MOTO_SERVER"
+
+echo "==> cargo fmt --check"
+cargo fmt --all -- --check
+
+echo "==> cargo clippy"
+cargo clippy --all-targets --locked -- -D warnings
+
+echo "==> cargo test"
+cargo test --locked
+
+if [ "$rust_only" = 1 ]; then
+  echo "==> deployment checks skipped (--rust-only)"
+elif [ -x "$root/tests/deploy/run.sh" ]; then
+  echo "==> tests/deploy/run.sh"
+  "$root/tests/deploy/run.sh"
+fi
+
+echo "==> all tests passed"

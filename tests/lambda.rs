@@ -1,0 +1,127 @@
+//! The built binary, run as Lambda runs it: polling a Runtime API on loopback.
+
+mod support;
+
+use std::time::{Duration, SystemTime};
+
+use serde_json::json;
+use support::*;
+
+#[tokio::test]
+async fn one_process_serves_running_scheduled_and_malformed_events() {
+    let moto = Moto::start();
+    let aws = moto.aws().await;
+    let zone = aws.zone("example.com").await;
+    let id = aws.run_instance().await;
+    let runtime = RuntimeApi::start();
+    let mut env = moto.env();
+    env.push(("DDNS_RECORDS".into(), records_var(&[(&id, &zone, "app.example.com", &["A"])])));
+    let function = Function::start(&runtime, &env);
+    let timeout = Duration::from_secs(20);
+
+    let Answered::Response(r) = runtime.invoke(&state_change(&id, "running"), timeout) else {
+        panic!("{}", function.log())
+    };
+    assert_eq!(r["changes"][0]["action"], "create");
+    assert_eq!(aws.values(&zone, "app.example.com.", "A").await, Some(vec![aws.public_ip(&id).await.unwrap()]));
+
+    let Answered::Response(r) = runtime.invoke(&fixture("scheduled-event.json"), timeout) else {
+        panic!("{}", function.log())
+    };
+    assert_eq!((r["unchanged"].clone(), r["aws_calls"].clone()), (json!(1), json!(2)));
+
+    let mut no_detail = state_change(&id, "running");
+    no_detail.as_object_mut().unwrap().remove("detail");
+    let mut other_source = fixture("scheduled-event.json");
+    other_source["source"] = json!("aws.s3");
+    for bad in [json!({}), json!([1, 2]), json!("hello"), no_detail, other_source, json!({"action": "explode"})] {
+        match runtime.invoke(&bad, timeout) {
+            Answered::Error(e) => {
+                assert_eq!(e["errorType"], "UnsupportedEvent", "{bad}: {e}");
+                assert!(e["errorMessage"].as_str().unwrap().contains("received"), "{e}");
+            }
+            other => panic!("{bad}: {other:?}"),
+        }
+    }
+
+    // Still serving after the bad ones.
+    let Answered::Response(r) = runtime.invoke(&fixture("scheduled-event.json"), timeout) else {
+        panic!("{}", function.log())
+    };
+    assert_eq!(r["unchanged"], 1);
+
+    let log = function.log();
+    let lines: Vec<serde_json::Value> = log.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let finished = lines.iter().filter(|l| l["fields"]["message"] == "invocation finished").count();
+    assert_eq!(finished, 3, "one summary line per reconcile:\n{log}");
+    assert!(
+        lines.iter().any(|l| l["fields"]["message"] == "record change" && l["fields"]["action"] == "Create"),
+        "{log}"
+    );
+    let emf: Vec<_> = lines.iter().filter(|l| l.get("_aws").is_some()).collect();
+    assert_eq!(emf.len(), 3, "one metrics line per reconcile:\n{log}");
+    assert_eq!(emf[1]["RecordsInSync"], 1);
+    assert_eq!(emf[1]["AwsCalls"], 2);
+}
+
+#[test]
+fn invalid_configuration_stops_the_process_before_serving() {
+    let runtime = RuntimeApi::start();
+    let env = vec![
+        (
+            "DDNS_RECORDS".to_string(),
+            r#"[{"instance_id":"i-1234567890abcdef0","zone_id":"Z1","name":"app.example.com"}]"#.to_string(),
+        ),
+        ("DDNS_TTL".to_string(), "soon".to_string()),
+        ("DDNS_ON_STOP".to_string(), "maybe".to_string()),
+    ];
+    let mut function = Function::start(&runtime, &env);
+    let status = function.wait_exit(Duration::from_secs(20)).expect("the process exits");
+    assert!(!status.success());
+    let log = function.log();
+    assert!(log.contains("DDNS_TTL") && log.contains("DDNS_ON_STOP"), "{log}");
+}
+
+#[tokio::test]
+async fn secrets_never_reach_the_logs_and_the_answer_beats_the_deadline() {
+    use aws_sdk_ssm::types::ParameterType;
+    let moto = Moto::start();
+    let aws = moto.aws().await;
+    let zone = aws.zone("example.com").await;
+    let id = aws.run_instance().await;
+    // A receiver that never answers, behind a URL holding a token.
+    let sink = WebhookSink::start(Answer::Never);
+    let url = sink.url();
+    aws.ssm.put_parameter().name("/ddns/url").value(&url).r#type(ParameterType::SecureString).send().await.unwrap();
+    aws.ssm
+        .put_parameter()
+        .name("/ddns/secret")
+        .value("very-secret-value")
+        .r#type(ParameterType::SecureString)
+        .send()
+        .await
+        .unwrap();
+    let runtime = RuntimeApi::start();
+    let mut env = moto.env();
+    env.push(("DDNS_RECORDS".into(), records_var(&[(&id, &zone, "app.example.com", &["A"])])));
+    env.push(("DDNS_WEBHOOK_URL_PARAMETER".into(), "/ddns/url".into()));
+    env.push(("DDNS_WEBHOOK_SECRET_PARAMETER".into(), "/ddns/secret".into()));
+    env.push(("RUST_LOG".into(), "debug".into()));
+    let function = Function::start(&runtime, &env);
+
+    let timeout = Duration::from_secs(5);
+    let deadline = SystemTime::now() + timeout;
+    let answer = runtime.invoke(&state_change(&id, "running"), timeout);
+    assert!(SystemTime::now() < deadline, "answered after Lambda-Runtime-Deadline-Ms");
+    let Answered::Response(r) = answer else { panic!("{answer:?}\n{}", function.log()) };
+    assert!(r["webhook"]["error"].is_string());
+    assert!(aws.values(&zone, "app.example.com.", "A").await.is_some());
+    let Answered::Error(_) = runtime.invoke(&json!({"action": "test-webhook"}), timeout) else { panic!() };
+
+    let log = function.log();
+    assert!(log.contains("webhook delivery failed"), "{log}");
+    for secret in ["secret-path-token", "very-secret-value", url.as_str()] {
+        assert!(!log.contains(secret), "{secret:?} leaked into the logs:\n{log}");
+        assert!(!r.to_string().contains(secret), "{secret:?} leaked into the answer");
+    }
+}

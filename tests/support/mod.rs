@@ -1,0 +1,487 @@
+//! Shared test support: moto in server mode, a Lambda Runtime API and a webhook receiver, each on
+//! a free loopback port and stopped when dropped.
+#![allow(dead_code)]
+
+use std::collections::VecDeque;
+use std::io::Read;
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime};
+
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_ec2::types::{Filter, InstanceStateName, InstanceType};
+use dynamic_dns_updater::config::Config;
+use dynamic_dns_updater::edge::Clients;
+use dynamic_dns_updater::handler::{self, App};
+use dynamic_dns_updater::notify::Notifier;
+use serde_json::Value;
+
+pub const AMI: &str = "ami-12c6146b";
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn wait_for_port(port: u16, what: &str) {
+    let start = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(start.elapsed() < Duration::from_secs(30), "{what} did not start on port {port}");
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The moto_server to run: $MOTO_SERVER, then the repo's .venv, then PATH.
+pub fn moto_server_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("MOTO_SERVER") {
+        return p.into();
+    }
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server");
+    if venv.exists() { venv } else { "moto_server".into() }
+}
+
+/// moto in server mode, on its own port, for one test.
+pub struct Moto {
+    pub port: u16,
+    child: Child,
+}
+
+impl Moto {
+    pub fn start() -> Self {
+        let port = free_port();
+        let child = Command::new(moto_server_bin())
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server must be installed (./test.sh installs it)");
+        wait_for_port(port, "moto_server");
+        Self { port, child }
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Environment for a process that should talk to this moto.
+    pub fn env(&self) -> Vec<(String, String)> {
+        [
+            ("AWS_ENDPOINT_URL", self.endpoint()),
+            ("AWS_ACCESS_KEY_ID", "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+
+    pub async fn sdk(&self) -> aws_config::SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest())
+            .endpoint_url(self.endpoint())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_ec2::config::Credentials::new("testing", "testing", None, None, "test"))
+            .load()
+            .await
+    }
+
+    pub async fn aws(&self) -> Aws {
+        let sdk = self.sdk().await;
+        Aws {
+            ec2: aws_sdk_ec2::Client::new(&sdk),
+            r53: aws_sdk_route53::Client::new(&sdk),
+            ssm: aws_sdk_ssm::Client::new(&sdk),
+            sdk,
+        }
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Plain SDK clients for arranging and inspecting moto's state.
+pub struct Aws {
+    pub ec2: aws_sdk_ec2::Client,
+    pub r53: aws_sdk_route53::Client,
+    pub ssm: aws_sdk_ssm::Client,
+    pub sdk: aws_config::SdkConfig,
+}
+
+impl Aws {
+    pub async fn zone(&self, name: &str) -> String {
+        let out = self
+            .r53
+            .create_hosted_zone()
+            .name(name)
+            .caller_reference(format!("{name}-{:?}", Instant::now()))
+            .send()
+            .await
+            .unwrap();
+        out.hosted_zone().unwrap().id().trim_start_matches("/hostedzone/").to_string()
+    }
+
+    pub async fn run_instance(&self) -> String {
+        let out = self
+            .ec2
+            .run_instances()
+            .image_id(AMI)
+            .instance_type(InstanceType::T3Micro)
+            .min_count(1)
+            .max_count(1)
+            .send()
+            .await
+            .unwrap();
+        out.instances()[0].instance_id().unwrap().to_string()
+    }
+
+    pub async fn public_ip(&self, id: &str) -> Option<String> {
+        let out = self.ec2.describe_instances().instance_ids(id).send().await.unwrap();
+        out.reservations()[0].instances()[0].public_ip_address().map(str::to_string)
+    }
+
+    pub async fn state(&self, id: &str) -> InstanceStateName {
+        let out = self
+            .ec2
+            .describe_instances()
+            .filters(Filter::builder().name("instance-id").values(id).build())
+            .send()
+            .await
+            .unwrap();
+        out.reservations()[0].instances()[0].state().unwrap().name().unwrap().clone()
+    }
+
+    pub async fn stop(&self, id: &str) {
+        self.ec2.stop_instances().instance_ids(id).send().await.unwrap();
+    }
+
+    pub async fn start(&self, id: &str) {
+        self.ec2.start_instances().instance_ids(id).send().await.unwrap();
+    }
+
+    /// Every record set in the zone, as (name, type, ttl, values).
+    pub async fn records(&self, zone: &str) -> Vec<(String, String, i64, Vec<String>)> {
+        let out = self.r53.list_resource_record_sets().hosted_zone_id(zone).send().await.unwrap();
+        out.resource_record_sets()
+            .iter()
+            .map(|r| {
+                (
+                    r.name().to_string(),
+                    r.r#type().as_str().to_string(),
+                    r.ttl().unwrap_or(0),
+                    r.resource_records().iter().map(|v| v.value().to_string()).collect(),
+                )
+            })
+            .collect()
+    }
+
+    /// The values of one record, if it exists.
+    pub async fn values(&self, zone: &str, name: &str, rtype: &str) -> Option<Vec<String>> {
+        self.records(zone).await.into_iter().find(|r| r.0 == name && r.1 == rtype).map(|r| r.3)
+    }
+
+    pub async fn put(&self, zone: &str, action: &str, name: &str, rtype: &str, ttl: i64, values: &[&str]) {
+        use aws_sdk_route53::types::*;
+        let set = ResourceRecordSet::builder()
+            .name(name)
+            .r#type(RrType::from(rtype))
+            .ttl(ttl)
+            .set_resource_records(Some(
+                values.iter().map(|v| ResourceRecord::builder().value(*v).build().unwrap()).collect(),
+            ))
+            .build()
+            .unwrap();
+        let change = Change::builder().action(ChangeAction::from(action)).resource_record_set(set).build().unwrap();
+        self.r53
+            .change_resource_record_sets()
+            .hosted_zone_id(zone)
+            .change_batch(ChangeBatch::builder().changes(change).build().unwrap())
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+/// Builds the function's App against moto from DDNS_* variables, as main does.
+pub async fn app(moto: &Moto, vars: &[(&str, &str)]) -> App {
+    let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let config = Config::from_lookup(|k| vars.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone()))
+        .expect("valid test config");
+    let clients = Clients::from_sdk(moto.sdk().await);
+    let notifier = match &config.webhook {
+        Some(s) => Some(Notifier::from_settings(s, &clients.sdk).await.expect("webhook settings")),
+        None => None,
+    };
+    App {
+        config,
+        clients,
+        notifier,
+        function: Some("ddns-test".into()),
+        region: Some("us-east-1".into()),
+        emit_metrics: false,
+    }
+}
+
+/// Runs one event through the handler with a generous deadline.
+pub async fn invoke(app: &App, event: &Value) -> Result<Value, handler::Error> {
+    handler::handle(app, event, SystemTime::now() + Duration::from_secs(60), None).await
+}
+
+pub fn fixture(name: &str) -> Value {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// A state-change event for `instance` in `state`, shaped like the fixture.
+pub fn state_change(instance: &str, state: &str) -> Value {
+    let mut e = fixture("ec2-state-change-running.json");
+    e["detail"]["instance-id"] = instance.into();
+    e["detail"]["state"] = state.into();
+    e
+}
+
+pub fn records_var(entries: &[(&str, &str, &str, &[&str])]) -> String {
+    let list: Vec<Value> = entries
+        .iter()
+        .map(|(instance, zone, name, types)| serde_json::json!({"instance_id": instance, "zone_id": zone, "name": name, "types": types}))
+        .collect();
+    Value::Array(list).to_string()
+}
+
+/// What a webhook receiver got.
+#[derive(Clone, Debug)]
+pub struct Received {
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub at: Instant,
+}
+
+impl Received {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap()
+    }
+}
+
+/// How the receiver answers: a status per request (the last one repeats), or never.
+#[derive(Clone, Debug)]
+pub enum Answer {
+    Statuses(Vec<u16>),
+    Never,
+}
+
+/// A real HTTP receiver for webhooks on loopback.
+pub struct WebhookSink {
+    pub port: u16,
+    pub got: Arc<Mutex<Vec<Received>>>,
+    server: Arc<tiny_http::Server>,
+}
+
+impl WebhookSink {
+    pub fn start(answer: Answer) -> Self {
+        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
+        let port = server.server_addr().to_ip().unwrap().port();
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let (s, g) = (server.clone(), got.clone());
+        thread::spawn(move || {
+            let mut statuses: VecDeque<u16> = match &answer {
+                Answer::Statuses(v) => v.iter().copied().collect(),
+                Answer::Never => VecDeque::new(),
+            };
+            let mut held = Vec::new();
+            for mut req in s.incoming_requests() {
+                let mut body = Vec::new();
+                let _ = req.as_reader().read_to_end(&mut body);
+                let headers = req.headers().iter().map(|h| (h.field.to_string(), h.value.to_string())).collect();
+                g.lock().unwrap().push(Received { headers, body, at: Instant::now() });
+                match &answer {
+                    Answer::Never => held.push(req),
+                    Answer::Statuses(_) => {
+                        let status = if statuses.len() > 1 {
+                            statuses.pop_front().unwrap()
+                        } else {
+                            statuses.front().copied().unwrap_or(200)
+                        };
+                        let _ = req.respond(tiny_http::Response::from_string("ok").with_status_code(status));
+                    }
+                }
+            }
+        });
+        Self { port, got, server }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/hook/secret-path-token", self.port)
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.got.lock().unwrap().clone()
+    }
+}
+
+impl Drop for WebhookSink {
+    fn drop(&mut self) {
+        self.server.unblock();
+    }
+}
+
+/// A Lambda Runtime API on loopback: hands events to the function process and collects answers.
+pub struct RuntimeApi {
+    pub port: u16,
+    events: Sender<(Value, u64)>,
+    answers: Receiver<Answered>,
+    server: Arc<tiny_http::Server>,
+}
+
+/// The function's answer to one event.
+#[derive(Clone, Debug)]
+pub enum Answered {
+    Response(Value),
+    Error(Value),
+    InitError(Value),
+}
+
+impl RuntimeApi {
+    pub fn start() -> Self {
+        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
+        let port = server.server_addr().to_ip().unwrap().port();
+        let (events_tx, events_rx) = channel::<(Value, u64)>();
+        let (answers_tx, answers_rx) = channel();
+        let s = server.clone();
+        thread::spawn(move || {
+            let mut n = 0u32;
+            for mut req in s.incoming_requests() {
+                let url = req.url().to_string();
+                let mut body = String::new();
+                let _ = req.as_reader().read_to_string(&mut body);
+                let parsed: Value = serde_json::from_str(&body).unwrap_or(Value::String(body));
+                if url.ends_with("/invocation/next") {
+                    let Ok((event, deadline_ms)) = events_rx.recv() else {
+                        return;
+                    };
+                    n += 1;
+                    let headers = [
+                        ("Lambda-Runtime-Aws-Request-Id", format!("req-{n}")),
+                        ("Lambda-Runtime-Deadline-Ms", deadline_ms.to_string()),
+                        (
+                            "Lambda-Runtime-Invoked-Function-Arn",
+                            "arn:aws:lambda:us-east-1:123456789012:function:ddns-test".into(),
+                        ),
+                        ("Lambda-Runtime-Trace-Id", format!("Root=1-00000000-{n:024}")),
+                        ("Content-Type", "application/json".into()),
+                    ];
+                    let mut resp = tiny_http::Response::from_string(event.to_string());
+                    for (k, v) in headers {
+                        resp.add_header(tiny_http::Header::from_bytes(k, v).unwrap());
+                    }
+                    let _ = req.respond(resp);
+                } else {
+                    let answered = if url.ends_with("/response") {
+                        Answered::Response(parsed)
+                    } else if url.contains("/init/error") {
+                        Answered::InitError(parsed)
+                    } else {
+                        Answered::Error(parsed)
+                    };
+                    let _ = answers_tx.send(answered);
+                    let _ = req.respond(tiny_http::Response::from_string("{}").with_status_code(202));
+                }
+            }
+        });
+        Self { port, events: events_tx, answers: answers_rx, server }
+    }
+
+    /// Hands one event to the function with `timeout` until its deadline, and waits for its answer.
+    pub fn invoke(&self, event: &Value, timeout: Duration) -> Answered {
+        let deadline = SystemTime::now() + timeout;
+        let ms = deadline.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_millis() as u64;
+        self.events.send((event.clone(), ms)).unwrap();
+        self.answers.recv_timeout(timeout + Duration::from_secs(30)).expect("the function answered")
+    }
+}
+
+impl Drop for RuntimeApi {
+    fn drop(&mut self) {
+        self.server.unblock();
+    }
+}
+
+/// The function binary, started as Lambda starts it.
+pub struct Function {
+    pub child: Child,
+    pub log: Arc<Mutex<String>>,
+}
+
+impl Function {
+    pub fn start(runtime: &RuntimeApi, env: &[(String, String)]) -> Self {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_dynamic-dns-updater"));
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{}", runtime.port))
+            .env("AWS_LAMBDA_FUNCTION_NAME", "ddns-test")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/ddns-test")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        for stream in [
+            child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
+            child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let log = log.clone();
+            thread::spawn(move || {
+                let mut stream = stream;
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = stream.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    log.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+                }
+            });
+        }
+        Self { child, log }
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Waits for the process to exit by itself (start-up failures).
+    pub fn wait_exit(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let start = Instant::now();
+        while start.elapsed() < within {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                thread::sleep(Duration::from_millis(100));
+                return Some(status);
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+impl Drop for Function {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
