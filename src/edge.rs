@@ -53,10 +53,15 @@ pub struct Clients {
 }
 
 impl Clients {
-    /// Loads the usual AWS environment (region, credentials, `AWS_ENDPOINT_URL`) with short
-    /// timeouts and the standard retry policy, which also retries Route53's PriorRequestNotComplete.
+    /// Loads the usual AWS environment (region, credentials, `AWS_ENDPOINT_URL`) through [`Self::loader`].
     pub async fn load() -> Self {
-        let sdk = aws_config::from_env()
+        Self::from_sdk(Self::loader().load().await)
+    }
+
+    /// The AWS environment with short timeouts and the standard retry policy, which also retries
+    /// Route53's PriorRequestNotComplete and EC2's RequestLimitExceeded.
+    pub fn loader() -> aws_config::ConfigLoader {
+        aws_config::from_env()
             .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(Duration::from_secs(3))
@@ -65,9 +70,6 @@ impl Clients {
                     .build(),
             )
             .retry_config(RetryConfig::standard().with_max_attempts(4))
-            .load()
-            .await;
-        Self::from_sdk(sdk)
     }
 
     /// Builds the clients from an already loaded configuration.

@@ -315,3 +315,50 @@ async fn a_failure_ends_in_an_error_and_a_failure_alert() {
     assert_eq!(body["changes"][0]["name"], "app.example.com");
     assert!(body["errors"][0]["scope"].as_str().unwrap().contains("ZNOSUCHZONE1"), "{body}");
 }
+
+#[tokio::test]
+async fn a_running_event_waits_briefly_for_the_public_address() {
+    use aws_sdk_ec2::types::*;
+    let moto = Moto::start();
+    let aws = moto.aws().await;
+    let zone = aws.zone("example.com").await;
+    // A subnet that gives no public address, so the address arrives later (an Elastic IP here).
+    let vpc = aws.ec2.create_vpc().cidr_block("10.1.0.0/16").send().await.unwrap();
+    let vpc_id = vpc.vpc().unwrap().vpc_id().unwrap().to_string();
+    let subnet = aws.ec2.create_subnet().vpc_id(&vpc_id).cidr_block("10.1.1.0/24").send().await.unwrap();
+    let subnet_id = subnet.subnet().unwrap().subnet_id().unwrap().to_string();
+    let out = aws
+        .ec2
+        .run_instances()
+        .image_id(AMI)
+        .instance_type(InstanceType::T3Micro)
+        .min_count(1)
+        .max_count(1)
+        .subnet_id(&subnet_id)
+        .send()
+        .await
+        .unwrap();
+    let id = out.instances()[0].instance_id().unwrap().to_string();
+    assert_eq!(aws.public_ip(&id).await, None);
+
+    let records = records_var(&[(&id, &zone, "late.example.com", &["A"])]);
+    let app = app(&moto, &[("DDNS_RECORDS", &records)]).await;
+    let ec2 = aws.ec2.clone();
+    let id2 = id.clone();
+    let associate = tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+        let eip = ec2.allocate_address().domain(DomainType::Vpc).send().await.unwrap();
+        ec2.associate_address().instance_id(id2).allocation_id(eip.allocation_id().unwrap()).send().await.unwrap();
+        eip.public_ip().unwrap().to_string()
+    });
+    let r = invoke(&app, &state_change(&id, "running")).await.unwrap();
+    let eip = associate.await.unwrap();
+    assert_eq!(r["changes"][0]["new"], eip.as_str(), "{r}");
+    assert!(r["aws_calls"].as_u64().unwrap() >= 4, "it described the instance more than once: {r}");
+
+    // A sweep never waits: an instance without an address simply has no record.
+    aws.ec2.disassociate_address().public_ip(&eip).send().await.unwrap();
+    let r = invoke(&app, &fixture("scheduled-event.json")).await.unwrap();
+    assert_eq!(r["changes"][0]["action"], "delete", "{r}");
+    assert_eq!(r["aws_calls"], 3, "one describe, one read, one write: {r}");
+}

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
-use aws_config::{BehaviorVersion, Region};
+use aws_config::Region;
 use aws_sdk_ec2::types::{Filter, InstanceStateName, InstanceType};
 use dynamic_dns_updater::config::Config;
 use dynamic_dns_updater::edge::Clients;
@@ -81,12 +81,7 @@ impl Moto {
     }
 
     pub async fn sdk(&self) -> aws_config::SdkConfig {
-        aws_config::defaults(BehaviorVersion::latest())
-            .endpoint_url(self.endpoint())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_ec2::config::Credentials::new("testing", "testing", None, None, "test"))
-            .load()
-            .await
+        sdk_at(&self.endpoint()).await
     }
 
     pub async fn aws(&self) -> Aws {
@@ -105,6 +100,16 @@ impl Drop for Moto {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The function's own SDK settings (timeouts, retries), pointed at `endpoint` with test credentials.
+pub async fn sdk_at(endpoint: &str) -> aws_config::SdkConfig {
+    Clients::loader()
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_ec2::config::Credentials::new("testing", "testing", None, None, "test"))
+        .load()
+        .await
 }
 
 /// Plain SDK clients for arranging and inspecting moto's state.
@@ -211,10 +216,15 @@ impl Aws {
 
 /// Builds the function's App against moto from DDNS_* variables, as main does.
 pub async fn app(moto: &Moto, vars: &[(&str, &str)]) -> App {
+    app_at(&moto.endpoint(), vars).await
+}
+
+/// Builds the function's App against any AWS endpoint (moto, or a fault proxy in front of it).
+pub async fn app_at(endpoint: &str, vars: &[(&str, &str)]) -> App {
     let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     let config = Config::from_lookup(|k| vars.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone()))
         .expect("valid test config");
-    let clients = Clients::from_sdk(moto.sdk().await);
+    let clients = Clients::from_sdk(sdk_at(endpoint).await);
     let notifier = match &config.webhook {
         Some(s) => Some(Notifier::from_settings(s, &clients.sdk).await.expect("webhook settings")),
         None => None,
@@ -484,4 +494,180 @@ impl Drop for Function {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A fault to inject in place of (or before) moto's answer.
+#[derive(Clone, Debug)]
+pub enum Fault {
+    /// Answer with this status and an AWS error of this code, in the service's own format.
+    Error { status: u16, code: &'static str },
+    /// Wait this long, then forward.
+    Delay(Duration),
+}
+
+/// Which calls a fault hits, and how many times.
+pub struct Rule {
+    pub call: Call,
+    pub fault: Fault,
+    pub times: usize,
+}
+
+/// The calls the function makes, recognised from the raw request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Call {
+    DescribeInstances,
+    ListRecords,
+    ChangeRecords,
+    /// A ChangeResourceRecordSets whose body mentions this text.
+    ChangeMentioning(&'static str),
+}
+
+impl Call {
+    fn classify(method: &str, url: &str, body: &str) -> Vec<Call> {
+        let mut calls = Vec::new();
+        if body.contains("Action=DescribeInstances") {
+            calls.push(Call::DescribeInstances);
+        }
+        if url.contains("/rrset") && method == "GET" {
+            calls.push(Call::ListRecords);
+        }
+        if url.contains("/rrset") && method == "POST" {
+            calls.push(Call::ChangeRecords);
+        }
+        calls
+    }
+
+    fn matches(&self, method: &str, url: &str, body: &str) -> bool {
+        match self {
+            Call::ChangeMentioning(text) => url.contains("/rrset") && method == "POST" && body.contains(text),
+            other => Call::classify(method, url, body).contains(other),
+        }
+    }
+}
+
+/// Each call that reached the proxy, with the status of the fault it got, if any.
+pub type CallLog = Vec<(Call, Option<u16>)>;
+
+/// An HTTP proxy in front of moto that answers chosen calls with faults, and logs every call.
+pub struct FaultProxy {
+    pub port: u16,
+    rules: Arc<Mutex<Vec<Rule>>>,
+    pub log: Arc<Mutex<CallLog>>,
+    server: Arc<tiny_http::Server>,
+}
+
+impl FaultProxy {
+    pub fn start(upstream: u16, rules: Vec<Rule>) -> Self {
+        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
+        let port = server.server_addr().to_ip().unwrap().port();
+        let rules = Arc::new(Mutex::new(rules));
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (s, r, l) = (server.clone(), rules.clone(), log.clone());
+        thread::spawn(move || {
+            for req in s.incoming_requests() {
+                let (r, l) = (r.clone(), l.clone());
+                thread::spawn(move || proxy_one(req, upstream, &r, &l));
+            }
+        });
+        Self { port, rules, log, server }
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// How many times `call` reached the proxy, and how many of those were faulted.
+    pub fn count(&self, call: Call) -> (usize, usize) {
+        let log = self.log.lock().unwrap();
+        let all = log.iter().filter(|(c, _)| *c == call).count();
+        let faulted = log.iter().filter(|(c, f)| *c == call && f.is_some()).count();
+        (all, faulted)
+    }
+
+    pub fn add(&self, rule: Rule) {
+        self.rules.lock().unwrap().push(rule);
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.server.unblock();
+    }
+}
+
+fn proxy_one(
+    mut req: tiny_http::Request,
+    upstream: u16,
+    rules: &Mutex<Vec<Rule>>,
+    log: &Mutex<Vec<(Call, Option<u16>)>>,
+) {
+    use std::io::Write;
+    let mut body = Vec::new();
+    let _ = req.as_reader().read_to_end(&mut body);
+    let method = req.method().to_string();
+    let url = req.url().to_string();
+    let text = String::from_utf8_lossy(&body).to_string();
+    let fault = {
+        let mut rules = rules.lock().unwrap();
+        rules.iter_mut().find(|rule| rule.times > 0 && rule.call.matches(&method, &url, &text)).map(|rule| {
+            rule.times -= 1;
+            rule.fault.clone()
+        })
+    };
+    {
+        let mut log = log.lock().unwrap();
+        for call in Call::classify(&method, &url, &text) {
+            let status = match &fault {
+                Some(Fault::Error { status, .. }) => Some(*status),
+                Some(Fault::Delay(_)) => Some(0),
+                None => None,
+            };
+            log.push((call, status));
+        }
+    }
+    match fault {
+        Some(Fault::Error { status, code }) => {
+            let xml = if text.contains("Action=") {
+                format!(
+                    "<Response><Errors><Error><Code>{code}</Code><Message>injected {code}</Message></Error></Errors><RequestID>fault</RequestID></Response>"
+                )
+            } else {
+                format!(
+                    "<?xml version=\"1.0\"?><ErrorResponse xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\"><Error><Type>Sender</Type><Code>{code}</Code><Message>injected {code}</Message></Error><RequestId>fault</RequestId></ErrorResponse>"
+                )
+            };
+            let ct = tiny_http::Header::from_bytes("Content-Type", "text/xml").unwrap();
+            let _ = req.respond(tiny_http::Response::from_string(xml).with_status_code(status).with_header(ct));
+            return;
+        }
+        Some(Fault::Delay(d)) => thread::sleep(d),
+        None => {}
+    }
+    let Ok(mut conn) = TcpStream::connect(("127.0.0.1", upstream)) else { return };
+    let mut head = format!("{method} {url} HTTP/1.0\r\n");
+    for h in req.headers() {
+        let name = h.field.as_str().as_str();
+        if !["connection", "content-length", "transfer-encoding"].contains(&name.to_ascii_lowercase().as_str()) {
+            head.push_str(&format!("{name}: {}\r\n", h.value));
+        }
+    }
+    head.push_str(&format!("Content-Length: {}\r\nConnection: close\r\n\r\n", body.len()));
+    if conn.write_all(head.as_bytes()).and_then(|_| conn.write_all(&body)).is_err() {
+        return;
+    }
+    let mut raw = Vec::new();
+    let _ = conn.read_to_end(&mut raw);
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").map(|p| p + 4).unwrap_or(raw.len());
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    let status: u16 = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(502);
+    let mut resp = tiny_http::Response::from_data(raw[split..].to_vec()).with_status_code(status);
+    for line in head.lines().skip(1) {
+        if let Some((k, v)) = line.split_once(':')
+            && !["connection", "content-length", "transfer-encoding", "date", "server"]
+                .contains(&k.trim().to_ascii_lowercase().as_str())
+        {
+            resp.add_header(tiny_http::Header::from_bytes(k.trim(), v.trim()).unwrap());
+        }
+    }
+    let _ = req.respond(resp);
 }
