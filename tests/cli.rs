@@ -1,0 +1,87 @@
+//! The binary as an operator CLI against moto: plan, apply, invoke and their exit codes.
+
+mod support;
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use support::*;
+
+fn cli(moto: &Moto, vars: &[(&str, &str)], args: &[&str], stdin: Option<&str>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dynamic-dns-updater"));
+    cmd.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).args(args);
+    for (k, v) in moto.env() {
+        cmd.env(k, v);
+    }
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    if let Some(text) = stdin {
+        child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
+#[tokio::test]
+async fn plan_then_apply_then_in_sync() {
+    let moto = Moto::start();
+    let aws = moto.aws().await;
+    let zone = aws.zone("example.com").await;
+    let id = aws.run_instance().await;
+    let records = records_var(&[(&id, &zone, "app.example.com", &["A"])]);
+    let vars = [("DDNS_RECORDS", records.as_str())];
+    let ip = aws.public_ip(&id).await.unwrap();
+
+    let plan = cli(&moto, &vars, &["plan"], None);
+    assert_eq!(plan.status.code(), Some(2), "changes pending: {}", stdout(&plan));
+    let out = stdout(&plan);
+    assert!(
+        out.contains("ACTION") && out.contains("create") && out.contains("app.example.com") && out.contains(&ip),
+        "{out}"
+    );
+    assert_eq!(aws.values(&zone, "app.example.com.", "A").await, None, "plan writes nothing");
+
+    let apply = cli(&moto, &vars, &["apply"], None);
+    assert_eq!(apply.status.code(), Some(0), "{}", stdout(&apply));
+    assert!(stdout(&apply).contains("applied"));
+    assert_eq!(aws.values(&zone, "app.example.com.", "A").await, Some(vec![ip]));
+
+    let plan = cli(&moto, &vars, &["plan"], None);
+    assert_eq!(plan.status.code(), Some(0));
+    assert!(stdout(&plan).contains("In sync: 1 record(s)"), "{}", stdout(&plan));
+}
+
+#[tokio::test]
+async fn invoke_runs_one_event_and_errors_exit_non_zero() {
+    let moto = Moto::start();
+    let aws = moto.aws().await;
+    let zone = aws.zone("example.com").await;
+    let id = aws.run_instance().await;
+    let records = records_var(&[(&id, &zone, "app.example.com", &["A"])]);
+    let vars = [("DDNS_RECORDS", records.as_str())];
+
+    let event = state_change(&id, "running").to_string();
+    let out = cli(&moto, &vars, &["invoke", "-"], Some(&event));
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["changes"][0]["action"], "create");
+
+    let out = cli(&moto, &vars, &["invoke", "-"], Some("{}"));
+    assert_eq!(out.status.code(), Some(1));
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["errorType"], "UnsupportedEvent");
+
+    let out = cli(&moto, &[("DDNS_TTL", "-1")], &["plan"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("DDNS_TTL"));
+
+    let help = cli(&moto, &[], &["plan", "--help"], None);
+    assert_eq!(help.status.code(), Some(0));
+    assert!(stdout(&help).contains("Exit 0 when in sync, 2 when changes are pending"));
+}
