@@ -80,7 +80,7 @@ fn distinct_names(batch: &[Change]) -> usize {
 fn by_name(batch: Vec<Change>) -> Vec<Vec<Change>> {
     let mut groups: Vec<Vec<Change>> = Vec::new();
     for c in batch {
-        match groups.iter_mut().find(|g| g[0].name == c.name) {
+        match groups.iter_mut().find(|g| g[0].group_name() == c.group_name()) {
             Some(g) => g.push(c),
             None => groups.push(vec![c]),
         }

@@ -11,6 +11,8 @@ use crate::names::{InstanceId, RecordName, RecordType, ZoneId};
 
 pub const DEFAULT_TTL: u32 = 60;
 pub const MAX_TTL: u32 = 86_400;
+/// The owner written in markers when neither DDNS_OWNER_ID nor a function name is set.
+pub const DEFAULT_OWNER: &str = "dynamic-dns-updater";
 
 /// One record name kept pointed at one instance.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -138,11 +140,37 @@ pub struct WebhookSettings {
     pub format: Option<WebhookFormat>,
 }
 
+/// Fleet mode: instances name themselves with a tag.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Discovery {
+    /// The tag whose value lists an instance's names, comma-separated.
+    pub tag_key: String,
+    /// The record types discovered names get.
+    pub types: Vec<RecordType>,
+    /// The only zones discovered names may be placed in.
+    pub zones: Vec<ZoneId>,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
     pub mappings: Vec<Mapping>,
+    pub discovery: Option<Discovery>,
+    /// Who owns the records this copy writes, as written in their ownership markers.
+    pub owner: String,
+    pub default_ttl: u32,
     pub on_stop: OnStop,
     pub webhook: Option<WebhookSettings>,
+}
+
+impl Config {
+    /// Every zone the function may read or write: the mappings' zones and the allow-list.
+    pub fn zones(&self) -> Vec<ZoneId> {
+        let mut zones: Vec<ZoneId> = self.mappings.iter().map(|m| m.zone.clone()).collect();
+        zones.extend(self.discovery.iter().flat_map(|d| d.zones.iter().cloned()));
+        zones.sort();
+        zones.dedup();
+        zones
+    }
 }
 
 /// Every problem found in the environment, one line each.
@@ -187,16 +215,36 @@ impl Config {
             }
         };
 
+        let discovery = parse_discovery(&get, &mut errors);
+        let shorthand = ["INSTANCE_ID", "HOSTED_ZONE_ID", "RECORD_NAME"].iter().any(|k| get(k).is_some());
         let mappings = if let Some(raw) = get("DDNS_RECORDS") {
             parse_records(&raw, default_ttl, &mut errors)
+        } else if discovery.is_some() && !shorthand {
+            Vec::new()
         } else {
             parse_shorthand(&get, default_ttl, &mut errors)
         };
         check_duplicates(&mappings, &mut errors);
 
+        let owner = get("DDNS_OWNER_ID")
+            .map(|raw| {
+                let owner = raw.trim().to_string();
+                let ok = owner.len() <= 64 && owner.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+                if !ok {
+                    errors.push(format!("DDNS_OWNER_ID: {owner:?} must be 1 to 64 letters, digits, _ . or -"));
+                }
+                owner
+            })
+            .or_else(|| get("AWS_LAMBDA_FUNCTION_NAME"))
+            .unwrap_or_else(|| DEFAULT_OWNER.to_string());
+
         let webhook = parse_webhook(&get, &mut errors);
 
-        if errors.is_empty() { Ok(Config { mappings, on_stop, webhook }) } else { Err(ConfigError(errors)) }
+        if errors.is_empty() {
+            Ok(Config { mappings, discovery, owner, default_ttl, on_stop, webhook })
+        } else {
+            Err(ConfigError(errors))
+        }
     }
 }
 
@@ -264,7 +312,7 @@ fn parse_shorthand(get: &impl Fn(&str) -> Option<String>, ttl: u32, errors: &mut
     let (instance, zone, names) = (get("INSTANCE_ID"), get("HOSTED_ZONE_ID"), get("RECORD_NAME"));
     if instance.is_none() && zone.is_none() && names.is_none() {
         errors.push(
-            "DDNS_RECORDS: not set, and neither is the shorthand INSTANCE_ID + HOSTED_ZONE_ID + RECORD_NAME; configure at least one record".into(),
+            "DDNS_RECORDS: not set, and neither is the shorthand INSTANCE_ID + HOSTED_ZONE_ID + RECORD_NAME, nor DDNS_TAG_KEY; configure at least one record".into(),
         );
         return Vec::new();
     }
@@ -302,6 +350,49 @@ fn parse_shorthand(get: &impl Fn(&str) -> Option<String>, ttl: u32, errors: &mut
             .collect(),
         _ => Vec::new(),
     }
+}
+
+fn parse_discovery(get: &impl Fn(&str) -> Option<String>, errors: &mut Vec<String>) -> Option<Discovery> {
+    let Some(tag_key) = get("DDNS_TAG_KEY").map(|k| k.trim().to_string()) else {
+        for var in ["DDNS_ZONES", "DDNS_TAG_TYPES"] {
+            if get(var).is_some() {
+                errors.push(format!("{var}: set, but DDNS_TAG_KEY is not; set DDNS_TAG_KEY to turn on tag discovery"));
+            }
+        }
+        return None;
+    };
+    if tag_key.len() > 128 || tag_key.starts_with("aws:") {
+        errors.push(format!("DDNS_TAG_KEY: {tag_key:?} is not a usable tag key (at most 128 characters, not aws:)"));
+    }
+    let types = match get("DDNS_TAG_TYPES") {
+        None => vec![RecordType::A],
+        Some(raw) => {
+            let mut types = Vec::new();
+            for t in raw.split(',').filter(|t| !t.trim().is_empty()) {
+                match RecordType::parse(t) {
+                    Ok(t) if !types.contains(&t) => types.push(t),
+                    Ok(_) => {}
+                    Err(e) => errors.push(format!("DDNS_TAG_TYPES: {e}")),
+                }
+            }
+            if types.is_empty() {
+                errors.push("DDNS_TAG_TYPES: empty; give A, AAAA or A,AAAA".into());
+            }
+            types
+        }
+    };
+    let zones: Vec<ZoneId> = get("DDNS_ZONES")
+        .map(|raw| {
+            raw.split(',')
+                .filter(|z| !z.trim().is_empty())
+                .filter_map(|z| ZoneId::parse(z).map_err(|e| errors.push(format!("DDNS_ZONES: {e}"))).ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    if zones.is_empty() {
+        errors.push("DDNS_ZONES: tag discovery needs the allow-list of hosted zone ids (comma-separated)".into());
+    }
+    Some(Discovery { tag_key, types, zones })
 }
 
 /// One record (zone, name, type) can follow only one instance.
@@ -467,6 +558,37 @@ mod tests {
         ] {
             let errs = errors(&vars);
             assert!(errs.iter().any(|e| e.contains(needle)), "{needle}: {errs:#?}");
+        }
+    }
+
+    #[test]
+    fn discovery_settings() {
+        let c = config(&[
+            ("DDNS_TAG_KEY", "ddns:name"),
+            ("DDNS_ZONES", "Z1, /hostedzone/Z2"),
+            ("DDNS_TAG_TYPES", "a,aaaa"),
+        ])
+        .unwrap();
+        let d = c.discovery.unwrap();
+        assert_eq!(d.tag_key, "ddns:name");
+        assert_eq!(d.types, vec![RecordType::A, RecordType::AAAA]);
+        assert_eq!(d.zones, vec![ZoneId::parse("Z1").unwrap(), ZoneId::parse("Z2").unwrap()]);
+        assert!(c.mappings.is_empty());
+        assert_eq!(c.owner, DEFAULT_OWNER);
+        let c =
+            config(&[("DDNS_TAG_KEY", "ddns:name"), ("DDNS_ZONES", "Z1"), ("AWS_LAMBDA_FUNCTION_NAME", "ddns-prod")])
+                .unwrap();
+        assert_eq!(c.owner, "ddns-prod", "the owner defaults to the function's name");
+        assert_eq!(config(&[("DDNS_RECORDS", ONE), ("DDNS_OWNER_ID", "team-a")]).unwrap().owner, "team-a");
+        for (vars, needle) in [
+            (vec![("DDNS_TAG_KEY", "ddns:name")], "DDNS_ZONES: tag discovery needs"),
+            (vec![("DDNS_RECORDS", ONE), ("DDNS_ZONES", "Z1")], "DDNS_ZONES: set, but DDNS_TAG_KEY is not"),
+            (vec![("DDNS_TAG_KEY", "k"), ("DDNS_ZONES", "Z1"), ("DDNS_TAG_TYPES", "MX")], "DDNS_TAG_TYPES:"),
+            (vec![("DDNS_TAG_KEY", "k"), ("DDNS_ZONES", "z-1")], "DDNS_ZONES: \"z-1\""),
+            (vec![("DDNS_RECORDS", ONE), ("DDNS_OWNER_ID", "a b")], "DDNS_OWNER_ID:"),
+        ] {
+            let errs = errors(&vars);
+            assert!(errs.iter().any(|e| e.starts_with(needle)), "{needle}: {errs:#?}");
         }
     }
 

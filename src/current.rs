@@ -3,7 +3,8 @@
 //! Names are visited in listing order. Each call starts at the first name not yet seen and asks
 //! for a full page (300 records); every managed name that page spans is then known. A single name
 //! costs one call, names close together share a page, and the total is never more than one call
-//! per name nor more than paging the whole zone from the first managed name.
+//! per name nor more than paging the whole zone from the first managed name. A sweep in fleet
+//! mode reads whole zones instead, to find the markers of names nothing wants any more.
 
 use std::cmp::Ordering;
 
@@ -60,6 +61,40 @@ pub async fn read(
         pending.retain(|n| if *n == first { first_continues } else { !spanned(n) });
     }
     Ok(found)
+}
+
+/// Learns the allowed zones' names, once at start-up; an error names DDNS_ZONES and the zone.
+pub async fn zone_names(clients: &Clients, zones: &[ZoneId]) -> Result<Vec<(ZoneId, RecordName)>, String> {
+    let mut out = Vec::new();
+    for zone in zones {
+        let got = clients.route53.get_hosted_zone().id(zone.as_str()).send().await.map_err(|e| {
+            format!("DDNS_ZONES: hosted zone {zone} could not be read ({})", Failure::from_route53(&e).message)
+        })?;
+        let name = got.hosted_zone().map(|z| RecordName::from_route53(z.name()));
+        out.push((zone.clone(), name.ok_or_else(|| format!("DDNS_ZONES: hosted zone {zone} has no name"))?));
+    }
+    Ok(out)
+}
+
+/// Reads every record set in `zone`, page by page: what a sweep needs to find orphaned markers.
+pub async fn read_zone(clients: &Clients, budget: &Budget, zone: &ZoneId) -> Result<Vec<Existing>, Failure> {
+    let mut found = Vec::new();
+    let mut next: Option<(String, String, Option<String>)> = None;
+    loop {
+        let mut req = clients.route53.list_resource_record_sets().hosted_zone_id(zone.as_str()).max_items(PAGE_SIZE);
+        if let Some((name, rtype, id)) = next.take() {
+            req = req.start_record_name(name).start_record_type(rtype.as_str().into()).set_start_record_identifier(id);
+        }
+        let page = budget.run(req.send()).await?.map_err(|e| Failure::from_route53(&e).at(zone.as_str()))?;
+        found.extend(page.resource_record_sets().iter().map(existing));
+        match (page.is_truncated(), page.next_record_name()) {
+            (true, Some(name)) => {
+                let rtype = page.next_record_type().map(|t| t.as_str().to_string()).unwrap_or_default();
+                next = Some((name.to_string(), rtype, page.next_record_identifier().map(str::to_string)));
+            }
+            _ => return Ok(found),
+        }
+    }
 }
 
 fn existing(set: &ResourceRecordSet) -> Existing {

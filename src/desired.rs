@@ -1,10 +1,10 @@
-//! Config + described instances -> the records that should exist. Pure: the caller does the
-//! DescribeInstances and passes what it found.
+//! Config + described instances -> the records that should exist, from explicit mappings and
+//! from instances' name tags. Pure: the caller does the DescribeInstances and passes what it found.
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use crate::config::{Mapping, OnStop};
+use crate::config::{Discovery, Mapping, OnStop};
 use crate::names::{InstanceId, RecordName, RecordType, ZoneId};
 
 /// What EC2 says about one instance, reduced to what DNS needs.
@@ -16,6 +16,8 @@ pub struct Instance {
     pub ipv4: Option<Ipv4Addr>,
     /// The first IPv6 address of the primary network interface.
     pub ipv6: Option<Ipv6Addr>,
+    /// The value of the discovery tag, when the instance carries it.
+    pub name_tag: Option<String>,
 }
 
 impl Instance {
@@ -23,6 +25,7 @@ impl Instance {
         match rtype {
             RecordType::A => self.ipv4.map(|ip| ip.to_string()),
             RecordType::AAAA => self.ipv6.map(|ip| ip.to_string()),
+            RecordType::TXT => None,
         }
     }
 }
@@ -45,6 +48,16 @@ pub struct Desired {
     pub rtype: RecordType,
     pub instance: InstanceId,
     pub want: Want,
+    /// Found through a tag rather than listed by the operator: may only touch records it owns.
+    pub discovered: bool,
+}
+
+/// A tagged name that gets no record, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    pub instance: InstanceId,
+    pub name: String,
+    pub reason: String,
 }
 
 /// Computes the wanted records for `mappings`, given the instances EC2 returned.
@@ -54,21 +67,112 @@ pub fn desired(mappings: &[&Mapping], instances: &HashMap<InstanceId, Instance>,
     for m in mappings {
         let instance = instances.get(&m.instance);
         for &rtype in &m.types {
-            let want = want_for(instance, rtype, m.ttl, on_stop);
-            out.push(Desired { zone: m.zone.clone(), name: m.name.clone(), rtype, instance: m.instance.clone(), want });
+            let want = want_for(instance, rtype, m.ttl, on_stop, false);
+            out.push(Desired {
+                zone: m.zone.clone(),
+                name: m.name.clone(),
+                rtype,
+                instance: m.instance.clone(),
+                want,
+                discovered: false,
+            });
         }
     }
     out
 }
 
-fn want_for(instance: Option<&Instance>, rtype: RecordType, ttl: u32, on_stop: OnStop) -> Want {
+/// Computes the wanted records of tagged instances. Each name goes to the allowed zone whose
+/// domain is its longest suffix; a name an explicit mapping lists is left to that mapping.
+pub fn discovered(
+    instances: &HashMap<InstanceId, Instance>,
+    discovery: &Discovery,
+    zones: &[(crate::names::ZoneId, RecordName)],
+    explicit: &[Mapping],
+    ttl: u32,
+    on_stop: OnStop,
+) -> (Vec<Desired>, Vec<Refusal>) {
+    let mut claims: HashMap<(ZoneId, RecordName), Vec<&Instance>> = HashMap::new();
+    let mut refusals = Vec::new();
+    let mut sorted: Vec<&Instance> = instances.values().collect();
+    sorted.sort_by(|a, b| a.id.cmp(&b.id));
+    for instance in sorted {
+        let Some(tag) = &instance.name_tag else { continue };
+        for raw in tag.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let refuse = |reason: String| Refusal { instance: instance.id.clone(), name: raw.to_string(), reason };
+            let name = match RecordName::parse(raw) {
+                Ok(n) => n,
+                Err(e) => {
+                    refusals.push(refuse(e));
+                    continue;
+                }
+            };
+            if name.guarded().is_some() {
+                refusals.push(refuse("names under _ddns-owner are reserved for ownership markers".into()));
+                continue;
+            }
+            let zone = zones
+                .iter()
+                .filter(|(id, zone_name)| discovery.zones.contains(id) && name.is_within(zone_name))
+                .max_by_key(|(_, zone_name)| zone_name.as_str().len());
+            let Some((zone, _)) = zone else {
+                refusals.push(refuse("outside every allowed zone (DDNS_ZONES)".into()));
+                continue;
+            };
+            if explicit.iter().any(|m| m.name == name && &m.zone == zone) {
+                continue;
+            }
+            let claimants = claims.entry((zone.clone(), name)).or_default();
+            if !claimants.iter().any(|i| i.id == instance.id) {
+                claimants.push(instance);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut keys: Vec<_> = claims.into_iter().collect();
+    keys.sort_by(|a, b| a.0.cmp(&b.0));
+    for ((zone, name), claimants) in keys {
+        if let [instance] = claimants.as_slice() {
+            for &rtype in &discovery.types {
+                let want = want_for(Some(instance), rtype, ttl, on_stop, true);
+                out.push(Desired {
+                    zone: zone.clone(),
+                    name: name.clone(),
+                    rtype,
+                    instance: instance.id.clone(),
+                    want,
+                    discovered: true,
+                });
+            }
+        } else {
+            let ids: Vec<String> = claimants.iter().map(|i| i.id.to_string()).collect();
+            for instance in &claimants {
+                refusals.push(Refusal {
+                    instance: instance.id.clone(),
+                    name: name.display(),
+                    reason: format!("claimed by several instances ({})", ids.join(", ")),
+                });
+            }
+        }
+    }
+    (out, refusals)
+}
+
+/// A terminated or vanished instance never keeps a discovered name; `on_stop` governs the rest.
+fn want_for(instance: Option<&Instance>, rtype: RecordType, ttl: u32, on_stop: OnStop, discovered: bool) -> Want {
     let gone = |reason: String| match on_stop {
         OnStop::Delete => Want::Absent { reason },
         OnStop::Keep => Want::Leave { reason },
     };
     let Some(instance) = instance else {
-        return gone("instance not found".into());
+        return if discovered {
+            Want::Absent { reason: "instance not found".into() }
+        } else {
+            gone("instance not found".into())
+        };
     };
+    if discovered && matches!(instance.state.as_str(), "terminated" | "shutting-down") {
+        return Want::Absent { reason: format!("instance is {}", instance.state) };
+    }
     match (instance.state.as_str(), instance.address(rtype)) {
         ("running" | "pending", Some(value)) => Want::Address { value, ttl },
         ("running", None) => gone(format!("instance has no public {} address", family(rtype))),
@@ -81,6 +185,7 @@ fn family(rtype: RecordType) -> &'static str {
     match rtype {
         RecordType::A => "IPv4",
         RecordType::AAAA => "IPv6",
+        RecordType::TXT => "text",
     }
 }
 
@@ -105,6 +210,7 @@ mod tests {
             state: state.into(),
             ipv4: v4.map(|s| s.parse().unwrap()),
             ipv6: v6.map(|s| s.parse().unwrap()),
+            name_tag: None,
         };
         HashMap::from([(id, i)])
     }
@@ -184,6 +290,134 @@ mod tests {
         ];
         for (label, types, instances, on_stop, want) in cases {
             assert_eq!(wants(&mapping(types), &instances, on_stop), want, "{label}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod discovery_tests {
+    use super::*;
+
+    fn tagged(id: &str, state: &str, tag: Option<&str>) -> Instance {
+        Instance {
+            id: InstanceId::parse(id).unwrap(),
+            state: state.into(),
+            ipv4: Some("3.1.2.4".parse().unwrap()),
+            ipv6: None,
+            name_tag: tag.map(str::to_string),
+        }
+    }
+
+    fn zones() -> Vec<(ZoneId, RecordName)> {
+        vec![
+            (ZoneId::parse("ZCOM").unwrap(), RecordName::parse("example.com").unwrap()),
+            (ZoneId::parse("ZDEV").unwrap(), RecordName::parse("dev.example.com").unwrap()),
+            (ZoneId::parse("ZORG").unwrap(), RecordName::parse("example.org").unwrap()),
+        ]
+    }
+
+    fn discovery(allowed: &[&str]) -> Discovery {
+        Discovery {
+            tag_key: "ddns:name".into(),
+            types: vec![RecordType::A],
+            zones: allowed.iter().map(|z| ZoneId::parse(z).unwrap()).collect(),
+        }
+    }
+
+    fn run(
+        instances: Vec<Instance>,
+        allowed: &[&str],
+        explicit: &[Mapping],
+        on_stop: OnStop,
+    ) -> (Vec<Desired>, Vec<Refusal>) {
+        let map = instances.into_iter().map(|i| (i.id.clone(), i)).collect();
+        discovered(&map, &discovery(allowed), &zones(), explicit, 60, on_stop)
+    }
+
+    #[test]
+    fn names_go_to_the_longest_allowed_suffix() {
+        let (d, r) = run(
+            vec![tagged("i-00000001", "running", Some("a.example.com, b.dev.example.com,c.example.org"))],
+            &["ZCOM", "ZDEV"],
+            &[],
+            OnStop::Delete,
+        );
+        let placed: Vec<(String, String)> = d.iter().map(|d| (d.name.display(), d.zone.to_string())).collect();
+        assert_eq!(placed, [("a.example.com".into(), "ZCOM".into()), ("b.dev.example.com".into(), "ZDEV".into())]);
+        assert!(d.iter().all(|d| d.discovered));
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].name, "c.example.org");
+        assert!(r[0].reason.contains("outside every allowed zone"));
+    }
+
+    #[test]
+    fn a_disallowed_deeper_zone_falls_back_to_an_allowed_parent() {
+        let (d, _) =
+            run(vec![tagged("i-00000001", "running", Some("b.dev.example.com"))], &["ZCOM"], &[], OnStop::Delete);
+        assert_eq!(d[0].zone.as_str(), "ZCOM");
+    }
+
+    #[test]
+    fn untagged_instances_get_nothing_and_bad_names_are_refused() {
+        let (d, r) = run(
+            vec![
+                tagged("i-00000001", "running", None),
+                tagged("i-00000002", "running", Some("bad name.example.com,_ddns-owner.x.example.com")),
+            ],
+            &["ZCOM"],
+            &[],
+            OnStop::Delete,
+        );
+        assert!(d.is_empty());
+        assert_eq!(r.len(), 2);
+    }
+
+    #[test]
+    fn an_explicit_mapping_wins_its_name() {
+        let explicit = [Mapping {
+            instance: InstanceId::parse("i-00000009").unwrap(),
+            zone: ZoneId::parse("ZCOM").unwrap(),
+            name: RecordName::parse("a.example.com").unwrap(),
+            ttl: 60,
+            types: vec![RecordType::A],
+        }];
+        let (d, r) = run(
+            vec![tagged("i-00000001", "running", Some("a.example.com,b.example.com"))],
+            &["ZCOM"],
+            &explicit,
+            OnStop::Delete,
+        );
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].name.display(), "b.example.com");
+        assert!(r.is_empty());
+    }
+
+    #[test]
+    fn two_instances_claiming_one_name_are_both_refused() {
+        let (d, r) = run(
+            vec![
+                tagged("i-00000001", "running", Some("a.example.com")),
+                tagged("i-00000002", "running", Some("A.example.com.")),
+            ],
+            &["ZCOM"],
+            &[],
+            OnStop::Delete,
+        );
+        assert!(d.is_empty());
+        assert_eq!(r.len(), 2);
+        assert!(r[0].reason.contains("i-00000001, i-00000002"));
+    }
+
+    #[test]
+    fn terminated_always_loses_stopped_follows_the_policy() {
+        for (state, on_stop, absent) in [
+            ("terminated", OnStop::Keep, true),
+            ("stopped", OnStop::Keep, false),
+            ("stopped", OnStop::Delete, true),
+            ("running", OnStop::Delete, false),
+        ] {
+            let (d, _) = run(vec![tagged("i-00000001", state, Some("a.example.com"))], &["ZCOM"], &[], on_stop);
+            assert_eq!(matches!(d[0].want, Want::Absent { .. }), absent, "{state} {on_stop:?}");
         }
     }
 }

@@ -135,6 +135,10 @@ pub enum FailureKind {
     Route53Rejected,
     Route53Error,
     Conflict,
+    /// A tagged name that may not be placed (outside the allowed zones, say).
+    Refused,
+    /// The plan would delete too much of what this tool owns.
+    SafetyValve,
     Deadline,
 }
 

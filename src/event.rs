@@ -3,6 +3,7 @@
 
 use aws_lambda_events::event::cloudwatch_events::CloudWatchEvent;
 use aws_lambda_events::event::cloudwatch_events::ec2::InstanceStateChange;
+use aws_lambda_events::event::cloudwatch_events::tag::TagChangeOnResource;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -10,6 +11,7 @@ use crate::names::InstanceId;
 
 const STATE_CHANGE: &str = "EC2 Instance State-change Notification";
 const SCHEDULED: &str = "Scheduled Event";
+const TAG_CHANGE: &str = "Tag Change on Resource";
 
 /// The EC2 states that matter to DNS.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -25,9 +27,23 @@ pub enum InstanceState {
 /// Why the function was invoked, and what it should cover.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Trigger {
-    StateChange { instance: InstanceId, state: InstanceState, raw_state: String },
+    StateChange {
+        instance: InstanceId,
+        state: InstanceState,
+        raw_state: String,
+    },
+    /// An instance's tags changed; `changed_keys` are the keys that changed.
+    TagChange {
+        instance: InstanceId,
+        changed_keys: Vec<String>,
+    },
     Schedule,
-    Manual { instance_ids: Option<Vec<InstanceId>>, dry_run: bool },
+    /// `force` lets a sweep past the safety valve.
+    Manual {
+        instance_ids: Option<Vec<InstanceId>>,
+        dry_run: bool,
+        force: bool,
+    },
     TestWebhook,
 }
 
@@ -36,6 +52,7 @@ impl Trigger {
     pub fn label(&self) -> String {
         match self {
             Trigger::StateChange { instance, raw_state, .. } => format!("state-change:{instance}:{raw_state}"),
+            Trigger::TagChange { instance, .. } => format!("tag-change:{instance}"),
             Trigger::Schedule => "schedule".into(),
             Trigger::Manual { dry_run: true, .. } => "manual:dry-run".into(),
             Trigger::Manual { .. } => "manual".into(),
@@ -45,6 +62,10 @@ impl Trigger {
 
     pub fn dry_run(&self) -> bool {
         matches!(self, Trigger::Manual { dry_run: true, .. })
+    }
+
+    pub fn force(&self) -> bool {
+        matches!(self, Trigger::Manual { force: true, .. })
     }
 }
 
@@ -61,6 +82,8 @@ struct ManualEvent {
     instance_ids: Option<Vec<String>>,
     #[serde(default)]
     dry_run: bool,
+    #[serde(default)]
+    force: bool,
 }
 
 /// Turns one invocation payload into a trigger.
@@ -102,6 +125,24 @@ pub fn parse(payload: &Value) -> Result<Trigger, UnsupportedEvent> {
             Ok(Trigger::StateChange { instance, state, raw_state: change.state })
         }
         (Some("aws.events"), SCHEDULED) => Ok(Trigger::Schedule),
+        (Some("aws.tag"), TAG_CHANGE) => {
+            let Some(detail) = envelope.detail.filter(|d| !d.is_null()) else {
+                return reject("tag-change event without \"detail\"".into());
+            };
+            let change: TagChangeOnResource = match serde_json::from_value(detail) {
+                Ok(c) => c,
+                Err(e) => return reject(format!("tag-change detail is malformed ({e})")),
+            };
+            if change.service != "ec2" || change.resource_type != "instance" {
+                return reject(format!("tag change on {} {} is not handled", change.service, change.resource_type));
+            }
+            let arn = envelope.resources.first().map(String::as_str).unwrap_or_default();
+            let instance = match arn.rsplit_once("instance/").map(|(_, id)| InstanceId::parse(id)) {
+                Some(Ok(i)) => i,
+                _ => return reject(format!("tag-change event without an instance ARN in resources ({arn:?})")),
+            };
+            Ok(Trigger::TagChange { instance, changed_keys: change.changed_tag_keys })
+        }
         (Some(source), detail_type) => {
             reject(format!("source {source:?} with detail-type {detail_type:?} is not handled"))
         }
@@ -119,7 +160,7 @@ fn parse_manual(payload: &Value) -> Result<Trigger, String> {
                 .map(|ids| ids.iter().map(|id| InstanceId::parse(id)).collect::<Result<Vec<_>, _>>())
                 .transpose()
                 .map_err(|e| format!("instance_ids: {e}"))?;
-            Ok(Trigger::Manual { instance_ids, dry_run: manual.dry_run })
+            Ok(Trigger::Manual { instance_ids, dry_run: manual.dry_run, force: manual.force })
         }
         "test-webhook" => Ok(Trigger::TestWebhook),
         other => Err(format!("unknown action {other:?} (reconcile or test-webhook)")),
@@ -165,6 +206,13 @@ mod tests {
             Trigger::StateChange { instance: id, state: InstanceState::Stopped, raw_state: "stopped".into() }
         );
         assert_eq!(parse(&fixture("scheduled-event.json")).unwrap(), Trigger::Schedule);
+        assert_eq!(
+            parse(&fixture("tag-change-on-resource.json")).unwrap(),
+            Trigger::TagChange {
+                instance: InstanceId::parse("i-0000000aaaaaaaaaa").unwrap(),
+                changed_keys: vec!["a-new-key".into(), "an-existing-key".into(), "an-old-key".into()],
+            }
+        );
     }
 
     #[test]
@@ -178,12 +226,16 @@ mod tests {
     fn manual_invocations() {
         assert_eq!(
             parse(&json!({"action":"reconcile"})).unwrap(),
-            Trigger::Manual { instance_ids: None, dry_run: false }
+            Trigger::Manual { instance_ids: None, dry_run: false, force: false }
         );
         let t = parse(&json!({"action":"reconcile","instance_ids":["i-12345678"],"dry_run":true})).unwrap();
         assert_eq!(
             t,
-            Trigger::Manual { instance_ids: Some(vec![InstanceId::parse("i-12345678").unwrap()]), dry_run: true }
+            Trigger::Manual {
+                instance_ids: Some(vec![InstanceId::parse("i-12345678").unwrap()]),
+                dry_run: true,
+                force: false
+            }
         );
         assert!(t.dry_run());
         assert_eq!(parse(&json!({"action":"test-webhook"})).unwrap(), Trigger::TestWebhook);
@@ -206,14 +258,25 @@ mod tests {
             (other_source, "source \"aws.s3\""),
             (bad_id, "not an instance id"),
             (json!({"action":"explode"}), "unknown action \"explode\""),
+            (bucket_tags(), "tag change on s3 bucket"),
             (json!({"action":"reconcile","instance_ids":["x"]}), "instance_ids"),
             (json!({"action":"reconcile","dry_run":"yes"}), "malformed"),
-            (fixture("tag-change-on-resource.json"), "Tag Change on Resource"),
+            (
+                json!({"source": "aws.tag", "detail-type": "Tag Change on Resource", "time": "2018-09-18T20:41:38Z", "resources": []}),
+                "without \"detail\"",
+            ),
         ] {
             let err = parse(&event).unwrap_err().to_string();
             assert!(err.contains(needle), "{event}: {err}");
             assert!(err.contains("received"), "{err}");
         }
+    }
+
+    fn bucket_tags() -> Value {
+        let mut e = fixture("tag-change-on-resource.json");
+        e["detail"]["service"] = json!("s3");
+        e["detail"]["resource-type"] = json!("bucket");
+        e
     }
 
     #[test]

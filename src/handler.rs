@@ -8,13 +8,13 @@ use serde_json::Value;
 use tracing::{error, info, warn};
 
 use crate::config::{Config, Mapping};
-use crate::desired::{self, Instance};
+use crate::desired::{self, Desired, Instance};
 use crate::edge::{Budget, Clients, Failure, FailureKind};
 use crate::event::{self, InstanceState, Trigger, UnsupportedEvent};
-use crate::names::InstanceId;
+use crate::names::{InstanceId, RecordName, RecordType, ZoneId};
 use crate::notify::{Alert, AlertKind, Notifier};
-use crate::plan::{self, Current};
-use crate::report::{ChangeReport, Report};
+use crate::plan::{self, Current, Orphans, Rules};
+use crate::report::Report;
 use crate::{apply, current, instances};
 
 /// Time kept back from Lambda's deadline so the answer always gets out.
@@ -30,6 +30,8 @@ pub struct App {
     pub config: Config,
     pub clients: Clients,
     pub notifier: Option<Notifier>,
+    /// The allowed zones' names, learned once at start-up (fleet mode).
+    pub zones: Vec<(ZoneId, RecordName)>,
     pub function: Option<String>,
     pub region: Option<String>,
     /// Write the EMF metrics line (in Lambda, not in the CLI).
@@ -131,55 +133,170 @@ pub async fn handle(app: &App, payload: &Value, deadline: SystemTime, account: O
     }
 }
 
+/// What one trigger covers.
+struct Scope<'a> {
+    mappings: Vec<&'a Mapping>,
+    /// Instances to describe by id.
+    ids: Vec<InstanceId>,
+    /// Describe every tagged instance too (a fleet sweep).
+    all_tagged: bool,
+    /// Read allowed zones whole, to find orphaned markers.
+    whole_zones: bool,
+    orphans: Orphans,
+}
+
 /// The records a trigger covers, or a note on why it covers none.
-fn scope<'a>(config: &'a Config, trigger: &Trigger) -> Result<Vec<&'a Mapping>, String> {
+fn scope<'a>(config: &'a Config, trigger: &Trigger) -> Result<Scope<'a>, String> {
     let of = |id: &InstanceId| config.mappings.iter().filter(|m| &m.instance == id).collect::<Vec<_>>();
+    let fleet = config.discovery.is_some();
+    let one = |id: &InstanceId, whole_zones: bool| Scope {
+        mappings: of(id),
+        ids: vec![id.clone()],
+        all_tagged: false,
+        whole_zones,
+        orphans: if whole_zones { Orphans::Of(vec![id.clone()]) } else { Orphans::Ignore },
+    };
     match trigger {
         Trigger::StateChange { state: InstanceState::Other, raw_state, .. } => {
             Err(format!("state {raw_state} needs no DNS change"))
         }
         Trigger::StateChange { instance, .. } => {
-            let mappings = of(instance);
-            if mappings.is_empty() { Err(format!("instance {instance} is not configured")) } else { Ok(mappings) }
+            if of(instance).is_empty() && !fleet {
+                return Err(format!("instance {instance} is not configured"));
+            }
+            Ok(one(instance, false))
         }
-        Trigger::Schedule | Trigger::Manual { instance_ids: None, .. } => Ok(config.mappings.iter().collect()),
+        Trigger::TagChange { instance, changed_keys } => match &config.discovery {
+            None => Err("tag discovery is off (DDNS_TAG_KEY is not set)".into()),
+            Some(d) if !changed_keys.contains(&d.tag_key) => Err(format!("tag {} did not change", d.tag_key)),
+            // Its old names are known only from the markers, so read the allowed zones whole.
+            Some(_) => Ok(one(instance, true)),
+        },
+        Trigger::Schedule | Trigger::Manual { instance_ids: None, .. } => {
+            let mut ids: Vec<InstanceId> = config.mappings.iter().map(|m| m.instance.clone()).collect();
+            ids.sort();
+            ids.dedup();
+            Ok(Scope {
+                mappings: config.mappings.iter().collect(),
+                ids,
+                all_tagged: fleet,
+                whole_zones: fleet,
+                orphans: if fleet { Orphans::All } else { Orphans::Ignore },
+            })
+        }
         Trigger::Manual { instance_ids: Some(ids), .. } => {
             let unknown: Vec<String> = ids.iter().filter(|id| of(id).is_empty()).map(ToString::to_string).collect();
-            if !unknown.is_empty() {
+            if !unknown.is_empty() && !fleet {
                 return Err(format!("not configured: {}", unknown.join(", ")));
             }
-            Ok(ids.iter().flat_map(of).collect())
+            Ok(Scope {
+                mappings: ids.iter().flat_map(of).collect(),
+                ids: ids.clone(),
+                all_tagged: false,
+                whole_zones: fleet,
+                orphans: if fleet { Orphans::Of(ids.clone()) } else { Orphans::Ignore },
+            })
         }
-        Trigger::TestWebhook => Ok(Vec::new()),
+        Trigger::TestWebhook => Err("a test alert changes no DNS".into()),
     }
 }
 
 async fn reconcile(app: &App, trigger: &Trigger, budget: &Budget, report: &mut Report) {
-    let mappings = match scope(&app.config, trigger) {
-        Ok(m) => m,
+    let config = &app.config;
+    let scope = match scope(config, trigger) {
+        Ok(s) => s,
         Err(note) => {
             info!(note = %note, "nothing to reconcile");
             report.note = Some(note);
             return;
         }
     };
-    let instances = match describe(app, trigger, budget, &mappings).await {
+    let instances = match describe(app, trigger, budget, &scope).await {
         Ok(i) => i,
         Err(f) => {
             report.errors.push(f);
             return;
         }
     };
-    let desired = desired::desired(&mappings, &instances, app.config.on_stop);
+    let mut desired = desired::desired(&scope.mappings, &instances, config.on_stop);
+    if let Some(discovery) = &config.discovery {
+        let (found, refusals) = desired::discovered(
+            &instances,
+            discovery,
+            &app.zones,
+            &config.mappings,
+            config.default_ttl,
+            config.on_stop,
+        );
+        desired.extend(found);
+        for r in refusals {
+            let scope = format!("{} {}", r.instance, r.name);
+            report.errors.push(Failure { kind: FailureKind::Refused, scope, message: r.reason });
+        }
+    }
+    if desired.is_empty() && !scope.whole_zones {
+        let note = match &scope.ids[..] {
+            [id] => format!("instance {id} is neither configured nor tagged"),
+            _ => "no records to reconcile".to_string(),
+        };
+        info!(note = %note, "nothing to reconcile");
+        report.note = Some(note);
+        return;
+    }
 
-    let mut by_zone: BTreeMap<_, Vec<_>> = BTreeMap::new();
-    for d in &desired {
-        by_zone.entry(d.zone.clone()).or_default().push(d.name.clone());
+    let (current, readable) = read_current(app, budget, &scope, &desired, report).await;
+    // A zone that could not be read is never written.
+    let desired: Vec<_> = desired.into_iter().filter(|d| readable.contains(&d.zone)).collect();
+    let rules = Rules { owner: &config.owner, orphans: scope.orphans.clone(), force: trigger.force() };
+    let plan = plan::plan(&desired, &current, &rules);
+    report.unchanged = plan.unchanged;
+    for c in &plan.conflicts {
+        warn!(name = %c.name, r#type = %c.rtype, reason = %c.reason, "record left alone");
+        let scope = format!("{} {} ({})", c.name, c.rtype, c.instance);
+        report.errors.push(Failure { kind: FailureKind::Conflict, scope, message: c.reason.clone() });
+    }
+    if let Some(reason) = plan.blocked {
+        report.errors.push(Failure { kind: FailureKind::SafetyValve, scope: String::new(), message: reason });
+        return;
+    }
+    if trigger.dry_run() {
+        report.add_planned(&plan.changes);
+        return;
+    }
+    let comment = format!("dynamic-dns-updater ({}): {}", config.owner, trigger.label());
+    let outcomes = apply::apply(&app.clients, budget, plan::batches(&plan.changes), &comment).await;
+    report.add_outcomes(outcomes);
+}
+
+/// Reads what Route53 holds: allowed zones whole in a fleet sweep, else only the wanted names
+/// and their markers. Returns the zones that could be read.
+async fn read_current(
+    app: &App,
+    budget: &Budget,
+    scope: &Scope<'_>,
+    desired: &[Desired],
+    report: &mut Report,
+) -> (Current, Vec<ZoneId>) {
+    let whole: Vec<ZoneId> = match (&app.config.discovery, scope.whole_zones) {
+        (Some(d), true) => d.zones.clone(),
+        _ => Vec::new(),
+    };
+    let mut by_zone: BTreeMap<ZoneId, Vec<RecordName>> = BTreeMap::new();
+    for zone in &whole {
+        by_zone.entry(zone.clone()).or_default();
+    }
+    for d in desired {
+        by_zone.entry(d.zone.clone()).or_default().extend([d.name.clone(), d.name.marker()]);
     }
     let mut current = Current::new();
     let mut readable = Vec::new();
     for (zone, names) in &by_zone {
-        match current::read(&app.clients, budget, zone, names).await {
+        let read = if whole.contains(zone) {
+            current::read_zone(&app.clients, budget, zone).await
+        } else {
+            current::read(&app.clients, budget, zone, names).await
+        };
+        match read {
             Ok(records) => {
                 readable.push(zone.clone());
                 for r in records {
@@ -189,72 +306,70 @@ async fn reconcile(app: &App, trigger: &Trigger, budget: &Budget, report: &mut R
             Err(f) => report.errors.push(f.at(zone.as_str())),
         }
     }
-    // A zone that could not be read is never written.
-    let desired: Vec<_> = desired.into_iter().filter(|d| readable.contains(&d.zone)).collect();
-    let plan = plan::plan(&desired, &current);
-    report.unchanged = plan.unchanged;
-    for c in &plan.conflicts {
-        warn!(name = %c.name, r#type = %c.rtype, reason = %c.reason, "record left alone");
-        report.errors.push(Failure {
-            kind: FailureKind::Conflict,
-            scope: format!("{} {}", c.name, c.rtype),
-            message: c.reason.clone(),
-        });
-    }
-    if trigger.dry_run() {
-        report.changes = plan.changes.iter().map(|c| ChangeReport::new(c, "planned")).collect();
-        return;
-    }
-    let outcomes = apply::apply(
-        &app.clients,
-        budget,
-        plan::batches(&plan.changes),
-        &format!("dynamic-dns-updater: {}", trigger.label()),
-    )
-    .await;
-    report.add_outcomes(outcomes);
+    (current, readable)
 }
 
-/// Describes the instances. After a `running` event, re-checks briefly until the instance shows
-/// the addresses its records need, within the budget.
+/// Describes the instances in scope. After a `running` event, re-checks briefly until the
+/// instance shows the addresses its records need, within the budget.
 async fn describe(
     app: &App,
     trigger: &Trigger,
     budget: &Budget,
-    mappings: &[&Mapping],
+    scope: &Scope<'_>,
 ) -> Result<HashMap<InstanceId, Instance>, Failure> {
-    let mut ids: Vec<InstanceId> = mappings.iter().map(|m| m.instance.clone()).collect();
-    ids.sort();
-    ids.dedup();
-    let mut found = instances::describe(&app.clients, budget, &ids).await?;
+    let tag_key = app.config.discovery.as_ref().map(|d| d.tag_key.as_str());
+    let fetch = || async {
+        let mut found = if scope.ids.is_empty() {
+            HashMap::new()
+        } else {
+            instances::describe(&app.clients, budget, &scope.ids, tag_key).await?
+        };
+        if let (true, Some(key)) = (scope.all_tagged, tag_key) {
+            found.extend(instances::describe_tagged(&app.clients, budget, key).await?);
+        }
+        Ok::<_, Failure>(found)
+    };
+    let mut found = fetch().await?;
     let Trigger::StateChange { instance, state: InstanceState::Running, .. } = trigger else {
         return Ok(found);
     };
+    let types = wanted_types(app, instance, found.get(instance));
     let waiting_until =
         tokio::time::Instant::now() + ADDRESS_WAIT.min(budget.remaining().saturating_sub(Duration::from_secs(2)));
     let mut pause = Duration::from_millis(250);
-    while !has_addresses(found.get(instance), mappings) && tokio::time::Instant::now() + pause < waiting_until {
+    while !has_addresses(found.get(instance), &types) && tokio::time::Instant::now() + pause < waiting_until {
         info!(instance = %instance, wait_ms = pause.as_millis() as u64, "no public address yet; checking again");
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(Duration::from_secs(2));
-        found = instances::describe(&app.clients, budget, &ids).await?;
+        found = fetch().await?;
     }
     Ok(found)
 }
 
-fn has_addresses(instance: Option<&Instance>, mappings: &[&Mapping]) -> bool {
+/// The record types an instance's records need, from its mappings and its name tag.
+fn wanted_types(app: &App, id: &InstanceId, instance: Option<&Instance>) -> Vec<RecordType> {
+    let mut types: Vec<RecordType> =
+        app.config.mappings.iter().filter(|m| &m.instance == id).flat_map(|m| m.types.iter().copied()).collect();
+    if let (Some(d), Some(_)) = (&app.config.discovery, instance.and_then(|i| i.name_tag.as_ref())) {
+        types.extend(d.types.iter().copied());
+    }
+    types
+}
+
+fn has_addresses(instance: Option<&Instance>, types: &[RecordType]) -> bool {
     let Some(i) = instance else { return false };
     if !matches!(i.state.as_str(), "running" | "pending") {
         // Stopped again since the event: nothing to wait for.
         return true;
     }
-    mappings.iter().filter(|m| m.instance == i.id).flat_map(|m| &m.types).all(|t| i.address(*t).is_some())
+    types.iter().all(|t| i.address(*t).is_some())
 }
 
 fn cause(trigger: &Trigger) -> String {
     match trigger {
         Trigger::StateChange { raw_state, .. } if raw_state == "running" => "instance started".into(),
         Trigger::StateChange { raw_state, .. } => format!("instance {raw_state}"),
+        Trigger::TagChange { .. } => "tag changed".into(),
         Trigger::Schedule => "drift corrected".into(),
         Trigger::Manual { .. } => "manual reconcile".into(),
         Trigger::TestWebhook => "test".into(),

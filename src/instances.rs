@@ -1,4 +1,4 @@
-//! EC2 edge: one DescribeInstances (per 200 ids, paged at the API maximum) -> [`Instance`]s.
+//! EC2 edge: DescribeInstances, by id or by tag, paged at the API maximum -> [`Instance`]s.
 //! Filters by id rather than naming ids, so an unknown or purged instance is simply absent.
 
 use std::collections::HashMap;
@@ -14,25 +14,45 @@ const IDS_PER_CALL: usize = 200;
 /// DescribeInstances' largest page.
 const PAGE_SIZE: i32 = 1_000;
 
+/// The instances with these ids (one call per 200 ids). `tag_key` names the tag to read names from.
 pub async fn describe(
     clients: &Clients,
     budget: &Budget,
     ids: &[InstanceId],
+    tag_key: Option<&str>,
 ) -> Result<HashMap<InstanceId, Instance>, Failure> {
     let mut found = HashMap::new();
     for chunk in ids.chunks(IDS_PER_CALL) {
-        let filter = Filter::builder()
-            .name("instance-id")
-            .set_values(Some(chunk.iter().map(|id| id.as_str().to_string()).collect()))
-            .build();
-        let mut pages = clients.ec2.describe_instances().filters(filter).max_results(PAGE_SIZE).into_paginator().send();
-        while let Some(page) = budget.run(pages.next()).await? {
-            let page = page.map_err(|e| Failure::from_ec2(&e))?;
-            for reservation in page.reservations() {
-                for i in reservation.instances() {
-                    if let Some(instance) = convert(i) {
-                        found.insert(instance.id.clone(), instance);
-                    }
+        let values = chunk.iter().map(|id| id.as_str().to_string()).collect();
+        let filter = Filter::builder().name("instance-id").set_values(Some(values)).build();
+        found.extend(pages(clients, budget, filter, tag_key).await?);
+    }
+    Ok(found)
+}
+
+/// Every instance carrying `tag_key`, filtered by EC2 itself.
+pub async fn describe_tagged(
+    clients: &Clients,
+    budget: &Budget,
+    tag_key: &str,
+) -> Result<HashMap<InstanceId, Instance>, Failure> {
+    pages(clients, budget, Filter::builder().name("tag-key").values(tag_key).build(), Some(tag_key)).await
+}
+
+async fn pages(
+    clients: &Clients,
+    budget: &Budget,
+    filter: Filter,
+    tag_key: Option<&str>,
+) -> Result<HashMap<InstanceId, Instance>, Failure> {
+    let mut found = HashMap::new();
+    let mut pages = clients.ec2.describe_instances().filters(filter).max_results(PAGE_SIZE).into_paginator().send();
+    while let Some(page) = budget.run(pages.next()).await? {
+        let page = page.map_err(|e| Failure::from_ec2(&e))?;
+        for reservation in page.reservations() {
+            for i in reservation.instances() {
+                if let Some(instance) = convert(i, tag_key) {
+                    found.insert(instance.id.clone(), instance);
                 }
             }
         }
@@ -40,7 +60,7 @@ pub async fn describe(
     Ok(found)
 }
 
-fn convert(i: &Ec2Instance) -> Option<Instance> {
+fn convert(i: &Ec2Instance, tag_key: Option<&str>) -> Option<Instance> {
     let id = InstanceId::parse(i.instance_id()?).ok()?;
     let state = i.state().and_then(|s| s.name()).map(|n| n.as_str().to_string()).unwrap_or_default();
     let ipv4 = i.public_ip_address().and_then(|ip| ip.parse().ok());
@@ -50,5 +70,9 @@ fn convert(i: &Ec2Instance) -> Option<Instance> {
         .and_then(|a| a.ipv6_address())
         .or(i.ipv6_address())
         .and_then(|ip| ip.parse().ok());
-    Some(Instance { id, state, ipv4, ipv6 })
+    let name_tag = tag_key
+        .and_then(|key| i.tags().iter().find(|t| t.key() == Some(key)))
+        .and_then(|t| t.value())
+        .map(str::to_string);
+    Some(Instance { id, state, ipv4, ipv6, name_tag })
 }

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use dynamic_dns_updater::cli::{self, Cli};
 use dynamic_dns_updater::config::Config;
+use dynamic_dns_updater::current;
 use dynamic_dns_updater::edge::Clients;
 use dynamic_dns_updater::handler::{self, App};
 use dynamic_dns_updater::notify::Notifier;
@@ -30,8 +31,16 @@ async fn main() -> ExitCode {
         },
         None => None,
     };
+    let zones = match &config.discovery {
+        Some(d) => match current::zone_names(&clients, &d.zones).await {
+            Ok(z) => z,
+            Err(e) => return startup_error(&format!("invalid configuration:\n  {e}")),
+        },
+        None => Vec::new(),
+    };
     let app = App {
         config,
+        zones,
         region: clients.sdk.region().map(ToString::to_string),
         clients,
         notifier,

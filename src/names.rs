@@ -4,6 +4,9 @@
 use std::cmp::Ordering;
 use std::fmt;
 
+/// The leftmost label of every ownership marker's name.
+pub const MARKER_LABEL: &str = "_ddns-owner";
+
 /// A DNS name as Route53 stores it: lower case, with a trailing dot, and `\052` for `*`.
 /// Two spellings of one name always parse to equal values.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -55,6 +58,21 @@ impl RecordName {
     /// The stored form, as sent to Route53 (`app.example.com.`).
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The name of the ownership marker that guards this name: a child label, so that Route53's
+    /// listing order puts it right after the name's own records and one read finds both, and so
+    /// that it never meets a user's TXT record at the name itself (SPF at a zone apex, say).
+    pub fn marker(&self) -> RecordName {
+        RecordName(format!("{MARKER_LABEL}.{}", self.0))
+    }
+
+    /// The name a marker guards, when this is a marker's name.
+    pub fn guarded(&self) -> Option<RecordName> {
+        self.0
+            .strip_prefix(MARKER_LABEL)
+            .and_then(|rest| rest.strip_prefix('.'))
+            .map(|rest| RecordName(rest.to_string()))
     }
 
     /// The form people read: no trailing dot, `*` for the wildcard.
@@ -149,15 +167,18 @@ impl fmt::Display for ZoneId {
     }
 }
 
-/// The record types this project manages.
+/// The record types this project writes: addresses, and TXT for ownership markers only.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 pub enum RecordType {
     A,
     #[allow(clippy::upper_case_acronyms)]
     AAAA,
+    #[allow(clippy::upper_case_acronyms)]
+    TXT,
 }
 
 impl RecordType {
+    /// Parses an address type as users configure it; TXT is not one.
     pub fn parse(input: &str) -> Result<Self, String> {
         match input.trim().to_ascii_uppercase().as_str() {
             "A" => Ok(Self::A),
@@ -170,6 +191,7 @@ impl RecordType {
         match self {
             Self::A => "A",
             Self::AAAA => "AAAA",
+            Self::TXT => "TXT",
         }
     }
 }
@@ -245,6 +267,25 @@ mod tests {
         assert!(ZoneId::parse("").is_err());
         assert_eq!(RecordType::parse("aaaa").unwrap(), RecordType::AAAA);
         assert!(RecordType::parse("MX").is_err());
+    }
+
+    #[test]
+    fn markers_sit_beside_the_name_they_guard() {
+        let name = RecordName::parse("app.example.com").unwrap();
+        let marker = name.marker();
+        assert_eq!(marker.as_str(), "_ddns-owner.app.example.com.");
+        assert_eq!(marker.guarded(), Some(name.clone()));
+        assert_eq!(name.guarded(), None);
+        // Next in Route53's order: after the name, before its siblings.
+        let sibling = RecordName::parse("app0.example.com").unwrap();
+        let dash = RecordName::parse("app-2.example.com").unwrap();
+        assert_eq!(listing_cmp_all(&name, &marker), Some(Ordering::Less));
+        assert_eq!(listing_cmp_all(&marker, &sibling), Some(Ordering::Less));
+        assert!(dash.listing_key(true) < name.listing_key(true));
+        let apex = RecordName::parse("example.com").unwrap();
+        assert_ne!(apex.marker(), apex, "never the apex, where SPF lives");
+        let wildcard = RecordName::parse("*.example.com").unwrap();
+        assert_eq!(wildcard.marker().as_str(), "_ddns-owner.\\052.example.com.");
     }
 
     #[test]

@@ -6,6 +6,7 @@ use serde_json::json;
 
 use crate::apply::Outcome;
 use crate::edge::Failure;
+use crate::names::RecordType;
 use crate::notify::Delivery;
 use crate::plan::{Action, Change, RecordData};
 
@@ -49,6 +50,8 @@ pub struct Report {
     pub dry_run: bool,
     pub changes: Vec<ChangeReport>,
     pub unchanged: usize,
+    /// Ownership markers written or removed beside the changes (not listed among them).
+    pub markers_changed: usize,
     pub errors: Vec<Failure>,
     pub aws_calls: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -62,13 +65,29 @@ impl Report {
         Self { trigger, dry_run, ..Self::default() }
     }
 
+    /// Records a dry run's changes as planned.
+    pub fn add_planned(&mut self, changes: &[Change]) {
+        for c in changes {
+            if c.rtype == RecordType::TXT {
+                self.markers_changed += 1;
+            } else {
+                self.changes.push(ChangeReport::new(c, "planned"));
+            }
+        }
+    }
+
     /// Records the outcome of applied changes: successes as changes, failures as both.
+    /// Markers are counted, not listed; a marker that failed is an error like any other.
     pub fn add_outcomes(&mut self, outcomes: Vec<Outcome>) {
         for o in outcomes {
+            let marker = o.change.rtype == RecordType::TXT;
             match o.result {
+                Ok(()) if marker => self.markers_changed += 1,
                 Ok(()) => self.changes.push(ChangeReport::new(&o.change, "applied")),
                 Err(f) => {
-                    self.changes.push(ChangeReport::new(&o.change, "failed"));
+                    if !marker {
+                        self.changes.push(ChangeReport::new(&o.change, "failed"));
+                    }
                     let scope = format!("{} {}", o.change.name, o.change.rtype);
                     self.errors.push(f.at(scope));
                 }

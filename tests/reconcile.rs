@@ -23,6 +23,12 @@ async fn instance_life_cycle() {
     assert_eq!(r["changes"][0]["name"], "app.example.com");
     assert_eq!(r["aws_calls"], 3, "describe + one lookup + one change: {r}");
     assert_eq!(aws.values(&zone, "app.example.com.", "A").await, Some(vec![ip1.clone()]));
+    let marker = format!("\"heritage=dynamic-dns-updater,owner=dynamic-dns-updater,instance={id}\"");
+    assert_eq!(
+        aws.values(&zone, "_ddns-owner.app.example.com.", "TXT").await,
+        Some(vec![marker]),
+        "marked in the same batch"
+    );
 
     // A sweep in sync takes exactly two calls and writes nothing, despite the spelling.
     let r = invoke(&app, &fixture("scheduled-event.json")).await.unwrap();
@@ -55,6 +61,7 @@ async fn instance_life_cycle() {
     assert_eq!(r["changes"][0]["action"], "delete");
     assert_eq!(r["changes"][0]["old"], ip2.as_str());
     assert_eq!(aws.values(&zone, "app.example.com.", "A").await, None);
+    assert_eq!(aws.values(&zone, "_ddns-owner.app.example.com.", "TXT").await, None, "the marker goes with it");
 
     // And a sweep of a stopped instance stays quiet.
     let r = invoke(&app, &fixture("scheduled-event.json")).await.unwrap();

@@ -229,10 +229,15 @@ pub async fn app_at(endpoint: &str, vars: &[(&str, &str)]) -> App {
         Some(s) => Some(Notifier::from_settings(s, &clients.sdk).await.expect("webhook settings")),
         None => None,
     };
+    let zones = match &config.discovery {
+        Some(d) => dynamic_dns_updater::current::zone_names(&clients, &d.zones).await.expect("allowed zones"),
+        None => Vec::new(),
+    };
     App {
         config,
         clients,
         notifier,
+        zones,
         function: Some("ddns-test".into()),
         region: Some("us-east-1".into()),
         emit_metrics: false,

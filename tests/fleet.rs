@@ -1,0 +1,307 @@
+//! Fleet mode against moto: tag discovery, ownership markers, clean-up and the safety valve.
+
+mod support;
+
+use aws_sdk_ec2::types::Tag;
+use serde_json::{Value, json};
+use support::*;
+
+const KEY: &str = "ddns:name";
+
+struct Fleet {
+    moto: Moto,
+    aws: Aws,
+    com: String,
+    org: String,
+}
+
+async fn fleet() -> Fleet {
+    let moto = Moto::start();
+    let aws = moto.aws().await;
+    let com = aws.zone("example.com").await;
+    let org = aws.zone("example.org").await;
+    Fleet { moto, aws, com, org }
+}
+
+impl Fleet {
+    async fn tagged(&self, names: &str) -> String {
+        let id = self.aws.run_instance().await;
+        self.tag(&id, names).await;
+        id
+    }
+
+    async fn tag(&self, id: &str, names: &str) {
+        self.aws
+            .ec2
+            .create_tags()
+            .resources(id)
+            .tags(Tag::builder().key(KEY).value(names).build())
+            .send()
+            .await
+            .unwrap();
+    }
+
+    async fn app(&self, extra: &[(&str, &str)]) -> dynamic_dns_updater::handler::App {
+        let mut vars = vec![("DDNS_TAG_KEY", KEY), ("DDNS_ZONES", self.com.as_str()), ("DDNS_OWNER_ID", "fleet-test")];
+        vars.extend_from_slice(extra);
+        app(&self.moto, &vars).await
+    }
+
+    async fn a(&self, name: &str) -> Option<Vec<String>> {
+        self.aws.values(&self.com, name, "A").await
+    }
+
+    async fn marker(&self, name: &str) -> Option<Vec<String>> {
+        self.aws.values(&self.com, &format!("_ddns-owner.{name}"), "TXT").await
+    }
+}
+
+fn tag_change(id: &str) -> Value {
+    let mut e = fixture("tag-change-on-resource.json");
+    e["resources"] = json!([format!("arn:aws:ec2:us-east-1:123456789012:instance/{id}")]);
+    e["detail"]["changed-tag-keys"] = json!([KEY]);
+    e
+}
+
+fn sweep() -> Value {
+    fixture("scheduled-event.json")
+}
+
+#[tokio::test]
+async fn tagged_instances_get_records_and_untagged_ones_none() {
+    let f = fleet().await;
+    let web = f.tagged("web.example.com, API.example.com.").await;
+    let _plain = f.aws.run_instance().await;
+    let app = f.app(&[]).await;
+
+    let r = invoke(&app, &sweep()).await.unwrap();
+    assert_eq!(r["changes"].as_array().unwrap().len(), 2, "{r}");
+    assert_eq!(r["markers_changed"], 2);
+    let ip = f.aws.public_ip(&web).await.unwrap();
+    for name in ["web.example.com.", "api.example.com."] {
+        assert_eq!(f.a(name).await, Some(vec![ip.clone()]), "{name}");
+        let marker = f.marker(name).await.unwrap();
+        assert_eq!(marker, [format!("\"heritage=dynamic-dns-updater,owner=fleet-test,instance={web}\"")]);
+    }
+    let a_records = f.aws.records(&f.com).await.into_iter().filter(|r| r.1 == "A").count();
+    assert_eq!(a_records, 2, "the untagged instance gets none");
+
+    // In sync: one DescribeInstances page and one listing page, no writes.
+    let r = invoke(&app, &sweep()).await.unwrap();
+    assert_eq!(
+        (r["changes"].clone(), r["unchanged"].clone(), r["aws_calls"].clone()),
+        (json!([]), json!(2), json!(2)),
+        "{r}"
+    );
+}
+
+#[tokio::test]
+async fn names_outside_the_allowed_zones_are_refused_with_an_alert() {
+    let f = fleet().await;
+    let id = f.tagged("ok.example.com,evil.example.org,bad name.example.com").await;
+    let sink = WebhookSink::start(Answer::Statuses(vec![200]));
+    let url = sink.url();
+    let app = f.app(&[("DDNS_WEBHOOK_URL", &url)]).await;
+    let err = invoke(&app, &sweep()).await.unwrap_err();
+    let dynamic_dns_updater::handler::Error::Failed { kind, report, .. } = err else { panic!() };
+    assert_eq!(format!("{kind:?}"), "Refused");
+    assert!(f.a("ok.example.com.").await.is_some(), "the good name still gets its record");
+    assert!(
+        f.aws.records(&f.org).await.iter().all(|r| r.1 != "A" && r.1 != "TXT"),
+        "nothing written in the other zone"
+    );
+    let alert = sink.received()[0].json();
+    assert_eq!(alert["event"], "dns.failed");
+    let errors = alert["errors"].to_string();
+    assert!(
+        errors.contains(&id) && errors.contains("evil.example.org") && errors.contains("outside every allowed zone"),
+        "{errors}"
+    );
+    assert_eq!(report.errors.len(), 2);
+}
+
+#[tokio::test]
+async fn a_foreign_record_at_a_tagged_name_is_left_alone() {
+    let f = fleet().await;
+    f.aws.put(&f.com, "CREATE", "taken.example.com.", "A", 300, &["192.0.2.7"]).await;
+    let _id = f.tagged("taken.example.com").await;
+    let sink = WebhookSink::start(Answer::Statuses(vec![200]));
+    let url = sink.url();
+    let app = f.app(&[("DDNS_WEBHOOK_URL", &url)]).await;
+    let err = invoke(&app, &sweep()).await.unwrap_err();
+    let d: lambda_runtime::Diagnostic = err.into();
+    assert_eq!(d.error_type, "Conflict");
+    assert!(d.error_message.contains("without this tool's ownership marker"), "{}", d.error_message);
+    assert_eq!(f.a("taken.example.com.").await, Some(vec!["192.0.2.7".to_string()]));
+    assert_eq!(f.marker("taken.example.com.").await, None);
+    assert_eq!(sink.received()[0].json()["event"], "dns.failed");
+}
+
+#[tokio::test]
+async fn untagging_removes_the_record_and_its_marker() {
+    let f = fleet().await;
+    let id = f.tagged("gone.example.com").await;
+    let keep = f.tagged("stays.example.com").await;
+    let app = f.app(&[]).await;
+    invoke(&app, &sweep()).await.unwrap();
+    assert!(f.a("gone.example.com.").await.is_some());
+
+    // The tag-change event cleans up at once.
+    f.aws.ec2.delete_tags().resources(&id).tags(Tag::builder().key(KEY).build()).send().await.unwrap();
+    let r = invoke(&app, &tag_change(&id)).await.unwrap();
+    assert_eq!(r["changes"][0]["action"], "delete", "{r}");
+    assert_eq!(f.a("gone.example.com.").await, None);
+    assert_eq!(f.marker("gone.example.com.").await, None);
+    assert!(f.a("stays.example.com.").await.is_some(), "another instance's name is untouched");
+
+    // A missed event is caught by the sweep.
+    f.aws.ec2.delete_tags().resources(&keep).tags(Tag::builder().key(KEY).build()).send().await.unwrap();
+    let r = invoke(&app, &sweep()).await.unwrap();
+    assert_eq!(r["changes"][0]["action"], "delete", "{r}");
+    assert_eq!(f.aws.records(&f.com).await.iter().filter(|r| r.1 == "A" || r.1 == "TXT").count(), 0);
+}
+
+#[tokio::test]
+async fn a_tag_change_updates_at_once_and_stop_and_terminate_clean_up() {
+    let f = fleet().await;
+    let id = f.aws.run_instance().await;
+    let app = f.app(&[]).await;
+    f.tag(&id, "new.example.com").await;
+    let r = invoke(&app, &tag_change(&id)).await.unwrap();
+    assert_eq!(r["changes"][0]["action"], "create", "{r}");
+    assert!(f.a("new.example.com.").await.is_some());
+
+    // Renaming moves the record: the old name's marker says it was this instance's.
+    f.tag(&id, "renamed.example.com").await;
+    let r = invoke(&app, &tag_change(&id)).await.unwrap();
+    assert_eq!(r["changes"].as_array().unwrap().len(), 2, "{r}");
+    assert_eq!(f.a("new.example.com.").await, None);
+    assert!(f.a("renamed.example.com.").await.is_some());
+
+    // A tag event that is not about our key costs nothing.
+    let mut other = tag_change(&id);
+    other["detail"]["changed-tag-keys"] = json!(["Name"]);
+    assert_eq!(invoke(&app, &other).await.unwrap()["aws_calls"], 0);
+
+    f.aws.stop(&id).await;
+    let r = invoke(&app, &state_change(&id, "stopped")).await.unwrap();
+    assert_eq!(r["changes"][0]["action"], "delete", "{r}");
+    assert_eq!(f.marker("renamed.example.com.").await, None);
+    f.aws.start(&id).await;
+    invoke(&app, &state_change(&id, "running")).await.unwrap();
+    assert!(f.a("renamed.example.com.").await.is_some());
+    f.aws.ec2.terminate_instances().instance_ids(&id).send().await.unwrap();
+    let r = invoke(&app, &state_change(&id, "terminated")).await.unwrap();
+    assert_eq!(r["changes"][0]["action"], "delete", "{r}");
+
+    // An untagged, unconfigured instance's events cost one look and write nothing.
+    let plain = f.aws.run_instance().await;
+    let r = invoke(&app, &state_change(&plain, "running")).await.unwrap();
+    assert_eq!(r["aws_calls"], 1);
+    assert!(r["note"].as_str().unwrap().contains("neither configured nor tagged"));
+}
+
+#[tokio::test]
+async fn the_safety_valve_stops_a_mass_deletion() {
+    let f = fleet().await;
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        ids.push(f.tagged(&format!("n{i}.example.com")).await);
+    }
+    let sink = WebhookSink::start(Answer::Statuses(vec![200]));
+    let url = sink.url();
+    let app = f.app(&[("DDNS_WEBHOOK_URL", &url)]).await;
+    let r = invoke(&app, &sweep()).await.unwrap();
+    assert_eq!(r["changes"].as_array().unwrap().len(), 12);
+
+    // Every tag vanishes at once, as after an IAM or API hiccup: nothing is written.
+    f.aws
+        .ec2
+        .delete_tags()
+        .set_resources(Some(ids.clone()))
+        .tags(Tag::builder().key(KEY).build())
+        .send()
+        .await
+        .unwrap();
+    let err = invoke(&app, &sweep()).await.unwrap_err();
+    let d: lambda_runtime::Diagnostic = err.into();
+    assert_eq!(d.error_type, "SafetyValve");
+    assert!(d.error_message.contains("would delete 12 of the 12"), "{}", d.error_message);
+    assert_eq!(f.aws.records(&f.com).await.iter().filter(|r| r.1 == "A").count(), 12);
+    assert_eq!(sink.received().last().unwrap().json()["errors"][0]["kind"], "SafetyValve");
+
+    let r = invoke(&app, &json!({"action": "reconcile", "force": true})).await.unwrap();
+    assert_eq!(r["changes"].as_array().unwrap().len(), 12);
+    assert_eq!(f.aws.records(&f.com).await.iter().filter(|r| r.1 == "A" || r.1 == "TXT").count(), 0);
+}
+
+#[tokio::test]
+async fn discovery_and_explicit_mappings_together() {
+    let f = fleet().await;
+    let tagged = f.tagged("shared.example.com,own.example.com").await;
+    let chosen = f.aws.run_instance().await;
+    // The operator lists shared.example.com for another instance, and an existing record is adopted.
+    f.aws.put(&f.com, "CREATE", "legacy.example.com.", "A", 60, &["192.0.2.1"]).await;
+    let records = records_var(&[
+        (&chosen, &f.com, "shared.example.com", &["A"]),
+        (&chosen, &f.com, "legacy.example.com", &["A"]),
+    ]);
+    let app = f.app(&[("DDNS_RECORDS", &records)]).await;
+    invoke(&app, &sweep()).await.unwrap();
+    let chosen_ip = f.aws.public_ip(&chosen).await.unwrap();
+    assert_eq!(f.a("shared.example.com.").await, Some(vec![chosen_ip.clone()]), "the explicit mapping wins");
+    assert_eq!(f.a("own.example.com.").await, Some(vec![f.aws.public_ip(&tagged).await.unwrap()]));
+    assert_eq!(f.a("legacy.example.com.").await, Some(vec![chosen_ip]), "adopted");
+    assert!(f.marker("legacy.example.com.").await.unwrap()[0].contains(&chosen), "and marked");
+}
+
+#[tokio::test]
+async fn ipv6_by_tag_types_and_wildcards() {
+    use aws_sdk_ec2::types::*;
+    let f = fleet().await;
+    let vpc =
+        f.aws.ec2.create_vpc().cidr_block("10.0.0.0/16").amazon_provided_ipv6_cidr_block(true).send().await.unwrap();
+    let vpc = vpc.vpc().unwrap();
+    let v6 = vpc.ipv6_cidr_block_association_set()[0].ipv6_cidr_block().unwrap().replace("::/56", "::/64");
+    let subnet = f
+        .aws
+        .ec2
+        .create_subnet()
+        .vpc_id(vpc.vpc_id().unwrap())
+        .cidr_block("10.0.1.0/24")
+        .ipv6_cidr_block(v6)
+        .send()
+        .await
+        .unwrap();
+    let nic = InstanceNetworkInterfaceSpecification::builder()
+        .device_index(0)
+        .subnet_id(subnet.subnet().unwrap().subnet_id().unwrap())
+        .associate_public_ip_address(true)
+        .build();
+    let out = f
+        .aws
+        .ec2
+        .run_instances()
+        .image_id(AMI)
+        .instance_type(InstanceType::T3Micro)
+        .min_count(1)
+        .max_count(1)
+        .network_interfaces(nic)
+        .send()
+        .await
+        .unwrap();
+    let inst = &out.instances()[0];
+    let id = inst.instance_id().unwrap().to_string();
+    let eni = inst.network_interfaces()[0].network_interface_id().unwrap();
+    let v6 = f.aws.ec2.assign_ipv6_addresses().network_interface_id(eni).ipv6_address_count(1).send().await.unwrap();
+    f.tag(&id, "dual.example.com,*.dual.example.com").await;
+
+    let app = f.app(&[("DDNS_TAG_TYPES", "A,AAAA")]).await;
+    let r = invoke(&app, &sweep()).await.unwrap();
+    assert_eq!(r["changes"].as_array().unwrap().len(), 4, "{r}");
+    assert_eq!(f.aws.values(&f.com, "dual.example.com.", "AAAA").await, Some(v6.assigned_ipv6_addresses().to_vec()));
+    assert!(f.aws.values(&f.com, "\\052.dual.example.com.", "AAAA").await.is_some());
+    assert!(f.marker("\\052.dual.example.com.").await.is_some());
+    let r = invoke(&app, &sweep()).await.unwrap();
+    assert_eq!(r["unchanged"], 4, "{r}");
+}
