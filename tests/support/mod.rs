@@ -173,18 +173,23 @@ impl Aws {
 
     /// Every record set in the zone, as (name, type, ttl, values).
     pub async fn records(&self, zone: &str) -> Vec<(String, String, i64, Vec<String>)> {
-        let out = self.r53.list_resource_record_sets().hosted_zone_id(zone).send().await.unwrap();
-        out.resource_record_sets()
-            .iter()
-            .map(|r| {
-                (
-                    r.name().to_string(),
-                    r.r#type().as_str().to_string(),
-                    r.ttl().unwrap_or(0),
-                    r.resource_records().iter().map(|v| v.value().to_string()).collect(),
-                )
-            })
-            .collect()
+        let mut out = Vec::new();
+        let mut next: Option<(String, String)> = None;
+        loop {
+            let mut req = self.r53.list_resource_record_sets().hosted_zone_id(zone);
+            if let Some((name, rtype)) = next.take() {
+                req = req.start_record_name(name).start_record_type(rtype.as_str().into());
+            }
+            let page = req.send().await.unwrap();
+            out.extend(page.resource_record_sets().iter().map(|r| {
+                let values = r.resource_records().iter().map(|v| v.value().to_string()).collect();
+                (r.name().to_string(), r.r#type().as_str().to_string(), r.ttl().unwrap_or(0), values)
+            }));
+            match (page.is_truncated(), page.next_record_name(), page.next_record_type()) {
+                (true, Some(n), Some(t)) => next = Some((n.to_string(), t.as_str().to_string())),
+                _ => return out,
+            }
+        }
     }
 
     /// The values of one record, if it exists.
