@@ -264,8 +264,42 @@ async fn reconcile(app: &App, trigger: &Trigger, budget: &Budget, report: &mut R
         return;
     }
     let comment = format!("dynamic-dns-updater ({}): {}", config.owner, trigger.label());
-    let outcomes = apply::apply(&app.clients, budget, plan::batches(&plan.changes), &comment).await;
+    let mut outcomes = apply::apply(&app.clients, budget, plan::batches(&plan.changes), &comment).await;
+
+    // Route53 rejects a change when the record moved since it was read (another invocation got
+    // there first, say). Read those names again and plan them once more.
+    let rejected: Vec<(ZoneId, RecordName)> = rejected_names(&outcomes);
+    if !rejected.is_empty() {
+        info!(names = rejected.len(), "changes rejected; reading those names again");
+        let again: Vec<Desired> =
+            desired.iter().filter(|d| rejected.contains(&(d.zone.clone(), d.name.clone()))).cloned().collect();
+        let mut by_zone: BTreeMap<ZoneId, Vec<RecordName>> = BTreeMap::new();
+        for (zone, name) in &rejected {
+            by_zone.entry(zone.clone()).or_default().extend([name.clone(), name.marker()]);
+        }
+        let (current, _) = read(app, budget, &[], by_zone, report).await;
+        let orphans = match &scope.orphans {
+            Orphans::Ignore => Orphans::Ignore,
+            _ => Orphans::All,
+        };
+        let plan = plan::plan(&again, &current, &Rules { orphans, ..rules });
+        report.unchanged += plan.unchanged;
+        outcomes.retain(|o| !rejected.contains(&(o.change.zone.clone(), o.change.group_name())));
+        outcomes.extend(apply::apply(&app.clients, budget, plan::batches(&plan.changes), &comment).await);
+    }
     report.add_outcomes(outcomes);
+}
+
+/// The (zone, name) groups with a change Route53 rejected.
+fn rejected_names(outcomes: &[apply::Outcome]) -> Vec<(ZoneId, RecordName)> {
+    let mut names: Vec<(ZoneId, RecordName)> = outcomes
+        .iter()
+        .filter(|o| o.result.as_ref().is_err_and(|f| f.kind == FailureKind::Route53Rejected))
+        .map(|o| (o.change.zone.clone(), o.change.group_name()))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// Reads what Route53 holds: allowed zones whole in a fleet sweep, else only the wanted names
@@ -288,15 +322,26 @@ async fn read_current(
     for d in desired {
         by_zone.entry(d.zone.clone()).or_default().extend([d.name.clone(), d.name.marker()]);
     }
+    read(app, budget, &whole, by_zone, report).await
+}
+
+/// Reads `whole` zones entirely and the other zones at the given names.
+async fn read(
+    app: &App,
+    budget: &Budget,
+    whole: &[ZoneId],
+    by_zone: BTreeMap<ZoneId, Vec<RecordName>>,
+    report: &mut Report,
+) -> (Current, Vec<ZoneId>) {
     let mut current = Current::new();
     let mut readable = Vec::new();
     for (zone, names) in &by_zone {
-        let read = if whole.contains(zone) {
+        let records = if whole.contains(zone) {
             current::read_zone(&app.clients, budget, zone).await
         } else {
             current::read(&app.clients, budget, zone, names).await
         };
-        match read {
+        match records {
             Ok(records) => {
                 readable.push(zone.clone());
                 for r in records {

@@ -99,8 +99,22 @@ async fn a_rejected_batch_falls_back_to_one_name_at_a_time() {
     assert!(status.contains(&("bad.example.com".into(), "failed")), "{status:?}");
     assert!(w.aws.values(&w.zone, "a.example.com.", "A").await.is_some());
     assert!(w.aws.values(&w.zone, "c.example.com.", "A").await.is_some());
-    // One batch, then one request per name.
-    assert_eq!(proxy.count(Call::ChangeRecords), (4, 2));
+    // One batch, one request per name, then the rejected name once more after a fresh read.
+    assert_eq!(proxy.count(Call::ChangeRecords), (5, 3));
+}
+
+#[tokio::test]
+async fn a_change_rejected_because_the_record_moved_is_read_and_planned_again() {
+    let w = world().await;
+    // The first write is rejected, as when another invocation wrote the record first.
+    let proxy = FaultProxy::start(w.moto.port, vec![rule(Call::ChangeRecords, 400, "InvalidChangeBatch", 1)]);
+    let records = records_var(&[(&w.id, &w.zone, "app.example.com", &["A"])]);
+    let app = app_at(&proxy.endpoint(), &[("DDNS_RECORDS", &records)]).await;
+    let r = invoke(&app, &state_change(&w.id, "running")).await.unwrap();
+    assert_eq!(r["changes"][0]["status"], "applied", "{r}");
+    assert_eq!(proxy.count(Call::ChangeRecords), (2, 1));
+    assert_eq!(proxy.count(Call::ListRecords), (2, 0), "read again before the second try");
+    assert!(w.aws.values(&w.zone, "app.example.com.", "A").await.is_some());
 }
 
 #[tokio::test]

@@ -125,3 +125,32 @@ async fn secrets_never_reach_the_logs_and_the_answer_beats_the_deadline() {
         assert!(!r.to_string().contains(secret), "{secret:?} leaked into the answer");
     }
 }
+
+#[tokio::test]
+async fn an_event_and_a_sweep_racing_in_two_processes_both_succeed() {
+    let moto = Moto::start();
+    let aws = moto.aws().await;
+    let zone = aws.zone("example.com").await;
+    let id = aws.run_instance().await;
+    let mut env = moto.env();
+    env.push(("DDNS_RECORDS".into(), records_var(&[(&id, &zone, "race.example.com", &["A"])])));
+    let (rt1, rt2) = (RuntimeApi::start(), RuntimeApi::start());
+    let (f1, f2) = (Function::start(&rt1, &env), Function::start(&rt2, &env));
+    let timeout = Duration::from_secs(20);
+    for round in 0..4 {
+        if round > 0 {
+            aws.stop(&id).await;
+            aws.start(&id).await;
+        }
+        let (a, b) = std::thread::scope(|s| {
+            let a = s.spawn(|| rt1.invoke(&state_change(&id, "running"), timeout));
+            let b = s.spawn(|| rt2.invoke(&fixture("scheduled-event.json"), timeout));
+            (a.join().unwrap(), b.join().unwrap())
+        });
+        assert!(matches!(a, Answered::Response(_)), "round {round}: {a:?}\n{}", f1.log());
+        assert!(matches!(b, Answered::Response(_)), "round {round}: {b:?}\n{}", f2.log());
+        let ip = aws.public_ip(&id).await.unwrap();
+        assert_eq!(aws.values(&zone, "race.example.com.", "A").await, Some(vec![ip]), "round {round}");
+        assert_eq!(aws.records(&zone).await.iter().filter(|r| r.1 == "TXT").count(), 1, "one marker");
+    }
+}

@@ -17,7 +17,16 @@ async fn thousand_tagged_instances_in_one_sweep() {
     let zone = aws.zone("example.com").await;
     let mut tagged = Vec::new();
     for (count, tag) in [(500, false), (500, true), (500, true)] {
-        let out = aws.ec2.run_instances().image_id(AMI).instance_type(InstanceType::T3Micro).min_count(count).max_count(count).send().await.unwrap();
+        let out = aws
+            .ec2
+            .run_instances()
+            .image_id(AMI)
+            .instance_type(InstanceType::T3Micro)
+            .min_count(count)
+            .max_count(count)
+            .send()
+            .await
+            .unwrap();
         if tag {
             tagged.extend(out.instances().iter().map(|i| i.instance_id().unwrap().to_string()));
         }
@@ -44,9 +53,22 @@ async fn thousand_tagged_instances_in_one_sweep() {
     let minimum = 1 + pages;
     println!("| sweep | records | time | AWS calls | writes |");
     println!("| --- | --- | --- | --- | --- |");
-    println!("| first (creates 1,000 names + markers) | 1,000 of 1,500 instances | {:.2} s | {} | {} |", first_time.as_secs_f64(), first["aws_calls"], first["aws_calls"].as_u64().unwrap() - 2);
-    println!("| second (in sync) | {record_sets} record sets | {:.2} s | {} | 0 |", second_time.as_secs_f64(), second["aws_calls"]);
-    println!("target for the in-sync sweep: at most 2 DescribeInstances pages + ceil({record_sets}/300) = {} listing pages = {}", pages, 2 + pages);
+    println!(
+        "| first (creates 1,000 names + markers) | 1,000 of 1,500 instances | {:.2} s | {} | {} |",
+        first_time.as_secs_f64(),
+        first["aws_calls"],
+        first["aws_calls"].as_u64().unwrap() - 2
+    );
+    println!(
+        "| second (in sync) | {record_sets} record sets | {:.2} s | {} | 0 |",
+        second_time.as_secs_f64(),
+        second["aws_calls"]
+    );
+    println!(
+        "target for the in-sync sweep: at most 2 DescribeInstances pages + ceil({record_sets}/300) = {} listing pages = {}",
+        pages,
+        2 + pages
+    );
     println!("theoretical minimum: 1 DescribeInstances page + {pages} listing pages = {minimum}");
     assert!(second["aws_calls"].as_u64().unwrap() <= (2 + pages) as u64);
 }

@@ -358,7 +358,7 @@ impl Drop for WebhookSink {
 pub struct RuntimeApi {
     pub port: u16,
     events: Sender<(Value, u64)>,
-    answers: Receiver<Answered>,
+    answers: Mutex<Receiver<Answered>>,
     server: Arc<tiny_http::Server>,
 }
 
@@ -417,7 +417,7 @@ impl RuntimeApi {
                 }
             }
         });
-        Self { port, events: events_tx, answers: answers_rx, server }
+        Self { port, events: events_tx, answers: Mutex::new(answers_rx), server }
     }
 
     /// Hands one event to the function with `timeout` until its deadline, and waits for its answer.
@@ -425,7 +425,7 @@ impl RuntimeApi {
         let deadline = SystemTime::now() + timeout;
         let ms = deadline.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_millis() as u64;
         self.events.send((event.clone(), ms)).unwrap();
-        self.answers.recv_timeout(timeout + Duration::from_secs(30)).expect("the function answered")
+        self.answers.lock().unwrap().recv_timeout(timeout + Duration::from_secs(30)).expect("the function answered")
     }
 }
 
