@@ -13,11 +13,12 @@ Runs every test:
   - cargo test: unit tests, integration tests against moto in server mode, and
     end-to-end tests of the built binary through a Lambda Runtime API on loopback
   - tests/deploy/run.sh: terraform fmt/validate/apply against moto, deploy.sh, shellcheck, checkov
+  - ./demo.sh: the whole life cycle on loopback, so the demo cannot rot
 
 moto[server] is used from PATH when present, otherwise installed into .venv/ (git-ignored).
 CARGO_TARGET_DIR is honoured, so repeated runs on one machine reuse the build.
 
-  --rust-only   skip the deployment checks
+  --rust-only   skip the deployment checks and the demo
   --help        show this help
 USAGE
 }
@@ -61,10 +62,12 @@ echo "==> cargo test"
 cargo test --locked
 
 if [ "$rust_only" = 1 ]; then
-  echo "==> deployment checks skipped (--rust-only)"
-elif [ -x "$root/tests/deploy/run.sh" ]; then
+  echo "==> deployment checks and demo skipped (--rust-only)"
+else
   echo "==> tests/deploy/run.sh"
   "$root/tests/deploy/run.sh"
+  echo "==> ./demo.sh"
+  "$root/demo.sh"
 fi
 
 echo "==> all tests passed"

@@ -7,6 +7,7 @@ use aws_sdk_route53::types::{
 
 use crate::edge::{Budget, Clients, Failure, FailureKind};
 use crate::plan::{Action, Change, RecordData};
+use crate::report::Progress;
 
 /// What became of one planned change.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -16,9 +17,17 @@ pub struct Outcome {
 }
 
 /// Applies `batches` in order and reports every change's outcome.
-pub async fn apply(clients: &Clients, budget: &Budget, batches: Vec<Vec<Change>>, comment: &str) -> Vec<Outcome> {
+pub async fn apply(
+    clients: &Clients,
+    budget: &Budget,
+    batches: Vec<Vec<Change>>,
+    comment: &str,
+    progress: Progress,
+) -> Vec<Outcome> {
     let mut outcomes = Vec::new();
-    for batch in batches {
+    let total = batches.len();
+    for (i, batch) in batches.into_iter().enumerate() {
+        progress.say(format_args!("writing change batch {} of {total} ({} changes)", i + 1, batch.len()));
         match send(clients, budget, &batch, comment).await {
             Ok(()) => outcomes.extend(batch.into_iter().map(|change| Outcome { change, result: Ok(()) })),
             Err(f) if f.kind == FailureKind::Route53Rejected && distinct_names(&batch) > 1 => {

@@ -13,6 +13,7 @@ use aws_sdk_route53::types::ResourceRecordSet;
 use crate::edge::{Budget, Clients, Failure};
 use crate::names::{RecordName, ZoneId, listing_cmp_all};
 use crate::plan::Existing;
+use crate::report::Progress;
 
 /// ListResourceRecordSets' largest page.
 pub const PAGE_SIZE: i32 = 300;
@@ -77,7 +78,12 @@ pub async fn zone_names(clients: &Clients, zones: &[ZoneId]) -> Result<Vec<(Zone
 }
 
 /// Reads every record set in `zone`, page by page: what a sweep needs to find orphaned markers.
-pub async fn read_zone(clients: &Clients, budget: &Budget, zone: &ZoneId) -> Result<Vec<Existing>, Failure> {
+pub async fn read_zone(
+    clients: &Clients,
+    budget: &Budget,
+    zone: &ZoneId,
+    progress: Progress,
+) -> Result<Vec<Existing>, Failure> {
     let mut found = Vec::new();
     let mut next: Option<(String, String, Option<String>)> = None;
     loop {
@@ -87,6 +93,7 @@ pub async fn read_zone(clients: &Clients, budget: &Budget, zone: &ZoneId) -> Res
         }
         let page = budget.run(req.send()).await?.map_err(|e| Failure::from_route53(&e).at(zone.as_str()))?;
         found.extend(page.resource_record_sets().iter().map(existing));
+        progress.say(format_args!("reading zone {zone}: {} record sets", found.len()));
         match (page.is_truncated(), page.next_record_name()) {
             (true, Some(name)) => {
                 let rtype = page.next_record_type().map(|t| t.as_str().to_string()).unwrap_or_default();

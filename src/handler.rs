@@ -14,7 +14,7 @@ use crate::event::{self, InstanceState, Trigger, UnsupportedEvent};
 use crate::names::{InstanceId, RecordName, RecordType, ZoneId};
 use crate::notify::{Alert, AlertKind, Notifier};
 use crate::plan::{self, Current, Orphans, Rules};
-use crate::report::Report;
+use crate::report::{Progress, Report};
 use crate::{apply, current, instances};
 
 /// Time kept back from Lambda's deadline so the answer always gets out.
@@ -36,6 +36,8 @@ pub struct App {
     pub region: Option<String>,
     /// Write the EMF metrics line (in Lambda, not in the CLI).
     pub emit_metrics: bool,
+    /// Progress lines for long CLI runs on a terminal.
+    pub progress: Progress,
 }
 
 /// Why an invocation failed; `errorType` in Lambda's answer is the variant's kind.
@@ -80,6 +82,7 @@ pub async fn handle(app: &App, payload: &Value, deadline: SystemTime, account: O
     let mut report = Report::new(trigger.label(), trigger.dry_run());
     let aws_budget = total.shortened(WEBHOOK_RESERVE.min(total.remaining() / 3));
     reconcile(app, &trigger, &aws_budget, &mut report).await;
+    app.progress.done();
     report.aws_calls = app.clients.calls.get() - calls_before;
 
     for c in &report.changes {
@@ -211,6 +214,7 @@ async fn reconcile(app: &App, trigger: &Trigger, budget: &Budget, report: &mut R
             return;
         }
     };
+    app.progress.say("describing instances");
     let instances = match describe(app, trigger, budget, &scope).await {
         Ok(i) => i,
         Err(f) => {
@@ -264,7 +268,7 @@ async fn reconcile(app: &App, trigger: &Trigger, budget: &Budget, report: &mut R
         return;
     }
     let comment = format!("dynamic-dns-updater ({}): {}", config.owner, trigger.label());
-    let mut outcomes = apply::apply(&app.clients, budget, plan::batches(&plan.changes), &comment).await;
+    let mut outcomes = apply::apply(&app.clients, budget, plan::batches(&plan.changes), &comment, app.progress).await;
 
     // Route53 rejects a change when the record moved since it was read (another invocation got
     // there first, say). Read those names again and plan them once more.
@@ -285,7 +289,7 @@ async fn reconcile(app: &App, trigger: &Trigger, budget: &Budget, report: &mut R
         let plan = plan::plan(&again, &current, &Rules { orphans, ..rules });
         report.unchanged += plan.unchanged;
         outcomes.retain(|o| !rejected.contains(&(o.change.zone.clone(), o.change.group_name())));
-        outcomes.extend(apply::apply(&app.clients, budget, plan::batches(&plan.changes), &comment).await);
+        outcomes.extend(apply::apply(&app.clients, budget, plan::batches(&plan.changes), &comment, app.progress).await);
     }
     report.add_outcomes(outcomes);
 }
@@ -337,7 +341,7 @@ async fn read(
     let mut readable = Vec::new();
     for (zone, names) in &by_zone {
         let records = if whole.contains(zone) {
-            current::read_zone(&app.clients, budget, zone).await
+            current::read_zone(&app.clients, budget, zone, app.progress).await
         } else {
             current::read(&app.clients, budget, zone, names).await
         };

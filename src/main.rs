@@ -9,8 +9,10 @@ use dynamic_dns_updater::current;
 use dynamic_dns_updater::edge::Clients;
 use dynamic_dns_updater::handler::{self, App};
 use dynamic_dns_updater::notify::Notifier;
+use dynamic_dns_updater::report::Progress;
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
+use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -46,6 +48,7 @@ async fn main() -> ExitCode {
         notifier,
         function: std::env::var("AWS_LAMBDA_FUNCTION_NAME").ok(),
         emit_metrics: in_lambda,
+        progress: Progress { enabled: !in_lambda && std::io::stderr().is_terminal() },
     };
     tracing::info!(records = app.config.mappings.len(), on_stop = ?app.config.on_stop, webhook = app.notifier.as_ref().map(|n| n.host()), "started");
 

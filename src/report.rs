@@ -10,6 +10,28 @@ use crate::names::RecordType;
 use crate::notify::Delivery;
 use crate::plan::{Action, Change, RecordData};
 
+/// Progress lines for long runs, on a terminal only; silent in Lambda and when piped.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Progress {
+    pub enabled: bool,
+}
+
+impl Progress {
+    /// Shows on the terminal's current line, replacing what was there.
+    pub fn say(&self, message: impl std::fmt::Display) {
+        if self.enabled {
+            eprint!("\r\x1b[2K{message}");
+        }
+    }
+
+    /// Clears the progress line.
+    pub fn done(&self) {
+        if self.enabled {
+            eprint!("\r\x1b[2K");
+        }
+    }
+}
+
 /// One record change as people and alerts see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ChangeReport {

@@ -49,6 +49,7 @@ async fn plan_then_apply_then_in_sync() {
 
     let apply = cli(&moto, &vars, &["apply"], None);
     assert_eq!(apply.status.code(), Some(0), "{}", stdout(&apply));
+    assert!(!String::from_utf8_lossy(&apply.stderr).contains("\x1b["), "no progress lines when piped");
     assert!(stdout(&apply).contains("applied"));
     assert_eq!(aws.values(&zone, "app.example.com.", "A").await, Some(vec![ip]));
 
