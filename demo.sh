@@ -61,6 +61,7 @@ say() { printf '%s\n' "$*"; }
 step() { printf '\n%s\n' "$*"; }
 detail() { printf '    %s\n' "$*"; }
 check() { # check DESCRIPTION ACTUAL PATTERN
+  # shellcheck disable=SC2053 # $3 is a glob pattern on purpose
   if [[ $2 == $3 ]]; then
     detail "ok: $1"
   else
@@ -70,8 +71,8 @@ check() { # check DESCRIPTION ACTUAL PATTERN
 }
 free_port() { "$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 wait_port() {
-  local i
-  for i in $(seq 1 200); do
+  local _
+  for _ in $(seq 1 200); do
     if "$python" -c "import socket,sys; socket.create_connection(('127.0.0.1', $1), 0.2)" 2>/dev/null; then return 0; fi
     sleep 0.1
   done
@@ -183,6 +184,7 @@ env_args+=("DDNS_WEBHOOK_URL=http://127.0.0.1:$sink_port/hook" "DDNS_WEBHOOK_FOR
 step "4. Starting the function binary under a Lambda Runtime API on loopback"
 coproc HARNESS { env "${env_args[@]}" "$python" "$support/lambda_harness.py" --function-name "$function_name" \
   --log "$work/function.log" -- "$binary"; }
+# shellcheck disable=SC2153 # HARNESS_PID is set by coproc
 harness_pid=$HARNESS_PID
 read -r ready <&"${HARNESS[0]}"
 check "the function started and polls for events" "$ready" '*"ready": true*'

@@ -246,6 +246,7 @@ pub async fn app_at(endpoint: &str, vars: &[(&str, &str)]) -> App {
         function: Some("ddns-test".into()),
         region: Some("us-east-1".into()),
         emit_metrics: false,
+        progress: Default::default(),
     }
 }
 
