@@ -1,0 +1,100 @@
+# An example use of the module: two names for one instance, one of them with IPv6 too, and a
+# webhook. Copy this folder, fill in terraform.tfvars (see terraform.tfvars.example), then run
+# terraform init and terraform apply. ../../build.sh makes the zip.
+
+terraform {
+  required_version = ">= 1.11"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 5.100, < 7.0"
+    }
+  }
+}
+
+# Region and credentials come from the environment (AWS_REGION, AWS_PROFILE, ...), or set them here.
+provider "aws" {
+  default_tags {
+    tags = { Project = "dynamic-dns-updater" }
+  }
+}
+
+module "ddns" {
+  source = "../.."
+
+  name_prefix = var.name_prefix
+  zip_path    = var.zip_path
+
+  records = [
+    { instance_id = var.instance_id, zone_id = var.zone_id, name = "app.${var.domain}", types = ["A", "AAAA"] },
+    { instance_id = var.instance_id, zone_id = var.zone_id, name = "ssh.${var.domain}", ttl = 300 },
+  ]
+
+  webhook_url    = var.webhook_url
+  webhook_secret = var.webhook_secret
+  on_stop        = "delete"
+  alarm_actions  = var.alarm_actions
+}
+
+variable "name_prefix" {
+  description = "Name of the function and prefix of its resources."
+  type        = string
+  default     = "dynamic-dns-updater"
+}
+
+variable "zip_path" {
+  description = "The zip that ../../build.sh makes."
+  type        = string
+  default     = "../../../target/lambda/dynamic-dns-updater/bootstrap.zip"
+}
+
+variable "instance_id" {
+  description = "The EC2 instance to follow, such as i-0123456789abcdef0."
+  type        = string
+}
+
+variable "zone_id" {
+  description = "The Route53 hosted zone id of var.domain."
+  type        = string
+}
+
+variable "domain" {
+  description = "The hosted zone's domain, such as example.com."
+  type        = string
+}
+
+variable "webhook_url" {
+  description = "Optional https webhook for change notes."
+  type        = string
+  default     = null
+  sensitive   = true
+}
+
+variable "webhook_secret" {
+  description = "Optional HMAC secret for signing webhook bodies."
+  type        = string
+  default     = null
+  sensitive   = true
+}
+
+variable "alarm_actions" {
+  description = "SNS topic ARNs to notify when the function fails."
+  type        = list(string)
+  default     = []
+}
+
+output "function_name" {
+  description = "Name of the Lambda function."
+  value       = module.ddns.function_name
+}
+
+output "rule_names" {
+  description = "The EventBridge rules that invoke it."
+  value       = module.ddns.rule_names
+}
+
+output "logs_tail_command" {
+  description = "Follow the function's logs."
+  value       = module.ddns.logs_tail_command
+}

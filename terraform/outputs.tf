@@ -1,0 +1,51 @@
+# What a caller needs to find, watch and wire the function.
+
+output "function_name" {
+  description = "Name of the Lambda function."
+  value       = aws_lambda_function.this.function_name
+}
+
+output "function_arn" {
+  description = "ARN of the Lambda function."
+  value       = aws_lambda_function.this.arn
+}
+
+output "role_arn" {
+  description = "ARN of the function's execution role."
+  value       = aws_iam_role.this.arn
+}
+
+output "rule_names" {
+  description = "EventBridge rules that invoke the function, by purpose: schedule, state_change and, in fleet mode, tag_change."
+  value       = { for k, r in aws_cloudwatch_event_rule.this : k => r.name }
+}
+
+output "log_group_name" {
+  description = "CloudWatch Logs group of the function."
+  value       = aws_cloudwatch_log_group.this.name
+}
+
+output "logs_tail_command" {
+  description = "Follow the function's logs."
+  value       = "aws logs tail ${aws_cloudwatch_log_group.this.name} --follow --region ${local.region}"
+}
+
+output "failed_events_queue_url" {
+  description = "SQS queue holding events that failed every retry."
+  value       = aws_sqs_queue.failed_events.url
+}
+
+output "alarm_names" {
+  description = "CloudWatch alarms: function errors, and events waiting in the failure queue."
+  value       = [aws_cloudwatch_metric_alarm.errors.alarm_name, aws_cloudwatch_metric_alarm.failed_events.alarm_name]
+}
+
+output "webhook_parameter_names" {
+  description = "SSM SecureString parameters holding the webhook URL and secret (empty when unset). The values themselves never leave SSM."
+  value       = concat(aws_ssm_parameter.webhook_url[*].name, aws_ssm_parameter.webhook_secret[*].name)
+}
+
+output "ddns_records" {
+  description = "The DDNS_RECORDS value given to the function: every mapping, normalised."
+  value       = local.ddns_records
+}

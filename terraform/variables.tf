@@ -1,0 +1,419 @@
+# Inputs of the module. Every value that can be wrong is checked here, before any AWS call.
+# The patterns match what the function itself accepts (src/names.rs), so a plan never ships a
+# configuration that the function rejects at cold start.
+
+# ---------------------------------------------------------------------------------------------
+# What to keep pointed where
+# ---------------------------------------------------------------------------------------------
+
+variable "records" {
+  description = <<-EOT
+    Record mappings, the same shape as the function's DDNS_RECORDS: each keeps `name` in hosted
+    zone `zone_id` pointed at the public address of `instance_id`. `ttl` defaults to var.ttl and
+    `types` to ["A"]; use ["A", "AAAA"] for IPv6 too. One record (zone, name, type) can follow
+    only one instance. Can be combined with the simple trio (instance_ids, zone_id, record_names).
+  EOT
+  type = list(object({
+    instance_id = string
+    zone_id     = string
+    name        = string
+    ttl         = optional(number)
+    types       = optional(list(string))
+  }))
+  default  = []
+  nullable = false
+
+  validation {
+    condition     = alltrue([for r in var.records : can(regex("^i-([0-9a-f]{8}|[0-9a-f]{17})$", r.instance_id))])
+    error_message = "Every records[].instance_id must be an EC2 instance id: i- and 8 or 17 lower-case hex digits, like i-0123456789abcdef0."
+  }
+  validation {
+    condition     = alltrue([for r in var.records : can(regex("^(/hostedzone/)?[A-Z0-9]{1,32}$", r.zone_id))])
+    error_message = "Every records[].zone_id must be a Route53 hosted zone id: upper-case letters and digits, like Z0123456789ABCDEFGHIJ."
+  }
+  validation {
+    condition = alltrue([for r in var.records : length(trimsuffix(r.name, ".")) <= 253 && can(regex(
+      "^(\\*|[a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9_])?)(\\.[a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9_])?)*\\.?$",
+    replace(r.name, "\\052", "*"))) && strcontains(trimsuffix(r.name, "."), ".")])
+    error_message = "Every records[].name must be a fully qualified DNS name such as app.example.com (letters, digits, - and _; a * only as the whole leftmost label)."
+  }
+  validation {
+    condition     = alltrue([for r in var.records : r.ttl == null || try(r.ttl >= 1 && r.ttl <= 86400 && floor(r.ttl) == r.ttl, false)])
+    error_message = "Every records[].ttl must be a whole number of seconds from 1 to 86400."
+  }
+  validation {
+    condition     = alltrue([for r in var.records : r.types == null || try(length(r.types) > 0 && alltrue([for t in r.types : contains(["A", "AAAA"], t)]), false)])
+    error_message = "Every records[].types must be a non-empty list of \"A\" and/or \"AAAA\"."
+  }
+}
+
+variable "instance_ids" {
+  description = <<-EOT
+    The simple form, as in the original deployment: the EC2 instance id(s) to follow, together
+    with zone_id and record_names. One instance id follows every name in record_names; several
+    instance ids pair with record_names one to one, in order.
+  EOT
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for id in var.instance_ids : can(regex("^i-([0-9a-f]{8}|[0-9a-f]{17})$", id))])
+    error_message = "Every instance_ids entry must be an EC2 instance id: i- and 8 or 17 lower-case hex digits, like i-0123456789abcdef0."
+  }
+}
+
+variable "zone_id" {
+  description = "The simple form: the Route53 hosted zone id that holds record_names."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.zone_id == null || can(regex("^(/hostedzone/)?[A-Z0-9]{1,32}$", var.zone_id))
+    error_message = "zone_id must be a Route53 hosted zone id: upper-case letters and digits, like Z0123456789ABCDEFGHIJ."
+  }
+}
+
+variable "record_names" {
+  description = "The simple form: the record name(s) in zone_id to keep pointed at instance_ids, such as [\"app.example.com\"]. Each gets an A record with var.ttl."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition = alltrue([for n in var.record_names : length(trimsuffix(n, ".")) <= 253 && can(regex(
+      "^(\\*|[a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9_])?)(\\.[a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9_])?)*\\.?$",
+    replace(n, "\\052", "*"))) && strcontains(trimsuffix(n, "."), ".")])
+    error_message = "Every record_names entry must be a fully qualified DNS name such as app.example.com (letters, digits, - and _; a * only as the whole leftmost label)."
+  }
+  validation {
+    condition = (
+      (length(var.instance_ids) == 0 && var.zone_id == null && length(var.record_names) == 0) ||
+      (length(var.instance_ids) > 0 && var.zone_id != null && length(var.record_names) > 0)
+    )
+    error_message = "The simple form needs all three of instance_ids, zone_id and record_names, or none of them (use records instead)."
+  }
+  validation {
+    condition     = length(var.instance_ids) <= 1 || length(var.instance_ids) == length(var.record_names)
+    error_message = "With several instance_ids, give exactly one record name per instance id (they pair in order). A record can follow only one instance."
+  }
+}
+
+variable "ttl" {
+  description = "Default TTL in seconds of the records the function writes (DDNS_TTL). A short TTL makes a new address visible sooner."
+  type        = number
+  default     = 60
+  nullable    = false
+
+  validation {
+    condition     = var.ttl >= 1 && var.ttl <= 86400 && floor(var.ttl) == var.ttl
+    error_message = "ttl must be a whole number of seconds from 1 to 86400."
+  }
+}
+
+variable "on_stop" {
+  description = "What the function does with an instance's records when it stops (DDNS_ON_STOP): \"delete\" them, so that a released address does not keep receiving your traffic, or \"keep\" them until it runs again. A terminated instance's records are deleted either way."
+  type        = string
+  default     = "delete"
+  nullable    = false
+
+  validation {
+    condition     = contains(["delete", "keep"], var.on_stop)
+    error_message = "on_stop must be \"delete\" or \"keep\"."
+  }
+}
+
+variable "owner_id" {
+  description = "The owner named in the TXT ownership markers (\"_ddns-owner.<name>\") that the function keeps beside each record it manages, so that it never takes over a record it did not create (DDNS_OWNER_ID). Give each deployment that shares a zone its own. Defaults to name_prefix."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.owner_id == null || can(regex("^[a-zA-Z0-9_.-]{1,64}$", var.owner_id))
+    error_message = "owner_id must be 1 to 64 letters, digits, _ . or -."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Fleet mode (optional): instances opt in with a tag instead of being listed
+# ---------------------------------------------------------------------------------------------
+
+variable "tag_key" {
+  description = <<-EOT
+    Turns on fleet mode: every instance carrying this tag (such as "ddns:name") gets a record
+    named by the tag's value, in one of discovery_zone_ids, and a rule for tag changes wakes
+    the function. null (the default) turns fleet mode off.
+  EOT
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.tag_key == null || (can(regex("^[a-zA-Z0-9 _.:/=+@-]{1,128}$", var.tag_key)) && !startswith(coalesce(var.tag_key, "-"), "aws:"))
+    error_message = "tag_key must be a valid EC2 tag key of 1 to 128 characters (letters, digits, spaces and _ . : / = + - @), not starting with aws:."
+  }
+}
+
+variable "discovery_zone_ids" {
+  description = "Fleet mode: the hosted zones a tag may name records in (DDNS_ZONES). The function refuses names outside them, and the IAM policy grants no other zone."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for z in var.discovery_zone_ids : can(regex("^(/hostedzone/)?[A-Z0-9]{1,32}$", z))])
+    error_message = "Every discovery_zone_ids entry must be a Route53 hosted zone id: upper-case letters and digits."
+  }
+  validation {
+    condition     = var.tag_key == null || length(var.discovery_zone_ids) > 0
+    error_message = "Fleet mode (tag_key) needs at least one zone in discovery_zone_ids."
+  }
+}
+
+variable "discovery_record_types" {
+  description = "Fleet mode: the record types written for tagged instances (DDNS_TAG_TYPES)."
+  type        = list(string)
+  default     = ["A"]
+  nullable    = false
+
+  validation {
+    condition     = length(var.discovery_record_types) > 0 && alltrue([for t in var.discovery_record_types : contains(["A", "AAAA"], t)])
+    error_message = "discovery_record_types must be a non-empty list of \"A\" and/or \"AAAA\"."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Webhook (optional)
+# ---------------------------------------------------------------------------------------------
+
+variable "webhook_url" {
+  description = <<-EOT
+    Where to POST a note about each change (Slack, Discord or any https endpoint). Stored as an
+    SSM SecureString through a write-only argument, so it is in neither state nor plan; the
+    function gets only the parameter's name. null for no webhook.
+  EOT
+  type        = string
+  default     = null
+  sensitive   = true
+
+  validation {
+    # The message never repeats the value: a webhook URL often carries its own token.
+    condition     = var.webhook_url == null || can(regex("^https://[^/?#@[:space:]]+(/[^[:space:]]*)?$", var.webhook_url))
+    error_message = "webhook_url must be an https:// URL without spaces (the value is not shown here because it may hold a token)."
+  }
+}
+
+variable "webhook_secret" {
+  description = "Shared secret with which the function signs webhook bodies (HMAC-SHA256), so the receiver can check them. Stored like webhook_url. null for unsigned webhooks."
+  type        = string
+  default     = null
+  sensitive   = true
+
+  validation {
+    condition     = var.webhook_secret == null || try(length(var.webhook_secret) >= 16 && length(var.webhook_secret) <= 4096, false)
+    error_message = "webhook_secret must be 16 to 4096 characters long."
+  }
+  validation {
+    condition     = var.webhook_secret == null || var.webhook_url != null
+    error_message = "webhook_secret is set but webhook_url is not: the secret only signs webhook bodies."
+  }
+}
+
+variable "webhook_format" {
+  description = "The body shape of webhook notes (DDNS_WEBHOOK_FORMAT): \"json\", \"slack\" or \"discord\". null lets the function choose from the URL's host."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.webhook_format == null || contains(["json", "slack", "discord"], coalesce(var.webhook_format, "json"))
+    error_message = "webhook_format must be \"json\", \"slack\" or \"discord\"."
+  }
+}
+
+variable "webhook_version" {
+  description = <<-EOT
+    Raise this number to push a changed webhook_url or webhook_secret. Both are write-only, so
+    Terraform cannot see that their value changed; deploy.sh raises it for you when you enter a
+    new value.
+  EOT
+  type        = number
+  default     = 1
+  nullable    = false
+
+  validation {
+    condition     = var.webhook_version >= 1 && floor(var.webhook_version) == var.webhook_version
+    error_message = "webhook_version must be a whole number from 1."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# The function
+# ---------------------------------------------------------------------------------------------
+
+variable "zip_path" {
+  description = "Path of the deployment zip that build.sh makes: $${CARGO_TARGET_DIR:-target}/lambda/dynamic-dns-updater/bootstrap.zip. It must hold an executable named bootstrap built for var.architecture."
+  type        = string
+  nullable    = false
+
+  validation {
+    condition     = endswith(var.zip_path, ".zip")
+    error_message = "zip_path must name a .zip file, such as target/lambda/dynamic-dns-updater/bootstrap.zip (run ./build.sh to make it)."
+  }
+}
+
+variable "architecture" {
+  description = "Instruction set of the function: \"arm64\" (Graviton: cheaper per ms) or \"x86_64\". It must match the zip (./build.sh builds arm64; ./build.sh --x86-64 the other)."
+  type        = string
+  default     = "arm64"
+  nullable    = false
+
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.architecture)
+    error_message = "architecture must be \"arm64\" or \"x86_64\"."
+  }
+}
+
+variable "memory_size" {
+  description = "Memory of the function in MB. 128 is plenty: it only calls AWS APIs."
+  type        = number
+  default     = 128
+  nullable    = false
+
+  validation {
+    condition     = var.memory_size >= 128 && var.memory_size <= 10240 && floor(var.memory_size) == var.memory_size
+    error_message = "memory_size must be a whole number of MB from 128 to 10240."
+  }
+}
+
+variable "timeout" {
+  description = "Timeout of one invocation in seconds. Route53 changes and a webhook call fit well within the default."
+  type        = number
+  default     = 30
+  nullable    = false
+
+  validation {
+    condition     = var.timeout >= 3 && var.timeout <= 900 && floor(var.timeout) == var.timeout
+    error_message = "timeout must be a whole number of seconds from 3 to 900."
+  }
+}
+
+variable "reserved_concurrency" {
+  description = "Reserved concurrent executions of the function. null (the default) reserves none: accounts still at the default quota of 10 cannot reserve any. Set 1 or 2 to cap it."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.reserved_concurrency == null || try(var.reserved_concurrency >= 0 && floor(var.reserved_concurrency) == var.reserved_concurrency, false)
+    error_message = "reserved_concurrency must be null or a whole number from 0."
+  }
+}
+
+variable "log_level" {
+  description = "The function's RUST_LOG filter, such as \"info\" or \"info,dynamic_dns_updater=debug\"."
+  type        = string
+  default     = "info"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[a-zA-Z0-9_:=,.-]+$", var.log_level))
+    error_message = "log_level must be a RUST_LOG filter such as \"info\" or \"warn,dynamic_dns_updater=debug\"."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Triggers and operations
+# ---------------------------------------------------------------------------------------------
+
+variable "schedule_expression" {
+  description = "How often the function reconciles every record, as a safety net for missed events: an EventBridge rate() or cron() expression."
+  type        = string
+  default     = "rate(1 minute)"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^(rate\\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\\)|cron\\([^()]+\\))$", var.schedule_expression))
+    error_message = "schedule_expression must be rate(N unit) or cron(...), such as \"rate(1 minute)\" or \"rate(5 minutes)\"."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Days the function's logs are kept. 1 (the default, as in the original deployment) keeps cost near nothing; 0 keeps them forever."
+  type        = number
+  default     = 1
+  nullable    = false
+
+  validation {
+    condition     = contains([0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be one of the values CloudWatch Logs allows: 0 (never expire), 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653."
+  }
+}
+
+variable "max_retry_attempts" {
+  description = "Retries of a failed asynchronous invocation (0 to 2) before the event goes to the failure queue."
+  type        = number
+  default     = 2
+  nullable    = false
+
+  validation {
+    condition     = contains([0, 1, 2], var.max_retry_attempts)
+    error_message = "max_retry_attempts must be 0, 1 or 2."
+  }
+}
+
+variable "max_event_age_seconds" {
+  description = "Age after which an undelivered event is given up and sent to the failure queue (60 to 21600 seconds). The schedule repairs what a lost event missed."
+  type        = number
+  default     = 3600
+  nullable    = false
+
+  validation {
+    condition     = var.max_event_age_seconds >= 60 && var.max_event_age_seconds <= 21600 && floor(var.max_event_age_seconds) == var.max_event_age_seconds
+    error_message = "max_event_age_seconds must be a whole number from 60 to 21600."
+  }
+}
+
+variable "alarm_actions" {
+  description = "ARNs (SNS topics, usually) notified when the function reports errors. Empty: the alarm only shows in the console."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for a in var.alarm_actions : startswith(a, "arn:")])
+    error_message = "Every alarm_actions entry must be an ARN, such as arn:aws:sns:us-east-1:123456789012:alerts."
+  }
+}
+
+variable "kms_key_arn" {
+  description = "Optional customer-managed KMS key for the SSM parameters, the log group, the failure queue and the function's environment. null uses AWS-managed keys. The key policy must let CloudWatch Logs use it."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+$", var.kms_key_arn))
+    error_message = "kms_key_arn must be a KMS key ARN, such as arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Naming
+# ---------------------------------------------------------------------------------------------
+
+variable "name_prefix" {
+  description = "Name of the function, and prefix of every other resource's name. Give each copy in one account its own."
+  type        = string
+  default     = "dynamic-dns-updater"
+  nullable    = false
+
+  validation {
+    # The IAM role adds "-" and a region name (up to 14 characters) within its 64.
+    condition     = can(regex("^[a-zA-Z][a-zA-Z0-9-]{0,39}$", var.name_prefix))
+    error_message = "name_prefix must be 1 to 40 letters, digits and hyphens, starting with a letter."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource that takes tags."
+  type        = map(string)
+  default     = {}
+  nullable    = false
+}

@@ -1,0 +1,305 @@
+#!/usr/bin/env python3
+"""Checks of a deployed dynamic-dns-updater stack, run by tests/deploy/run.sh against moto.
+
+Each subcommand prints one "ok - ..." or "not ok - ..." line per check and exits non-zero if
+any check failed. It reads the endpoint and credentials from the usual AWS_* variables.
+"""
+
+import argparse
+import json
+import sys
+import time
+import uuid
+
+import boto3
+
+RESULTS = []
+
+
+def check(ok, what, detail=""):
+    RESULTS.append(bool(ok))
+    line = ("ok - " if ok else "not ok - ") + what
+    if not ok and detail:
+        line += "\n    " + str(detail).replace("\n", "\n    ")
+    print(line, flush=True)
+    return ok
+
+
+def finish():
+    return 0 if all(RESULTS) else 1
+
+
+def client(name):
+    return boto3.client(name)
+
+
+def seed(args):
+    """An instance with a public address and a hosted zone, as the stack would follow them."""
+    ec2, r53 = client("ec2"), client("route53")
+    image = ec2.describe_images()["Images"][0]["ImageId"]
+    instance = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType="t3.micro")
+    zone = r53.create_hosted_zone(Name=args.domain, CallerReference=str(uuid.uuid4()))
+    print(json.dumps({
+        "instance_id": instance["Instances"][0]["InstanceId"],
+        "zone_id": zone["HostedZone"]["Id"].split("/")[-1],
+        "domain": args.domain,
+    }))
+    return 0
+
+
+def statements_for(policy, action_prefix):
+    return [s for s in policy["Statement"] if any(a.startswith(action_prefix) for a in as_list(s["Action"]))]
+
+
+def as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def stack(args):
+    """What `terraform apply` created: function, triggers, IAM, logs, parameters, failure path."""
+    name, region, account = args.name, "us-east-1", "123456789012"
+    lam, events, iam, logs, ssm, cw = (client(n) for n in ("lambda", "events", "iam", "logs", "ssm", "cloudwatch"))
+    expected_records = json.loads(args.records)
+
+    fn = lam.get_function_configuration(FunctionName=name)
+    check(fn["Runtime"] == "provided.al2023", "function runtime is provided.al2023", fn["Runtime"])
+    check(fn["Handler"] == "bootstrap", "function handler is bootstrap", fn["Handler"])
+    check(fn.get("Architectures") == [args.arch], f"function architecture is {args.arch}", fn.get("Architectures"))
+    check(fn["MemorySize"] == 128 and fn["Timeout"] == 30, "memory 128 MB and timeout 30 s by default",
+          (fn["MemorySize"], fn["Timeout"]))
+    env = fn.get("Environment", {}).get("Variables", {})
+    records = json.loads(env.get("DDNS_RECORDS", "[]"))
+    check(sorted(records, key=lambda r: r["name"]) == sorted(expected_records, key=lambda r: r["name"]),
+          "DDNS_RECORDS holds the configured mappings", json.dumps(records))
+    check(env.get("DDNS_TTL") == "60" and env.get("DDNS_ON_STOP") == "delete",
+          "DDNS_TTL=60 and DDNS_ON_STOP=delete", env)
+    if args.webhook_url_file:
+        url = open(args.webhook_url_file, encoding="utf-8").read()
+        check(env.get("DDNS_WEBHOOK_URL_PARAMETER") == f"/{name}/webhook-url",
+              "the function gets the webhook URL's parameter name", env)
+        check(all(url not in v for v in env.values()), "the webhook URL itself is not in the environment")
+        param = ssm.get_parameter(Name=f"/{name}/webhook-url", WithDecryption=True)["Parameter"]
+        check(param["Type"] == "SecureString", "the webhook URL parameter is a SecureString", param["Type"])
+        check(param["Value"] == url, "the webhook URL parameter holds the exact URL, quotes and ${} included")
+    if args.webhook_secret_file:
+        secret = open(args.webhook_secret_file, encoding="utf-8").read()
+        check(env.get("DDNS_WEBHOOK_SECRET_PARAMETER") == f"/{name}/webhook-secret",
+              "the function gets the webhook secret's parameter name", env)
+        param = ssm.get_parameter(Name=f"/{name}/webhook-secret", WithDecryption=True)["Parameter"]
+        check(param["Type"] == "SecureString" and param["Value"] == secret,
+              "the webhook secret parameter is a SecureString holding the exact secret")
+
+    rules = {r["Name"]: r for r in events.list_rules(NamePrefix=f"{name}-")["Rules"]}
+    schedule = rules.get(f"{name}-schedule", {})
+    check(schedule.get("ScheduleExpression") == "rate(1 minute)", "the schedule rule runs rate(1 minute)", schedule)
+    state = rules.get(f"{name}-ec2-state", {})
+    pattern = json.loads(state.get("EventPattern", "{}"))
+    check(pattern.get("source") == ["aws.ec2"]
+          and pattern.get("detail-type") == ["EC2 Instance State-change Notification"]
+          and sorted(pattern.get("detail", {}).get("state", [])) == ["running", "stopped", "terminated"],
+          "the state-change rule matches running, stopped and terminated EC2 notifications", pattern)
+    policy_doc = json.loads(lam.get_policy(FunctionName=name)["Policy"])
+    for rule in (schedule, state):
+        targets = events.list_targets_by_rule(Rule=rule.get("Name", "-"))["Targets"] if rule else []
+        check([t["Arn"] for t in targets] == [fn["FunctionArn"]], f"rule {rule.get('Name')} targets the function", targets)
+        allowed = [s for s in policy_doc["Statement"]
+                   if s.get("Principal", {}).get("Service") == "events.amazonaws.com"
+                   and s.get("Condition", {}).get("ArnLike", {}).get("AWS:SourceArn") == rule.get("Arn")]
+        check(len(allowed) == 1, f"the invoke permission for {rule.get('Name')} is scoped to that rule's ARN",
+              policy_doc["Statement"])
+
+    role_name = fn["Role"].split("/")[-1]
+    policies = iam.list_role_policies(RoleName=role_name)["PolicyNames"]
+    attached = iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"]
+    check(len(policies) == 1 and not attached, "the role has one inline policy and nothing attached", (policies, attached))
+    doc = iam.get_role_policy(RoleName=role_name, PolicyName=policies[0])["PolicyDocument"]
+    if isinstance(doc, str):
+        doc = json.loads(doc)
+    zone_arns = sorted({f"arn:aws:route53:::hostedzone/{r['zone_id']}" for r in expected_records})
+    r53 = statements_for(doc, "route53:")
+    check(r53 and all("*" not in as_list(s["Resource"]) for s in r53), "no route53 action is granted on *", r53)
+    check(all(sorted(as_list(s["Resource"])) == zone_arns for s in r53),
+          "route53 actions are granted on the configured zones' ARNs only", r53)
+    change = [s for s in r53 if "route53:ChangeResourceRecordSets" in as_list(s["Action"])]
+    cond = change[0].get("Condition", {}).get("ForAllValues:StringEquals", {}) if len(change) == 1 else {}
+    # Each managed name, and the TXT ownership marker the function keeps beside it.
+    bare = {r["name"].replace("*", "\\052") for r in expected_records}
+    names = sorted(bare | {f"_ddns-owner.{n}" for n in bare})
+    types = sorted({t for r in expected_records for t in r["types"]} | {"TXT"})
+    check(sorted(cond.get("route53:ChangeResourceRecordSetsNormalizedRecordNames", [])) == names,
+          "ChangeResourceRecordSets is limited to the managed names and their markers (NormalizedRecordNames)", cond)
+    check(sorted(cond.get("route53:ChangeResourceRecordSetsRecordTypes", [])) == types,
+          f"ChangeResourceRecordSets is limited to types {types} (RecordTypes)", cond)
+    check(sorted(cond.get("route53:ChangeResourceRecordSetsActions", [])) == ["CREATE", "DELETE", "UPSERT"],
+          "ChangeResourceRecordSets is limited by action (Actions)", cond)
+    reads = [s for s in r53 if set(as_list(s["Action"])) == {"route53:GetHostedZone", "route53:ListResourceRecordSets"}]
+    check(len(reads) == 1, "GetHostedZone and ListResourceRecordSets are granted", r53)
+    log_arn = f"arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{name}:*"
+    log_stmts = statements_for(doc, "logs:")
+    check(len(log_stmts) == 1 and as_list(log_stmts[0]["Resource"]) == [log_arn]
+          and "logs:CreateLogGroup" not in as_list(log_stmts[0]["Action"]),
+          "logs are written to the function's own log group only", log_stmts)
+    ec2_stmts = statements_for(doc, "ec2:")
+    check(len(ec2_stmts) == 1 and as_list(ec2_stmts[0]["Action"]) == ["ec2:DescribeInstances"],
+          "ec2 access is DescribeInstances alone", ec2_stmts)
+    ssm_stmts = statements_for(doc, "ssm:")
+    if args.webhook_url_file:
+        arns = sorted(as_list(ssm_stmts[0]["Resource"])) if len(ssm_stmts) == 1 else []
+        check(arns and all(a.startswith(f"arn:aws:ssm:{region}:{account}:parameter/{name}/") for a in arns)
+              and as_list(ssm_stmts[0]["Action"]) == ["ssm:GetParameter"],
+              "ssm:GetParameter is granted on the stack's own parameters only", ssm_stmts)
+    every = [a for s in doc["Statement"] for a in as_list(s["Action"])]
+    check(not any(a.endswith(":*") or a == "*" for a in every), "no wildcard actions", every)
+
+    groups = logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{name}")["logGroups"]
+    group = [g for g in groups if g["logGroupName"] == f"/aws/lambda/{name}"]
+    check(group and group[0].get("retentionInDays") == 1, "the log group keeps logs for 1 day", group)
+
+    invoke = lam.get_function_event_invoke_config(FunctionName=name)
+    check(invoke.get("MaximumRetryAttempts") == 2
+          and invoke.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination", "").endswith(f":{name}-failed-events"),
+          "async invocations retry twice, then go to the failure queue", invoke)
+    alarms = {a["AlarmName"]: a for a in cw.describe_alarms(AlarmNamePrefix=f"{name}-")["MetricAlarms"]}
+    errors = alarms.get(f"{name}-errors", {})
+    check(errors.get("MetricName") == "Errors" and errors.get("Namespace") == "AWS/Lambda"
+          and {"Name": "FunctionName", "Value": name} in errors.get("Dimensions", []),
+          "an alarm watches the function's Errors", errors)
+    return finish()
+
+
+def probe_pattern(args):
+    """Proves the deployed state-change pattern: a probe rule with that very pattern, on a bus of
+    its own (moto cannot deliver to Lambda), sends what matches to an SQS queue."""
+    events, sqs = client("events"), client("sqs")
+    pattern = events.describe_rule(Name=f"{args.name}-ec2-state")["EventPattern"]
+    bus = f"probe-{uuid.uuid4().hex[:8]}"
+    events.create_event_bus(Name=bus)
+    queue_url = sqs.create_queue(QueueName=bus)["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name=bus, EventBusName=bus, EventPattern=pattern)
+    events.put_targets(Rule=bus, EventBusName=bus, Targets=[{"Id": "queue", "Arn": queue_arn}])
+    try:
+        sent = [(args.instance, s) for s in ("pending", "running", "stopping", "stopped", "shutting-down", "terminated")]
+        sent.append(("i-0000000000000000f", "running"))  # an instance the stack does not follow
+        for instance, state in sent:
+            resp = events.put_events(Entries=[{
+                "EventBusName": bus,
+                "Source": "aws.ec2",
+                "DetailType": "EC2 Instance State-change Notification",
+                "Resources": [f"arn:aws:ec2:us-east-1:123456789012:instance/{instance}"],
+                "Detail": json.dumps({"instance-id": instance, "state": state}),
+            }])
+            check(resp.get("FailedEntryCount", 0) == 0, f"probe event {instance} {state} accepted", resp)
+        got = []
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            msgs = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+            if not msgs and len(got) >= 3:
+                break
+            for m in msgs:
+                detail = json.loads(m["Body"])["detail"]
+                got.append((detail["instance-id"], detail["state"]))
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
+        delivered = sorted(got)
+        check((args.instance, "running") in delivered, "a running event is delivered through the rule", delivered)
+        check((args.instance, "pending") not in delivered, "a pending event is not delivered", delivered)
+        check(delivered == sorted([(args.instance, s) for s in ("running", "stopped", "terminated")]),
+              "exactly running, stopped and terminated of the followed instance are delivered", delivered)
+    finally:
+        events.remove_targets(Rule=bus, EventBusName=bus, Ids=["queue"])
+        events.delete_rule(Name=bus, EventBusName=bus)
+        events.delete_event_bus(Name=bus)
+        sqs.delete_queue(QueueUrl=queue_url)
+    return finish()
+
+
+def gone(args):
+    """Nothing of the stack is left after destroy."""
+    name = args.name
+    lam, events, iam, logs, ssm, sqs, cw = (client(n) for n in ("lambda", "events", "iam", "logs", "ssm", "sqs", "cloudwatch"))
+    left = {
+        "functions": [f["FunctionName"] for f in lam.list_functions()["Functions"] if f["FunctionName"].startswith(name)],
+        "roles": [r["RoleName"] for r in iam.list_roles()["Roles"] if r["RoleName"].startswith(f"{name}-")],
+        "log groups": [g["logGroupName"] for g in logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{name}")["logGroups"]],
+        "rules": [r["Name"] for r in events.list_rules(NamePrefix=f"{name}-")["Rules"]],
+        "parameters": [p["Name"] for p in ssm.describe_parameters()["Parameters"] if p["Name"].startswith(f"/{name}/")],
+        "queues": sqs.list_queues(QueueNamePrefix=f"{name}-").get("QueueUrls", []),
+        "alarms": [a["AlarmName"] for a in cw.describe_alarms(AlarmNamePrefix=f"{name}-")["MetricAlarms"]],
+    }
+    for kind, names in left.items():
+        check(not names, f"no {kind} of {name} are left", names)
+    return finish()
+
+
+def exists(args):
+    """Whether the function exists (for the cancelled and conflicting runs)."""
+    names = [f["FunctionName"] for f in client("lambda").list_functions()["Functions"]]
+    check((args.name in names) == args.expect, f"function {args.name} {'exists' if args.expect else 'does not exist'}", names)
+    return finish()
+
+
+# Changes moto makes a second plan report although nothing changed. Each is an emulator gap:
+# moto drops these settings when it stores the resource.
+KNOWN_MOTO_GAPS = {
+    ("aws_lambda_function", "logging_config"),
+}
+
+
+def plan_gaps(args):
+    """A second plan changes nothing, except for moto's known gaps, which are named."""
+    plan = json.load(open(args.plan_json, encoding="utf-8"))
+    unexpected, seen = [], set()
+    for rc in plan.get("resource_changes", []):
+        actions = rc["change"]["actions"]
+        if actions in (["no-op"], ["read"]):
+            continue
+        if actions != ["update"]:
+            unexpected.append(f"{rc['address']}: {actions}")
+            continue
+        before, after = rc["change"]["before"] or {}, rc["change"]["after"] or {}
+        unknown = rc["change"].get("after_unknown") or {}
+        keys = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k) or unknown.get(k) is True)
+        for key in keys:
+            if (rc["type"], key) in KNOWN_MOTO_GAPS:
+                seen.add((rc["type"], key))
+            else:
+                unexpected.append(f"{rc['address']}.{key}: {before.get(key)!r} -> {after.get(key)!r}")
+    check(not unexpected, "a second plan shows no changes beyond known moto gaps", "\n".join(unexpected))
+    for gap in sorted(KNOWN_MOTO_GAPS):
+        print(f"# known moto gap {'seen' if gap in seen else 'not seen'}: {gap[0]}.{gap[1]} is dropped by moto, so it re-appears in every plan")
+    return finish()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("seed")
+    p.add_argument("--domain", default="example.com")
+    p.set_defaults(func=seed)
+    p = sub.add_parser("stack")
+    p.add_argument("--name", required=True)
+    p.add_argument("--records", required=True, help="expected DDNS_RECORDS, as JSON")
+    p.add_argument("--arch", default="arm64")
+    p.add_argument("--webhook-url-file")
+    p.add_argument("--webhook-secret-file")
+    p.set_defaults(func=stack)
+    p = sub.add_parser("pattern")
+    p.add_argument("--name", required=True)
+    p.add_argument("--instance", required=True)
+    p.set_defaults(func=probe_pattern)
+    p = sub.add_parser("gone")
+    p.add_argument("--name", required=True)
+    p.set_defaults(func=gone)
+    p = sub.add_parser("exists")
+    p.add_argument("--name", required=True)
+    p.add_argument("--expect", type=lambda v: v == "yes", required=True)
+    p.set_defaults(func=exists)
+    p = sub.add_parser("plan-gaps")
+    p.add_argument("plan_json")
+    p.set_defaults(func=plan_gaps)
+    args = parser.parse_args()
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
