@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Benchmarks, not part of the test run: dynamic-dns-updater against a Python/boto3 baseline that
+# does what the seed does, side by side under the same Runtime-API harness and the same moto.
+set -euo pipefail
+
+usage() {
+  cat <<'USAGE'
+Usage: ./bench.sh [--runs N] [--warm N] [--no-scale] [--write] [--help]
+
+Builds the release binary, packages both functions, and measures, as medians of N rounds:
+cold start, own CPU and wall time per warm invocation, peak RSS, AWS calls per invocation, and
+the deployment zip size, with the ratio to the baseline and the project's targets. Then runs the
+fleet-scale benchmark (1,000 tagged instances in one zone).
+
+  --runs N     rounds per implementation (default 7)
+  --warm N     warm invocations per round (default 20)
+  --no-scale   skip the fleet-scale benchmark
+  --write      also rewrite BENCHMARKS.md with the results
+  --help       show this help
+
+Our zip is target/lambda/dynamic-dns-updater/bootstrap.zip when ./build.sh made one, else the
+release binary zipped as bootstrap. The baseline's zip holds its handler and the boto3 it runs.
+Exit status 3 when a target is not met.
+USAGE
+}
+
+runs=7
+warm=20
+scale=1
+write=0
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --runs) runs=${2:?--runs needs a number}; shift ;;
+    --warm) warm=${2:?--warm needs a number}; shift ;;
+    --no-scale) scale=0 ;;
+    --write) write=1 ;;
+    -h | --help) usage; exit 0 ;;
+    *) echo "bench.sh: unknown argument: $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+work=$(mktemp -d "${TMPDIR:-/tmp}/ddns-bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+if [[ ! -x $root/.venv/bin/python ]]; then
+  python3 -m venv "$root/.venv"
+fi
+py="$root/.venv/bin/python"
+if ! "$py" -c 'import boto3, moto' 2>/dev/null; then
+  echo "==> installing moto[server] and boto3 into .venv"
+  "$root/.venv/bin/pip" install --quiet --disable-pip-version-check 'moto[server]==5.2.1'
+fi
+moto="$root/.venv/bin/moto_server"
+
+echo "==> cargo build --release"
+(cd "$root" && cargo build --release --locked --quiet)
+target_dir=$(cd "$root" && cargo metadata --format-version 1 --no-deps | "$py" -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+ours="$target_dir/release/dynamic-dns-updater"
+
+lambda_zip="$target_dir/lambda/dynamic-dns-updater/bootstrap.zip"
+if [[ -f $lambda_zip ]]; then
+  ours_zip=$lambda_zip
+else
+  mkdir -p "$work/ours" && cp "$ours" "$work/ours/bootstrap"
+  (cd "$work/ours" && "$py" -c 'import zipfile; z = zipfile.ZipFile("bootstrap.zip", "w", zipfile.ZIP_DEFLATED); z.write("bootstrap"); z.close()')
+  ours_zip="$work/ours/bootstrap.zip"
+fi
+
+echo "==> packaging the Python baseline with its boto3"
+boto3_version=$("$py" -c 'import boto3; print(boto3.__version__)')
+mkdir -p "$work/baseline"
+"$root/.venv/bin/pip" install --quiet --disable-pip-version-check --target "$work/baseline" "boto3==$boto3_version"
+cp "$root/bench/baseline/handler.py" "$root/bench/baseline/bootstrap.py" "$work/baseline/"
+(cd "$work/baseline" && "$py" -c '
+import os, zipfile
+z = zipfile.ZipFile("../baseline.zip", "w", zipfile.ZIP_DEFLATED)
+for d, _, files in os.walk("."):
+    for f in files:
+        if not f.endswith(".pyc"):
+            z.write(os.path.join(d, f))
+z.close()')
+
+echo "==> measuring ($runs rounds, $warm warm invocations each)"
+status=0
+"$py" "$root/bench/bench.py" --ours "$ours" --ours-zip "$ours_zip" --baseline-zip "$work/baseline.zip" \
+  --moto "$moto" --runs "$runs" --warm "$warm" --work "$work" --output "$work/table.md" || status=$?
+
+scale_out=""
+if [[ $scale == 1 ]]; then
+  echo "==> fleet scale: 1,000 tagged instances among 500 untagged, one zone"
+  scale_out=$(cd "$root" && MOTO_SERVER="$moto" cargo test --locked --quiet --test scale -- --ignored --nocapture 2>/dev/null | grep -E '^\||^target|^theoretical' || true)
+  printf '%s\n' "$scale_out"
+fi
+
+if [[ $write == 1 && -f $work/table.md ]]; then
+  {
+    echo "# Benchmarks"
+    echo
+    echo "Reproduce with \`./bench.sh --write\` (about 15 minutes from a clean build on 2 cores)."
+    echo "Both functions run as Lambda runs them, through the Runtime API harness in"
+    echo "tests/support/lambda_harness.py, against one moto server on loopback, taken side by side in one"
+    echo "run. The baseline (bench/baseline/) does what the seed does with boto3."
+    echo
+    echo "## dynamic-dns-updater against the Python baseline"
+    echo
+    cat "$work/table.md"
+    if [[ -n $scale_out ]]; then
+      echo
+      echo "## Fleet scale"
+      echo
+      echo "AWS calls per sweep (debug build; calls do not depend on the build):"
+      echo
+      printf '%s\n' "$scale_out"
+    fi
+  } >"$root/BENCHMARKS.md"
+  echo "==> wrote BENCHMARKS.md"
+fi
+exit "$status"
