@@ -44,15 +44,11 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/ddns-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-if [[ ! -x $root/.venv/bin/python ]]; then
-  python3 -m venv "$root/.venv"
-fi
-py="$root/.venv/bin/python"
-if ! "$py" -c 'import boto3, moto' 2>/dev/null; then
-  echo "==> installing moto[server] and boto3 into .venv"
-  "$root/.venv/bin/pip" install --quiet --disable-pip-version-check 'moto[server]==5.2.1'
-fi
-moto="$root/.venv/bin/moto_server"
+# shellcheck source=SCRIPTDIR/tests/support/python-tools.sh
+source "$root/tests/support/python-tools.sh"
+ensure_python_tools "$root"
+py=$PYTHON
+moto=$MOTO_SERVER
 
 echo "==> cargo build --release"
 (cd "$root" && cargo build --release --locked --quiet)
@@ -71,7 +67,7 @@ fi
 echo "==> packaging the Python baseline with its boto3"
 boto3_version=$("$py" -c 'import boto3; print(boto3.__version__)')
 mkdir -p "$work/baseline"
-"$root/.venv/bin/pip" install --quiet --disable-pip-version-check --target "$work/baseline" "boto3==$boto3_version"
+"$py" -m pip install --quiet --disable-pip-version-check --no-warn-conflicts --root-user-action=ignore --target "$work/baseline" "boto3==$boto3_version"
 cp "$root/bench/baseline/handler.py" "$root/bench/baseline/bootstrap.py" "$work/baseline/"
 (cd "$work/baseline" && "$py" -c '
 import os, zipfile

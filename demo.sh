@@ -82,18 +82,11 @@ wait_port() {
 
 # --- Tools -----------------------------------------------------------------------------------
 step "Getting ready"
-if command -v moto_server >/dev/null 2>&1 && python3 -c 'import boto3' 2>/dev/null; then
-  moto=$(command -v moto_server)
-  python=python3
-else
-  if [[ ! -x $root/.venv/bin/moto_server ]]; then
-    detail "installing moto[server] into .venv/ (once)"
-    python3 -m venv "$root/.venv"
-    "$root/.venv/bin/pip" install --quiet --disable-pip-version-check 'moto[server]==5.2.1'
-  fi
-  moto="$root/.venv/bin/moto_server"
-  python="$root/.venv/bin/python"
-fi
+# shellcheck source=SCRIPTDIR/tests/support/python-tools.sh
+source "$support/python-tools.sh"
+ensure_python_tools "$root"
+moto=$MOTO_SERVER
+python=$PYTHON
 detail "building the function (cargo build)"
 (cd "$root" && cargo build --quiet --locked --bin dynamic-dns-updater)
 target_dir=$(cd "$root" && cargo metadata --format-version 1 --no-deps | "$python" -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')

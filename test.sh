@@ -36,20 +36,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 root=$(pwd)
 
 # moto in server mode: reuse one on PATH, else install a pinned one into .venv/.
-if command -v moto_server >/dev/null 2>&1; then
-  MOTO_SERVER=$(command -v moto_server)
-else
-  if [ ! -x "$root/.venv/bin/python" ]; then
-    echo "==> creating .venv for moto"
-    python3 -m venv "$root/.venv"
-  fi
-  if [ ! -x "$root/.venv/bin/moto_server" ]; then
-    echo "==> installing moto[server] into .venv"
-    "$root/.venv/bin/pip" install --quiet --disable-pip-version-check 'moto[server]==5.2.1'
-  fi
-  MOTO_SERVER="$root/.venv/bin/moto_server"
-fi
-export MOTO_SERVER
+# shellcheck source=SCRIPTDIR/tests/support/python-tools.sh
+source "$root/tests/support/python-tools.sh"
+ensure_python_tools "$root"
 echo "==> moto: $MOTO_SERVER"
 
 echo "==> cargo fmt --check"

@@ -13,9 +13,12 @@ use dynamic_dns_updater::report::Progress;
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
 use std::io::IsTerminal;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::fmt;
+use tracing_subscriber::prelude::*;
 
-#[tokio::main]
+// One invocation at a time: a single-threaded runtime wakes no other threads and touches less memory.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let in_lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
     let command = (!in_lambda).then(|| Cli::parse().command);
@@ -71,15 +74,19 @@ async fn main() -> ExitCode {
 }
 
 /// JSON lines on stdout in Lambda; readable lines on stderr for the CLI, quiet by default.
+/// RUST_LOG (else Lambda's AWS_LAMBDA_LOG_LEVEL) takes a level or `target=level` directives.
 fn init_tracing(in_lambda: bool) {
-    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL").ok().map(|l| l.to_ascii_lowercase());
     let default = if in_lambda { "info" } else { "warn" };
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level.as_deref().unwrap_or(default)));
+    let wanted = std::env::var("RUST_LOG")
+        .or_else(|_| std::env::var("AWS_LAMBDA_LOG_LEVEL"))
+        .map(|l| l.to_ascii_lowercase())
+        .unwrap_or_else(|_| default.to_string());
+    let filter: Targets = wanted.parse().unwrap_or_else(|_| default.parse().expect("a level parses"));
+    let registry = tracing_subscriber::registry().with(filter);
     if in_lambda {
-        tracing_subscriber::fmt().json().with_env_filter(filter).with_target(false).with_current_span(false).init();
+        registry.with(fmt::layer().json().with_target(false).with_current_span(false)).init();
     } else {
-        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+        registry.with(fmt::layer().with_writer(std::io::stderr)).init();
     }
 }
 

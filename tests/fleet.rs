@@ -257,49 +257,14 @@ async fn discovery_and_explicit_mappings_together() {
 
 #[tokio::test]
 async fn ipv6_by_tag_types_and_wildcards() {
-    use aws_sdk_ec2::types::*;
     let f = fleet().await;
-    let vpc =
-        f.aws.ec2.create_vpc().cidr_block("10.0.0.0/16").amazon_provided_ipv6_cidr_block(true).send().await.unwrap();
-    let vpc = vpc.vpc().unwrap();
-    let v6 = vpc.ipv6_cidr_block_association_set()[0].ipv6_cidr_block().unwrap().replace("::/56", "::/64");
-    let subnet = f
-        .aws
-        .ec2
-        .create_subnet()
-        .vpc_id(vpc.vpc_id().unwrap())
-        .cidr_block("10.0.1.0/24")
-        .ipv6_cidr_block(v6)
-        .send()
-        .await
-        .unwrap();
-    let nic = InstanceNetworkInterfaceSpecification::builder()
-        .device_index(0)
-        .subnet_id(subnet.subnet().unwrap().subnet_id().unwrap())
-        .associate_public_ip_address(true)
-        .build();
-    let out = f
-        .aws
-        .ec2
-        .run_instances()
-        .image_id(AMI)
-        .instance_type(InstanceType::T3Micro)
-        .min_count(1)
-        .max_count(1)
-        .network_interfaces(nic)
-        .send()
-        .await
-        .unwrap();
-    let inst = &out.instances()[0];
-    let id = inst.instance_id().unwrap().to_string();
-    let eni = inst.network_interfaces()[0].network_interface_id().unwrap();
-    let v6 = f.aws.ec2.assign_ipv6_addresses().network_interface_id(eni).ipv6_address_count(1).send().await.unwrap();
+    let (id, v6) = f.aws.dual_stack_instance().await;
     f.tag(&id, "dual.example.com,*.dual.example.com").await;
 
     let app = f.app(&[("DDNS_TAG_TYPES", "A,AAAA")]).await;
     let r = invoke(&app, &sweep()).await.unwrap();
     assert_eq!(r["changes"].as_array().unwrap().len(), 4, "{r}");
-    assert_eq!(f.aws.values(&f.com, "dual.example.com.", "AAAA").await, Some(v6.assigned_ipv6_addresses().to_vec()));
+    assert_eq!(f.aws.values(&f.com, "dual.example.com.", "AAAA").await, Some(vec![v6]));
     assert!(f.aws.values(&f.com, "\\052.dual.example.com.", "AAAA").await.is_some());
     assert!(f.marker("\\052.dual.example.com.").await.is_some());
     let r = invoke(&app, &sweep()).await.unwrap();

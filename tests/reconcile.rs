@@ -191,48 +191,10 @@ async fn alias_at_a_managed_name_is_refused() {
 
 #[tokio::test]
 async fn ipv6_on_an_ipv6_subnet() {
-    use aws_sdk_ec2::types::*;
     let moto = Moto::start();
     let aws = moto.aws().await;
     let zone = aws.zone("example.com").await;
-    let vpc =
-        aws.ec2.create_vpc().cidr_block("10.0.0.0/16").amazon_provided_ipv6_cidr_block(true).send().await.unwrap();
-    let vpc = vpc.vpc().unwrap();
-    let v6 = vpc.ipv6_cidr_block_association_set()[0].ipv6_cidr_block().unwrap().to_string();
-    let subnet_v6 = v6.replace("::/56", "::/64");
-    let subnet = aws
-        .ec2
-        .create_subnet()
-        .vpc_id(vpc.vpc_id().unwrap())
-        .cidr_block("10.0.1.0/24")
-        .ipv6_cidr_block(subnet_v6)
-        .send()
-        .await
-        .unwrap();
-    let subnet_id = subnet.subnet().unwrap().subnet_id().unwrap().to_string();
-    let nic = InstanceNetworkInterfaceSpecification::builder()
-        .device_index(0)
-        .subnet_id(&subnet_id)
-        .associate_public_ip_address(true)
-        .build();
-    let out = aws
-        .ec2
-        .run_instances()
-        .image_id(AMI)
-        .instance_type(InstanceType::T3Micro)
-        .min_count(1)
-        .max_count(1)
-        .network_interfaces(nic)
-        .send()
-        .await
-        .unwrap();
-    let inst = &out.instances()[0];
-    let id = inst.instance_id().unwrap().to_string();
-    // moto ignores an address count at launch, so assign one to the primary interface after.
-    let eni = inst.network_interfaces()[0].network_interface_id().unwrap();
-    let assigned =
-        aws.ec2.assign_ipv6_addresses().network_interface_id(eni).ipv6_address_count(1).send().await.unwrap();
-    let want_v6 = assigned.assigned_ipv6_addresses()[0].clone();
+    let (id, want_v6) = aws.dual_stack_instance().await;
 
     let records = records_var(&[(&id, &zone, "dual.example.com", &["A", "AAAA"])]);
     let app = app(&moto, &[("DDNS_RECORDS", &records)]).await;
@@ -325,27 +287,13 @@ async fn a_failure_ends_in_an_error_and_a_failure_alert() {
 
 #[tokio::test]
 async fn a_running_event_waits_briefly_for_the_public_address() {
-    use aws_sdk_ec2::types::*;
+    use aws_sdk_ec2::types::DomainType;
     let moto = Moto::start();
     let aws = moto.aws().await;
     let zone = aws.zone("example.com").await;
     // A subnet that gives no public address, so the address arrives later (an Elastic IP here).
-    let vpc = aws.ec2.create_vpc().cidr_block("10.1.0.0/16").send().await.unwrap();
-    let vpc_id = vpc.vpc().unwrap().vpc_id().unwrap().to_string();
-    let subnet = aws.ec2.create_subnet().vpc_id(&vpc_id).cidr_block("10.1.1.0/24").send().await.unwrap();
-    let subnet_id = subnet.subnet().unwrap().subnet_id().unwrap().to_string();
-    let out = aws
-        .ec2
-        .run_instances()
-        .image_id(AMI)
-        .instance_type(InstanceType::T3Micro)
-        .min_count(1)
-        .max_count(1)
-        .subnet_id(&subnet_id)
-        .send()
-        .await
-        .unwrap();
-    let id = out.instances()[0].instance_id().unwrap().to_string();
+    let subnet = aws.subnet(false).await;
+    let id = aws.launch(|req| req.subnet_id(subnet)).await.instance_id().unwrap().to_string();
     assert_eq!(aws.public_ip(&id).await, None);
 
     let records = records_var(&[(&id, &zone, "late.example.com", &["A"])]);

@@ -13,7 +13,8 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
 use aws_config::Region;
-use aws_sdk_ec2::types::{Filter, InstanceStateName, InstanceType};
+use aws_sdk_ec2::operation::run_instances::builders::RunInstancesFluentBuilder;
+use aws_sdk_ec2::types::{Filter, InstanceNetworkInterfaceSpecification, InstanceStateName, InstanceType};
 use dynamic_dns_updater::config::Config;
 use dynamic_dns_updater::edge::Clients;
 use dynamic_dns_updater::handler::{self, App};
@@ -134,17 +135,46 @@ impl Aws {
     }
 
     pub async fn run_instance(&self) -> String {
-        let out = self
-            .ec2
-            .run_instances()
-            .image_id(AMI)
-            .instance_type(InstanceType::T3Micro)
-            .min_count(1)
-            .max_count(1)
-            .send()
-            .await
-            .unwrap();
-        out.instances()[0].instance_id().unwrap().to_string()
+        self.launch(|req| req).await.instance_id().unwrap().to_string()
+    }
+
+    /// Launches one instance, letting `shape` add to the request (a subnet, an interface).
+    pub async fn launch(
+        &self,
+        shape: impl FnOnce(RunInstancesFluentBuilder) -> RunInstancesFluentBuilder,
+    ) -> aws_sdk_ec2::types::Instance {
+        let req = self.ec2.run_instances().image_id(AMI).instance_type(InstanceType::T3Micro).min_count(1).max_count(1);
+        shape(req).send().await.unwrap().instances()[0].clone()
+    }
+
+    /// A VPC and subnet; with `ipv6`, both get Amazon-provided IPv6 blocks.
+    pub async fn subnet(&self, ipv6: bool) -> String {
+        let vpc =
+            self.ec2.create_vpc().cidr_block("10.0.0.0/16").amazon_provided_ipv6_cidr_block(ipv6).send().await.unwrap();
+        let vpc = vpc.vpc().unwrap();
+        let mut req = self.ec2.create_subnet().vpc_id(vpc.vpc_id().unwrap()).cidr_block("10.0.1.0/24");
+        if ipv6 {
+            let block = vpc.ipv6_cidr_block_association_set()[0].ipv6_cidr_block().unwrap();
+            req = req.ipv6_cidr_block(block.replace("::/56", "::/64"));
+        }
+        req.send().await.unwrap().subnet().unwrap().subnet_id().unwrap().to_string()
+    }
+
+    /// A running instance with a public IPv4 address and an IPv6 address on its primary
+    /// interface; returns its id and the IPv6 address.
+    pub async fn dual_stack_instance(&self) -> (String, String) {
+        let subnet = self.subnet(true).await;
+        let nic = InstanceNetworkInterfaceSpecification::builder()
+            .device_index(0)
+            .subnet_id(subnet)
+            .associate_public_ip_address(true)
+            .build();
+        let inst = self.launch(|req| req.network_interfaces(nic)).await;
+        // moto ignores an address count at launch, so assign one to the primary interface after.
+        let eni = inst.network_interfaces()[0].network_interface_id().unwrap();
+        let out =
+            self.ec2.assign_ipv6_addresses().network_interface_id(eni).ipv6_address_count(1).send().await.unwrap();
+        (inst.instance_id().unwrap().to_string(), out.assigned_ipv6_addresses()[0].clone())
     }
 
     pub async fn public_ip(&self, id: &str) -> Option<String> {
