@@ -66,7 +66,7 @@ async fn plan_then_apply_then_in_sync() {
 
 #[tokio::test]
 async fn invoke_runs_one_event_and_errors_exit_non_zero() {
-    let (moto, aws, zone, id, records) = one_record().await;
+    let (moto, _aws, _zone, id, records) = one_record().await;
     let vars = [("DDNS_RECORDS", records.as_str())];
 
     let event = state_change(&id, "running").to_string();
