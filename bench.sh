@@ -86,7 +86,7 @@ status=0
 scale_out=""
 if [[ $scale == 1 ]]; then
   echo "==> fleet scale: 1,000 tagged instances among 500 untagged, one zone"
-  scale_out=$(cd "$root" && MOTO_SERVER="$moto" cargo test --locked --quiet --test scale -- --ignored --nocapture 2>/dev/null | grep -E '^\||^target|^theoretical' || true)
+  scale_out=$(cd "$root" && MOTO_SERVER="$moto" cargo test --locked --quiet --test scale -- --ignored --nocapture 2>/dev/null | grep -E '^\||^$|^target|^theoretical' | sed '/./,$!d' || true)
   printf '%s\n' "$scale_out"
 fi
 

@@ -64,6 +64,7 @@ async fn thousand_tagged_instances_in_one_sweep() {
         second_time.as_secs_f64(),
         second["aws_calls"]
     );
+    println!();
     println!(
         "target for the in-sync sweep: at most 2 DescribeInstances pages + ceil({record_sets}/300) = {} listing pages = {}",
         pages,
