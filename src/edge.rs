@@ -139,6 +139,8 @@ pub enum FailureKind {
     Refused,
     /// The plan would delete too much of what this tool owns.
     SafetyValve,
+    /// The invocation's event is not one this function handles.
+    UnsupportedEvent,
     Deadline,
 }
 

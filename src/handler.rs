@@ -69,6 +69,13 @@ pub async fn handle(app: &App, payload: &Value, deadline: SystemTime, account: O
         Ok(t) => t,
         Err(e) => {
             error!(error = %e, "event rejected");
+            let mut report = Report::new("rejected".into(), false);
+            report.errors.push(Failure {
+                kind: FailureKind::UnsupportedEvent,
+                scope: String::new(),
+                message: e.to_string(),
+            });
+            metrics(app, &report);
             return Err(e.into());
         }
     };
@@ -124,15 +131,20 @@ pub async fn handle(app: &App, payload: &Value, deadline: SystemTime, account: O
         outcome = if report.errors.is_empty() { "ok" } else { "failed" },
         "invocation finished"
     );
-    if app.emit_metrics {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis();
-        println!("{}", report.metrics_line(app.function.as_deref().unwrap_or("dynamic-dns-updater"), now));
-    }
+    metrics(app, &report);
     match report.errors.first() {
         None => Ok(serde_json::to_value(&report).unwrap_or_default()),
         Some(first) => {
             Err(Error::Failed { kind: first.kind, summary: report.error_summary(), report: Box::new(report) })
         }
+    }
+}
+
+/// Writes the invocation's metrics line (Lambda only): one per invocation, whatever it was.
+fn metrics(app: &App, report: &Report) {
+    if app.emit_metrics {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis();
+        println!("{}", report.metrics_line(app.function.as_deref().unwrap_or("dynamic-dns-updater"), now));
     }
 }
 
@@ -444,6 +456,9 @@ async fn test_webhook(app: &App, budget: &Budget, account: Option<String>) -> Re
     };
     let delivery = notifier.send(&alert, budget).await;
     info!(host = %delivery.host, status = ?delivery.status, attempts = delivery.attempts, "test webhook sent");
+    let mut report = Report::new("test-webhook".into(), false);
+    report.webhook = Some(delivery.clone());
+    metrics(app, &report);
     match &delivery.error {
         None => Ok(serde_json::json!({ "webhook": delivery })),
         Some(err) => {

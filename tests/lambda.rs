@@ -59,9 +59,11 @@ async fn one_process_serves_running_scheduled_and_malformed_events() {
         "{log}"
     );
     let emf: Vec<_> = lines.iter().filter(|l| l.get("_aws").is_some()).collect();
-    assert_eq!(emf.len(), 3, "one metrics line per reconcile:\n{log}");
+    // One metrics line per invocation: 3 reconciles and 6 rejected events.
+    assert_eq!(emf.len(), 9, "one metrics line per invocation:\n{log}");
     assert_eq!(emf[1]["RecordsInSync"], 1);
     assert_eq!(emf[1]["AwsCalls"], 2);
+    assert_eq!(emf.iter().filter(|m| m["Failures"] == 1).count(), 6, "each rejected event counts as a failure");
 }
 
 #[test]

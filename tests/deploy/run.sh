@@ -336,15 +336,15 @@ CARGO
   ln -s "$(python3 -c 'import sys; print(sys.executable)')" "$copy/bin/python3"
   local path="$copy/bin:/usr/bin:/bin"
   expect_fail "build.sh without cargo-lambda, declined, says how to install it" "pip install cargo-lambda" \
-    env PATH="$path" FAKE_ZIP="$z/arm64.zip" "$copy/build.sh" </dev/null
+    env -u CARGO_TARGET_DIR PATH="$path" FAKE_ZIP="$z/arm64.zip" "$copy/build.sh" </dev/null
   refute_grep "build.sh without cargo-lambda builds nothing" "FAKE CARGO" "$LAST_LOG"
   expect_ok "build.sh --yes installs cargo-lambda (pip, into .venv/) and builds" \
-    env PATH="$path" FAKE_ZIP="$z/arm64.zip" "$copy/build.sh" --yes </dev/null
+    env -u CARGO_TARGET_DIR PATH="$path" FAKE_ZIP="$z/arm64.zip" "$copy/build.sh" --yes </dev/null
   expect_grep "build.sh runs cargo lambda build --release --arm64 --output-format zip" \
     "FAKE CARGO lambda build --release --arm64 --output-format zip" "$LAST_LOG"
   expect_grep "build.sh checks the zip it built" "OK: target/lambda/dynamic-dns-updater/bootstrap.zip" "$LAST_LOG"
   expect_fail "build.sh --x86-64 catches a bootstrap built for the other architecture" \
-    "built for arm64, not x86_64" env PATH="$path" FAKE_ZIP="$z/arm64.zip" "$copy/build.sh" --x86-64
+    "built for arm64, not x86_64" env -u CARGO_TARGET_DIR PATH="$path" FAKE_ZIP="$z/arm64.zip" "$copy/build.sh" --x86-64
   expect_grep "build.sh --x86-64 passes --x86-64 to cargo lambda" "FAKE CARGO lambda build --release --x86-64" "$LAST_LOG"
   expect_ok "build.sh honours CARGO_TARGET_DIR" \
     env PATH="$path" FAKE_ZIP="$z/arm64.zip" CARGO_TARGET_DIR="$WORK/cargo-target" "$copy/build.sh"
