@@ -24,23 +24,13 @@ fn cli(moto: &Moto, vars: &[(&str, &str)], args: &[&str], stdin: Option<&str>) -
     child.wait_with_output().unwrap()
 }
 
-/// moto with a zone, a running instance, and DDNS_RECORDS mapping app.example.com to it.
-async fn one_record() -> (Moto, Aws, String, String, String) {
-    let moto = Moto::start();
-    let aws = moto.aws().await;
-    let zone = aws.zone("example.com").await;
-    let id = aws.run_instance().await;
-    let records = records_var(&[(&id, &zone, "app.example.com", &["A"])]);
-    (moto, aws, zone, id, records)
-}
-
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).to_string()
 }
 
 #[tokio::test]
 async fn plan_then_apply_then_in_sync() {
-    let (moto, aws, zone, id, records) = one_record().await;
+    let World { moto, aws, zone, id, records } = world().await;
     let vars = [("DDNS_RECORDS", records.as_str())];
     let ip = aws.public_ip(&id).await.unwrap();
 
@@ -66,7 +56,7 @@ async fn plan_then_apply_then_in_sync() {
 
 #[tokio::test]
 async fn invoke_runs_one_event_and_errors_exit_non_zero() {
-    let (moto, _aws, _zone, id, records) = one_record().await;
+    let World { moto, id, records, .. } = world().await;
     let vars = [("DDNS_RECORDS", records.as_str())];
 
     let event = state_change(&id, "running").to_string();

@@ -9,21 +9,6 @@ use dynamic_dns_updater::handler;
 use serde_json::json;
 use support::*;
 
-struct World {
-    moto: Moto,
-    aws: Aws,
-    zone: String,
-    id: String,
-}
-
-async fn world() -> World {
-    let moto = Moto::start();
-    let aws = moto.aws().await;
-    let zone = aws.zone("example.com").await;
-    let id = aws.run_instance().await;
-    World { moto, aws, zone, id }
-}
-
 fn rule(call: Call, status: u16, code: &'static str, times: usize) -> Rule {
     Rule { call, fault: Fault::Error { status, code }, times }
 }
@@ -40,7 +25,7 @@ async fn throttling_and_busy_answers_are_retried_to_success() {
             rule(Call::ChangeRecords, 400, "PriorRequestNotComplete", 1),
         ],
     );
-    let records = records_var(&[(&w.id, &w.zone, "app.example.com", &["A"])]);
+    let records = w.records.clone();
     let app = app_at(&proxy.endpoint(), &[("DDNS_RECORDS", &records)]).await;
     let r = invoke(&app, &state_change(&w.id, "running")).await.unwrap();
     assert_eq!(r["changes"][0]["status"], "applied");
@@ -59,7 +44,7 @@ async fn persistent_faults_end_in_a_clear_error_and_an_alert_without_damage() {
         let w = world().await;
         let proxy = FaultProxy::start(w.moto.port, vec![rule(Call::ChangeRecords, status, code, usize::MAX)]);
         let sink = WebhookSink::start(Answer::Statuses(vec![200]));
-        let records = records_var(&[(&w.id, &w.zone, "app.example.com", &["A"])]);
+        let records = w.records.clone();
         let url = sink.url();
         let app = app_at(&proxy.endpoint(), &[("DDNS_RECORDS", &records), ("DDNS_WEBHOOK_URL", &url)]).await;
         let err = invoke(&app, &state_change(&w.id, "running")).await.unwrap_err();
@@ -108,7 +93,7 @@ async fn a_change_rejected_because_the_record_moved_is_read_and_planned_again() 
     let w = world().await;
     // The first write is rejected, as when another invocation wrote the record first.
     let proxy = FaultProxy::start(w.moto.port, vec![rule(Call::ChangeRecords, 400, "InvalidChangeBatch", 1)]);
-    let records = records_var(&[(&w.id, &w.zone, "app.example.com", &["A"])]);
+    let records = w.records.clone();
     let app = app_at(&proxy.endpoint(), &[("DDNS_RECORDS", &records)]).await;
     let r = invoke(&app, &state_change(&w.id, "running")).await.unwrap();
     assert_eq!(r["changes"][0]["status"], "applied", "{r}");
@@ -124,7 +109,7 @@ async fn a_slow_endpoint_cannot_push_past_the_deadline() {
         w.moto.port,
         vec![Rule { call: Call::DescribeInstances, fault: Fault::Delay(Duration::from_secs(30)), times: usize::MAX }],
     );
-    let records = records_var(&[(&w.id, &w.zone, "app.example.com", &["A"])]);
+    let records = w.records.clone();
     let app = app_at(&proxy.endpoint(), &[("DDNS_RECORDS", &records)]).await;
     let deadline = SystemTime::now() + Duration::from_secs(3);
     let err = handler::handle(&app, &fixture("scheduled-event.json"), deadline, None).await.unwrap_err();
@@ -144,7 +129,7 @@ async fn the_binary_answers_before_the_runtime_deadline_when_aws_is_slow() {
     let mut env = w.moto.env();
     env.retain(|(k, _)| k != "AWS_ENDPOINT_URL");
     env.push(("AWS_ENDPOINT_URL".into(), proxy.endpoint()));
-    env.push(("DDNS_RECORDS".into(), records_var(&[(&w.id, &w.zone, "app.example.com", &["A"])])));
+    env.push(("DDNS_RECORDS".into(), w.records.clone()));
     let function = Function::start(&runtime, &env);
     let timeout = Duration::from_secs(4);
     let deadline = SystemTime::now() + timeout;

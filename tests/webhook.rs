@@ -13,23 +13,6 @@ use serde_json::json;
 use sha2::Sha256;
 use support::*;
 
-struct World {
-    moto: Moto,
-    aws: Aws,
-    zone: String,
-    id: String,
-    records: String,
-}
-
-async fn world() -> World {
-    let moto = Moto::start();
-    let aws = moto.aws().await;
-    let zone = aws.zone("example.com").await;
-    let id = aws.run_instance().await;
-    let records = records_var(&[(&id, &zone, "app.example.com", &["A"])]);
-    World { moto, aws, zone, id, records }
-}
-
 fn hmac_hex(secret: &str, body: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(body);

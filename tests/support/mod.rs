@@ -249,6 +249,25 @@ impl Aws {
     }
 }
 
+/// moto with a zone (example.com), a running instance, and DDNS_RECORDS mapping
+/// app.example.com to that instance: the set-up most tests start from.
+pub struct World {
+    pub moto: Moto,
+    pub aws: Aws,
+    pub zone: String,
+    pub id: String,
+    pub records: String,
+}
+
+pub async fn world() -> World {
+    let moto = Moto::start();
+    let aws = moto.aws().await;
+    let zone = aws.zone("example.com").await;
+    let id = aws.run_instance().await;
+    let records = records_var(&[(&id, &zone, "app.example.com", &["A"])]);
+    World { moto, aws, zone, id, records }
+}
+
 /// Builds the function's App against moto from DDNS_* variables, as main does.
 pub async fn app(moto: &Moto, vars: &[(&str, &str)]) -> App {
     app_at(&moto.endpoint(), vars).await
