@@ -91,6 +91,10 @@ if [[ $scale == 1 ]]; then
 fi
 
 if [[ $write == 1 && -f $work/table.md ]]; then
+  # The hand-written reading of the figures, from its heading on, is kept.
+  if [[ -f $root/BENCHMARKS.md ]]; then
+    sed -n '/^## Reading the figures/,$p' "$root/BENCHMARKS.md" >"$work/notes.md"
+  fi
   {
     echo "# Benchmarks"
     echo
@@ -109,6 +113,10 @@ if [[ $write == 1 && -f $work/table.md ]]; then
       echo "AWS calls per sweep (debug build; calls do not depend on the build):"
       echo
       printf '%s\n' "$scale_out"
+    fi
+    if [[ -s $work/notes.md ]]; then
+      echo
+      cat "$work/notes.md"
     fi
   } >"$root/BENCHMARKS.md"
   echo "==> wrote BENCHMARKS.md"

@@ -5,6 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
+use aws_config::Region;
+use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_smithy_runtime_api::box_error::BoxError;
@@ -59,9 +61,11 @@ impl Clients {
     }
 
     /// The AWS environment with short timeouts and the standard retry policy, which also retries
-    /// Route53's PriorRequestNotComplete and EC2's RequestLimitExceeded.
+    /// Route53's PriorRequestNotComplete and EC2's RequestLimitExceeded. Where the environment
+    /// holds credentials and a region, as Lambda's always does, they are taken straight from it,
+    /// without building the rest of the default chains (profile files, SSO, IMDS).
     pub fn loader() -> aws_config::ConfigLoader {
-        aws_config::from_env()
+        let mut loader = aws_config::from_env()
             .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(Duration::from_secs(3))
@@ -69,7 +73,15 @@ impl Clients {
                     .operation_timeout(Duration::from_secs(15))
                     .build(),
             )
-            .retry_config(RetryConfig::standard().with_max_attempts(4))
+            .retry_config(RetryConfig::standard().with_max_attempts(4));
+        let env = |key: &str| std::env::var(key).ok().filter(|v| !v.is_empty());
+        if env("AWS_ACCESS_KEY_ID").is_some() && env("AWS_SECRET_ACCESS_KEY").is_some() {
+            loader = loader.credentials_provider(EnvironmentVariableCredentialsProvider::new());
+        }
+        if let Some(region) = env("AWS_REGION").or_else(|| env("AWS_DEFAULT_REGION")) {
+            loader = loader.region(Region::new(region));
+        }
+        loader
     }
 
     /// Builds the clients from an already loaded configuration.
