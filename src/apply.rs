@@ -6,7 +6,7 @@ use aws_sdk_route53::types::{
 };
 
 use crate::edge::{Budget, Clients, Failure, FailureKind};
-use crate::plan::{Action, Change, RecordData};
+use crate::plan::{self, Action, Change, RecordData};
 use crate::report::Progress;
 
 /// What became of one planned change.
@@ -28,15 +28,18 @@ pub async fn apply(
     let total = batches.len();
     for (i, batch) in batches.into_iter().enumerate() {
         progress.say(format_args!("writing change batch {} of {total} ({} changes)", i + 1, batch.len()));
-        match send(clients, budget, &batch, comment).await {
-            Ok(()) => outcomes.extend(batch.into_iter().map(|change| Outcome { change, result: Ok(()) })),
-            Err(f) if f.kind == FailureKind::Route53Rejected && distinct_names(&batch) > 1 => {
-                for group in by_name(batch) {
-                    let result = send(clients, budget, &group, comment).await;
-                    outcomes.extend(group.into_iter().map(|change| Outcome { change, result: result.clone() }));
-                }
-            }
-            Err(f) => outcomes.extend(batch.into_iter().map(|change| Outcome { change, result: Err(f.clone()) })),
+        let result = send(clients, budget, &batch, comment).await;
+        let groups = match &result {
+            Err(f) if f.kind == FailureKind::Route53Rejected => plan::by_name(batch),
+            _ => vec![batch],
+        };
+        if groups.len() == 1 {
+            outcomes.extend(groups.into_iter().flatten().map(|change| Outcome { change, result: result.clone() }));
+            continue;
+        }
+        for group in groups {
+            let result = send(clients, budget, &group, comment).await;
+            outcomes.extend(group.into_iter().map(|change| Outcome { change, result: result.clone() }));
         }
     }
     outcomes
@@ -80,19 +83,4 @@ fn build_failure(e: impl std::fmt::Display) -> Failure {
         scope: String::new(),
         message: format!("could not build the request: {e}"),
     }
-}
-
-fn distinct_names(batch: &[Change]) -> usize {
-    by_name(batch.to_vec()).len()
-}
-
-fn by_name(batch: Vec<Change>) -> Vec<Vec<Change>> {
-    let mut groups: Vec<Vec<Change>> = Vec::new();
-    for c in batch {
-        match groups.iter_mut().find(|g| g[0].group_name() == c.group_name()) {
-            Some(g) => g.push(c),
-            None => groups.push(vec![c]),
-        }
-    }
-    groups
 }

@@ -286,19 +286,11 @@ fn parse_records(raw: &str, default_ttl: u32, errors: &mut Vec<String>) -> Vec<M
                 Err(())
             }
             Some(ts) => {
-                let mut parsed = Vec::new();
-                let mut ok = true;
-                for t in ts {
-                    match RecordType::parse(&t) {
-                        Ok(t) if !parsed.contains(&t) => parsed.push(t),
-                        Ok(_) => {}
-                        Err(e) => {
-                            errors.push(at("types", e));
-                            ok = false;
-                        }
-                    }
-                }
-                if ok { Ok(parsed) } else { Err(()) }
+                let before = errors.len();
+                let parsed =
+                    ts.iter().filter_map(|t| RecordType::parse(t).map_err(|e| errors.push(at("types", e))).ok());
+                let parsed = distinct(parsed.collect());
+                if errors.len() == before { Ok(parsed) } else { Err(()) }
             }
         };
         if let (Ok(instance), Ok(zone), Ok(name), Ok(ttl), Ok(types)) = (instance, zone, name, ttl, types) {
@@ -329,14 +321,7 @@ fn parse_shorthand(get: &impl Fn(&str) -> Option<String>, ttl: u32, errors: &mut
     let instance =
         instance.and_then(|v| InstanceId::parse(&v).map_err(|e| errors.push(format!("INSTANCE_ID: {e}"))).ok());
     let zone = zone.and_then(|v| ZoneId::parse(&v).map_err(|e| errors.push(format!("HOSTED_ZONE_ID: {e}"))).ok());
-    let names: Vec<RecordName> = names
-        .map(|v| {
-            v.split(',')
-                .filter(|s| !s.trim().is_empty())
-                .filter_map(|s| RecordName::parse(s).map_err(|e| errors.push(format!("RECORD_NAME: {e}"))).ok())
-                .collect()
-        })
-        .unwrap_or_default();
+    let names = names.map(|v| parse_list("RECORD_NAME", &v, RecordName::parse, errors)).unwrap_or_default();
     match (instance, zone) {
         (Some(instance), Some(zone)) => names
             .into_iter()
@@ -367,32 +352,37 @@ fn parse_discovery(get: &impl Fn(&str) -> Option<String>, errors: &mut Vec<Strin
     let types = match get("DDNS_TAG_TYPES") {
         None => vec![RecordType::A],
         Some(raw) => {
-            let mut types = Vec::new();
-            for t in raw.split(',').filter(|t| !t.trim().is_empty()) {
-                match RecordType::parse(t) {
-                    Ok(t) if !types.contains(&t) => types.push(t),
-                    Ok(_) => {}
-                    Err(e) => errors.push(format!("DDNS_TAG_TYPES: {e}")),
-                }
-            }
+            let types = distinct(parse_list("DDNS_TAG_TYPES", &raw, RecordType::parse, errors));
             if types.is_empty() {
                 errors.push("DDNS_TAG_TYPES: empty; give A, AAAA or A,AAAA".into());
             }
             types
         }
     };
-    let zones: Vec<ZoneId> = get("DDNS_ZONES")
-        .map(|raw| {
-            raw.split(',')
-                .filter(|z| !z.trim().is_empty())
-                .filter_map(|z| ZoneId::parse(z).map_err(|e| errors.push(format!("DDNS_ZONES: {e}"))).ok())
-                .collect()
-        })
-        .unwrap_or_default();
+    let zones = get("DDNS_ZONES").map(|raw| parse_list("DDNS_ZONES", &raw, ZoneId::parse, errors)).unwrap_or_default();
     if zones.is_empty() {
         errors.push("DDNS_ZONES: tag discovery needs the allow-list of hosted zone ids (comma-separated)".into());
     }
     Some(Discovery { tag_key, types, zones })
+}
+
+/// Parses a comma-separated list item by item; each bad item is an error naming `var`.
+fn parse_list<T>(var: &str, raw: &str, parse: impl Fn(&str) -> Result<T, String>, errors: &mut Vec<String>) -> Vec<T> {
+    raw.split(',')
+        .filter(|item| !item.trim().is_empty())
+        .filter_map(|item| parse(item).map_err(|e| errors.push(format!("{var}: {e}"))).ok())
+        .collect()
+}
+
+/// Record types without repeats, in the order given.
+fn distinct(types: Vec<RecordType>) -> Vec<RecordType> {
+    let mut out = Vec::new();
+    for t in types {
+        if !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    out
 }
 
 /// One record (zone, name, type) can follow only one instance.

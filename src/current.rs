@@ -18,6 +18,33 @@ use crate::report::Progress;
 /// ListResourceRecordSets' largest page.
 pub const PAGE_SIZE: i32 = 300;
 
+/// Where a listing page starts: a name, with the type and set identifier where the previous
+/// page stopped inside that name's records (an empty type starts at the name's first record).
+type Start = (RecordName, String, Option<String>);
+
+/// One ListResourceRecordSets page from `start`: its record sets, and where the next page
+/// starts when this one is truncated.
+async fn page(
+    clients: &Clients,
+    budget: &Budget,
+    zone: &ZoneId,
+    start: Option<&Start>,
+) -> Result<(Vec<Existing>, Option<Start>), Failure> {
+    let mut req = clients.route53.list_resource_record_sets().hosted_zone_id(zone.as_str()).max_items(PAGE_SIZE);
+    if let Some((name, rtype, id)) = start {
+        req = req.start_record_name(name.as_str());
+        if !rtype.is_empty() {
+            req = req.start_record_type(rtype.as_str().into()).set_start_record_identifier(id.clone());
+        }
+    }
+    let page = budget.run(req.send()).await?.map_err(|e| Failure::from_route53(&e).at(zone.as_str()))?;
+    let next = page.next_record_name().filter(|_| page.is_truncated()).map(|n| {
+        let rtype = page.next_record_type().map(|t| t.as_str().to_string()).unwrap_or_default();
+        (RecordName::from_route53(n), rtype, page.next_record_identifier().map(str::to_string))
+    });
+    Ok((page.resource_record_sets().iter().map(existing).collect(), next))
+}
+
 /// Reads every record set at `names` in `zone` (all types, so conflicts are visible).
 pub async fn read(
     clients: &Clients,
@@ -30,28 +57,20 @@ pub async fn read(
     pending.dedup();
     let mut found: Vec<Existing> = Vec::new();
     // Where the previous page stopped, to continue a name whose records fill more than one page.
-    let mut resume: Option<(RecordName, String, Option<String>)> = None;
+    let mut resume: Option<Start> = None;
     while let Some(first) = pending.first().copied() {
-        let mut req = clients.route53.list_resource_record_sets().hosted_zone_id(zone.as_str()).max_items(PAGE_SIZE);
-        req = match &resume {
-            Some((name, rtype, id)) if name == first => req
-                .start_record_name(name.as_str())
-                .start_record_type(rtype.as_str().into())
-                .set_start_record_identifier(id.clone()),
-            _ => req.start_record_name(first.as_str()),
+        let start = match resume.take() {
+            Some(r) if &r.0 == first => r,
+            _ => (first.clone(), String::new(), None),
         };
-        let page = budget.run(req.send()).await?.map_err(|e| Failure::from_route53(&e).at(zone.as_str()))?;
-        let sets = page.resource_record_sets();
-        for e in sets.iter().map(existing) {
+        let (sets, next) = page(clients, budget, zone, Some(&start)).await?;
+        let last = next.as_ref().and_then(|_| sets.last()).map(|e| e.name.clone());
+        for e in sets {
             if pending.contains(&&e.name) && !found.contains(&e) {
                 found.push(e);
             }
         }
-        let last = sets.last().map(|s| RecordName::from_route53(s.name())).filter(|_| page.is_truncated());
-        resume = page.next_record_name().filter(|_| page.is_truncated()).map(|n| {
-            let rtype = page.next_record_type().map(|t| t.as_str().to_string()).unwrap_or_default();
-            (RecordName::from_route53(n), rtype, page.next_record_identifier().map(str::to_string))
-        });
+        resume = next;
         // The page starts with `first`'s records, so `first` is done unless they fill the page.
         let first_continues = resume.as_ref().is_some_and(|(n, ..)| n == first);
         // Another name is done when the page spans it under both orders Route53 and emulators use.
@@ -85,21 +104,14 @@ pub async fn read_zone(
     progress: Progress,
 ) -> Result<Vec<Existing>, Failure> {
     let mut found = Vec::new();
-    let mut next: Option<(String, String, Option<String>)> = None;
+    let mut next: Option<Start> = None;
     loop {
-        let mut req = clients.route53.list_resource_record_sets().hosted_zone_id(zone.as_str()).max_items(PAGE_SIZE);
-        if let Some((name, rtype, id)) = next.take() {
-            req = req.start_record_name(name).start_record_type(rtype.as_str().into()).set_start_record_identifier(id);
-        }
-        let page = budget.run(req.send()).await?.map_err(|e| Failure::from_route53(&e).at(zone.as_str()))?;
-        found.extend(page.resource_record_sets().iter().map(existing));
+        let (sets, after) = page(clients, budget, zone, next.as_ref()).await?;
+        found.extend(sets);
         progress.say(format_args!("reading zone {zone}: {} record sets", found.len()));
-        match (page.is_truncated(), page.next_record_name()) {
-            (true, Some(name)) => {
-                let rtype = page.next_record_type().map(|t| t.as_str().to_string()).unwrap_or_default();
-                next = Some((name.to_string(), rtype, page.next_record_identifier().map(str::to_string)));
-            }
-            _ => return Ok(found),
+        match after {
+            Some(start) => next = Some(start),
+            None => return Ok(found),
         }
     }
 }

@@ -109,16 +109,8 @@ impl Budget {
         Self { deadline: Instant::now() + left.saturating_sub(reserve) }
     }
 
-    pub fn from_now(duration: Duration) -> Self {
-        Self { deadline: Instant::now() + duration }
-    }
-
     pub fn remaining(&self) -> Duration {
         self.deadline.saturating_duration_since(Instant::now())
-    }
-
-    pub fn deadline(&self) -> Instant {
-        self.deadline
     }
 
     /// A budget that ends `reserve` earlier than this one.

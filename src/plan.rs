@@ -355,24 +355,32 @@ fn same_address(a: &str, b: &str) -> bool {
     }
 }
 
-/// Splits changes into requests: one zone per request, all of a name's changes together, and
-/// each request within Route53's element and character limits.
-pub fn batches(changes: &[Change]) -> Vec<Vec<Change>> {
-    let mut by_zone: Vec<(ZoneId, Vec<Vec<&Change>>)> = Vec::new();
+/// Changes grouped by zone and name, in first-seen order; a marker goes with the name it guards.
+pub fn by_name(changes: Vec<Change>) -> Vec<Vec<Change>> {
+    let mut groups: Vec<Vec<Change>> = Vec::new();
     for c in changes {
-        let zone_pos = match by_zone.iter().position(|(z, _)| z == &c.zone) {
-            Some(p) => p,
-            None => {
-                by_zone.push((c.zone.clone(), Vec::new()));
-                by_zone.len() - 1
-            }
-        };
-        let groups = &mut by_zone[zone_pos].1;
-        match groups.iter_mut().find(|g| g[0].group_name() == c.group_name()) {
+        match groups.iter_mut().find(|g| g[0].zone == c.zone && g[0].group_name() == c.group_name()) {
             Some(g) => g.push(c),
             None => groups.push(vec![c]),
         }
     }
+    groups
+}
+
+/// Splits changes into requests: one zone per request, all of a name's changes together, and
+/// each request within Route53's element and character limits.
+pub fn batches(changes: &[Change]) -> Vec<Vec<Change>> {
+    let groups = by_name(changes.to_vec());
+    let mut zones: Vec<ZoneId> = Vec::new();
+    for g in &groups {
+        if !zones.contains(&g[0].zone) {
+            zones.push(g[0].zone.clone());
+        }
+    }
+    let by_zone = zones.into_iter().map(|z| {
+        let of_zone: Vec<&Vec<Change>> = groups.iter().filter(|g| g[0].zone == z).collect();
+        (z, of_zone)
+    });
     let mut out = Vec::new();
     for (_, groups) in by_zone {
         let mut batch: Vec<Change> = Vec::new();
@@ -387,7 +395,7 @@ pub fn batches(changes: &[Change]) -> Vec<Vec<Change>> {
             }
             records += r;
             chars += ch;
-            batch.extend(group.into_iter().cloned());
+            batch.extend(group.iter().cloned());
         }
         if !batch.is_empty() {
             out.push(batch);
