@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 use aws_config::Region;
 use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use aws_config::retry::RetryConfig;
+use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
@@ -61,7 +62,9 @@ impl Clients {
     }
 
     /// The AWS environment with short timeouts and the standard retry policy, which also retries
-    /// Route53's PriorRequestNotComplete and EC2's RequestLimitExceeded. Where the environment
+    /// Route53's PriorRequestNotComplete and EC2's RequestLimitExceeded. The attempt timeout
+    /// already bounds a stalled body, so the SDK's separate throughput watch (a timer and a
+    /// wrapper around every request and response body) is left off. Where the environment
     /// holds credentials and a region, as Lambda's always does, they are taken straight from it,
     /// without building the rest of the default chains (profile files, SSO, IMDS).
     pub fn loader() -> aws_config::ConfigLoader {
@@ -73,7 +76,8 @@ impl Clients {
                     .operation_timeout(Duration::from_secs(15))
                     .build(),
             )
-            .retry_config(RetryConfig::standard().with_max_attempts(4));
+            .retry_config(RetryConfig::standard().with_max_attempts(4))
+            .stalled_stream_protection(StalledStreamProtectionConfig::disabled());
         let env = |key: &str| std::env::var(key).ok().filter(|v| !v.is_empty());
         if env("AWS_ACCESS_KEY_ID").is_some() && env("AWS_SECRET_ACCESS_KEY").is_some() {
             loader = loader.credentials_provider(EnvironmentVariableCredentialsProvider::new());
