@@ -5,6 +5,7 @@ use aws_lambda_events::event::cloudwatch_events::CloudWatchEvent;
 use aws_lambda_events::event::cloudwatch_events::ec2::InstanceStateChange;
 use aws_lambda_events::event::cloudwatch_events::tag::TagChangeOnResource;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::names::InstanceId;
@@ -86,6 +87,12 @@ struct ManualEvent {
     force: bool,
 }
 
+/// An EventBridge event's `detail`, decoded as `T`; the error says what was wrong with it.
+fn detail<T: DeserializeOwned>(detail: Option<Value>, kind: &str) -> Result<T, String> {
+    let detail = detail.filter(|d| !d.is_null()).ok_or_else(|| format!("{kind} event without \"detail\""))?;
+    serde_json::from_value(detail).map_err(|e| format!("{kind} detail is malformed ({e})"))
+}
+
 /// Turns one invocation payload into a trigger.
 pub fn parse(payload: &Value) -> Result<Trigger, UnsupportedEvent> {
     let reject = |why: String| Err(UnsupportedEvent(format!("{why}; received {}", describe(payload))));
@@ -105,12 +112,9 @@ pub fn parse(payload: &Value) -> Result<Trigger, UnsupportedEvent> {
     let detail_type = envelope.detail_type.as_deref().unwrap_or_default();
     match (source.as_str(), detail_type) {
         (Some("aws.ec2"), STATE_CHANGE) => {
-            let Some(detail) = envelope.detail.filter(|d| !d.is_null()) else {
-                return reject("state-change event without \"detail\"".into());
-            };
-            let change: InstanceStateChange = match serde_json::from_value(detail) {
+            let change: InstanceStateChange = match detail(envelope.detail, "state-change") {
                 Ok(c) => c,
-                Err(e) => return reject(format!("state-change detail is malformed ({e})")),
+                Err(why) => return reject(why),
             };
             let instance = match InstanceId::parse(&change.instance_id) {
                 Ok(i) => i,
@@ -126,12 +130,9 @@ pub fn parse(payload: &Value) -> Result<Trigger, UnsupportedEvent> {
         }
         (Some("aws.events"), SCHEDULED) => Ok(Trigger::Schedule),
         (Some("aws.tag"), TAG_CHANGE) => {
-            let Some(detail) = envelope.detail.filter(|d| !d.is_null()) else {
-                return reject("tag-change event without \"detail\"".into());
-            };
-            let change: TagChangeOnResource = match serde_json::from_value(detail) {
+            let change: TagChangeOnResource = match detail(envelope.detail, "tag-change") {
                 Ok(c) => c,
-                Err(e) => return reject(format!("tag-change detail is malformed ({e})")),
+                Err(why) => return reject(why),
             };
             if change.service != "ec2" || change.resource_type != "instance" {
                 return reject(format!("tag change on {} {} is not handled", change.service, change.resource_type));

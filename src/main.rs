@@ -29,19 +29,24 @@ async fn main() -> ExitCode {
         Err(e) => return startup_error(&e.to_string()),
     };
     let clients = Clients::load().await;
-    let notifier = match &config.webhook {
-        Some(settings) => match Notifier::from_settings(settings, &clients.sdk).await {
-            Ok(n) => Some(n),
-            Err(e) => return startup_error(&format!("invalid configuration:\n  {e}")),
+    // The webhook's parameters and the allowed zones' names are read side by side.
+    let (notifier, zones) = tokio::join!(
+        async {
+            match &config.webhook {
+                Some(settings) => Notifier::from_settings(settings, &clients.sdk).await.map(Some),
+                None => Ok(None),
+            }
         },
-        None => None,
-    };
-    let zones = match &config.discovery {
-        Some(d) => match current::zone_names(&clients, &d.zones).await {
-            Ok(z) => z,
-            Err(e) => return startup_error(&format!("invalid configuration:\n  {e}")),
-        },
-        None => Vec::new(),
+        async {
+            match &config.discovery {
+                Some(d) => current::zone_names(&clients, &d.zones).await,
+                None => Ok(Vec::new()),
+            }
+        }
+    );
+    let (notifier, zones) = match (notifier, zones) {
+        (Ok(n), Ok(z)) => (n, z),
+        (Err(e), _) | (_, Err(e)) => return startup_error(&format!("invalid configuration:\n  {e}")),
     };
     let app = App {
         config,

@@ -87,18 +87,22 @@ impl Notifier {
         let needs_ssm =
             matches!(settings.url, Source::Parameter(_)) || matches!(settings.secret, Some(Source::Parameter(_)));
         let ssm = needs_ssm.then(|| aws_sdk_ssm::Client::new(sdk));
-        let url_raw = resolve(&settings.url, ssm.as_ref(), "DDNS_WEBHOOK_URL_PARAMETER").await?;
+        // Both parameters are read at once, so a cold start waits for one round trip, not two.
+        let (url_raw, secret) =
+            tokio::join!(resolve(&settings.url, ssm.as_ref(), "DDNS_WEBHOOK_URL_PARAMETER"), async {
+                match &settings.secret {
+                    Some(source) => resolve(source, ssm.as_ref(), "DDNS_WEBHOOK_SECRET_PARAMETER").await.map(Some),
+                    None => Ok(None),
+                }
+            });
+        let url_raw = url_raw?;
         let url = WebhookUrl::parse(url_raw.expose()).map_err(|e| match &settings.url {
             Source::Parameter(name) => {
                 format!("DDNS_WEBHOOK_URL_PARAMETER: the value of parameter {name:?} is unusable: {e}")
             }
             Source::Inline(_) => format!("DDNS_WEBHOOK_URL: {e}"),
         })?;
-        let secret = match &settings.secret {
-            Some(source) => Some(resolve(source, ssm.as_ref(), "DDNS_WEBHOOK_SECRET_PARAMETER").await?),
-            None => None,
-        };
-        Ok(Self::new(url, secret, settings.format))
+        Ok(Self::new(url, secret?, settings.format))
     }
 
     pub fn host(&self) -> &str {

@@ -13,6 +13,11 @@ fn rule(call: Call, status: u16, code: &'static str, times: usize) -> Rule {
     Rule { call, fault: Fault::Error { status, code }, times }
 }
 
+/// A call that answers only after 30 s, every time.
+fn hang(call: Call) -> Rule {
+    Rule { call, fault: Fault::Delay(Duration::from_secs(30)), times: usize::MAX }
+}
+
 #[tokio::test]
 async fn throttling_and_busy_answers_are_retried_to_success() {
     let w = world().await;
@@ -105,10 +110,7 @@ async fn a_change_rejected_because_the_record_moved_is_read_and_planned_again() 
 #[tokio::test]
 async fn a_slow_endpoint_cannot_push_past_the_deadline() {
     let w = world().await;
-    let proxy = FaultProxy::start(
-        w.moto.port,
-        vec![Rule { call: Call::DescribeInstances, fault: Fault::Delay(Duration::from_secs(30)), times: usize::MAX }],
-    );
+    let proxy = FaultProxy::start(w.moto.port, vec![hang(Call::DescribeInstances)]);
     let records = w.records.clone();
     let app = app_at(&proxy.endpoint(), &[("DDNS_RECORDS", &records)]).await;
     let deadline = SystemTime::now() + Duration::from_secs(3);
@@ -121,10 +123,7 @@ async fn a_slow_endpoint_cannot_push_past_the_deadline() {
 #[tokio::test]
 async fn the_binary_answers_before_the_runtime_deadline_when_aws_is_slow() {
     let w = world().await;
-    let proxy = FaultProxy::start(
-        w.moto.port,
-        vec![Rule { call: Call::ListRecords, fault: Fault::Delay(Duration::from_secs(30)), times: usize::MAX }],
-    );
+    let proxy = FaultProxy::start(w.moto.port, vec![hang(Call::ListRecords)]);
     let runtime = RuntimeApi::start();
     let mut env = w.moto.env();
     env.retain(|(k, _)| k != "AWS_ENDPOINT_URL");
