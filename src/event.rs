@@ -191,7 +191,9 @@ mod tests {
     use serde_json::json;
 
     fn fixture(name: &str) -> Value {
-        let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+        // Read at run time, so a test binary reused from another checkout finds this one's files.
+        let root = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into());
+        let path = format!("{root}/tests/fixtures/{name}");
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
     }
 

@@ -57,7 +57,9 @@ fn mutated_fixture() -> impl Strategy<Value = Value> {
         json_value(),
     )
         .prop_map(move |(i, field, value)| {
-            let path = format!("{}/tests/fixtures/{}", env!("CARGO_MANIFEST_DIR"), fixtures[i]);
+            // Where cargo says the checkout is when the test runs (see tests/support's repo_root).
+            let root = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into());
+            let path = format!("{root}/tests/fixtures/{}", fixtures[i]);
             let mut e: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
             e[field] = value;
             e

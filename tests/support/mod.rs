@@ -35,12 +35,19 @@ fn wait_for_port(port: u16, what: &str) {
     }
 }
 
+/// The checkout under test. Read when the test runs (cargo sets it then too), so a test binary
+/// that cargo reuses from a build made in another checkout, through a shared target directory,
+/// still finds this checkout's files.
+pub fn repo_root() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), PathBuf::from)
+}
+
 /// The moto_server to run: $MOTO_SERVER, then the repo's .venv, then PATH.
 pub fn moto_server_bin() -> PathBuf {
     if let Some(p) = std::env::var_os("MOTO_SERVER") {
         return p.into();
     }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server");
+    let venv = repo_root().join(".venv/bin/moto_server");
     if venv.exists() { venv } else { "moto_server".into() }
 }
 
@@ -305,7 +312,7 @@ pub async fn invoke(app: &App, event: &Value) -> Result<Value, handler::Error> {
 }
 
 pub fn fixture(name: &str) -> Value {
-    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = repo_root().join("tests/fixtures").join(name);
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
