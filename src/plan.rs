@@ -162,13 +162,7 @@ pub const VALVE_MIN_DELETES: usize = 10;
 pub fn plan(desired: &[Desired], current: &Current, rules: &Rules) -> Plan {
     let mut out = Plan::default();
     let none = Vec::new();
-    let mut groups: Vec<Vec<&Desired>> = Vec::new();
-    for d in desired {
-        match groups.iter_mut().find(|g| g[0].zone == d.zone && g[0].name == d.name) {
-            Some(g) => g.push(d),
-            None => groups.push(vec![d]),
-        }
-    }
+    let groups = group_by(desired, |a, b| a.zone == b.zone && a.name == b.name);
     for group in &groups {
         let (zone, name, instance) = (&group[0].zone, &group[0].name, &group[0].instance);
         let at_name = current.get(&(zone.clone(), name.clone())).unwrap_or(&none);
@@ -355,34 +349,29 @@ fn same_address(a: &str, b: &str) -> bool {
     }
 }
 
-/// Changes grouped by zone and name, in first-seen order; a marker goes with the name it guards.
-pub fn by_name(changes: Vec<Change>) -> Vec<Vec<Change>> {
-    let mut groups: Vec<Vec<Change>> = Vec::new();
-    for c in changes {
-        match groups.iter_mut().find(|g| g[0].zone == c.zone && g[0].group_name() == c.group_name()) {
-            Some(g) => g.push(c),
-            None => groups.push(vec![c]),
+/// Items gathered into groups of those `same` pairs up; groups and their items keep first-seen order.
+fn group_by<T>(items: impl IntoIterator<Item = T>, same: impl Fn(&T, &T) -> bool) -> Vec<Vec<T>> {
+    let mut groups: Vec<Vec<T>> = Vec::new();
+    for item in items {
+        match groups.iter_mut().find(|g| same(&g[0], &item)) {
+            Some(g) => g.push(item),
+            None => groups.push(vec![item]),
         }
     }
     groups
 }
 
+/// Changes grouped by zone and name, in first-seen order; a marker goes with the name it guards.
+pub fn by_name(changes: Vec<Change>) -> Vec<Vec<Change>> {
+    group_by(changes, |a, b| a.zone == b.zone && a.group_name() == b.group_name())
+}
+
 /// Splits changes into requests: one zone per request, all of a name's changes together, and
 /// each request within Route53's element and character limits.
 pub fn batches(changes: &[Change]) -> Vec<Vec<Change>> {
-    let groups = by_name(changes.to_vec());
-    let mut zones: Vec<ZoneId> = Vec::new();
-    for g in &groups {
-        if !zones.contains(&g[0].zone) {
-            zones.push(g[0].zone.clone());
-        }
-    }
-    let by_zone = zones.into_iter().map(|z| {
-        let of_zone: Vec<&Vec<Change>> = groups.iter().filter(|g| g[0].zone == z).collect();
-        (z, of_zone)
-    });
+    let names = by_name(changes.to_vec());
     let mut out = Vec::new();
-    for (_, groups) in by_zone {
+    for groups in group_by(&names, |a, b| a[0].zone == b[0].zone) {
         let mut batch: Vec<Change> = Vec::new();
         let (mut records, mut chars) = (0, 0);
         for group in groups {

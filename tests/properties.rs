@@ -1,6 +1,8 @@
 //! Property tests: no input panics the event or config parsers, and every rejection says what
 //! was wrong.
 
+mod support;
+
 use std::collections::HashMap;
 
 use dynamic_dns_updater::config::Config;
@@ -8,6 +10,7 @@ use dynamic_dns_updater::event;
 use dynamic_dns_updater::names::RecordName;
 use proptest::prelude::*;
 use serde_json::{Value, json};
+use support::fixture;
 
 fn json_value() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
@@ -57,10 +60,7 @@ fn mutated_fixture() -> impl Strategy<Value = Value> {
         json_value(),
     )
         .prop_map(move |(i, field, value)| {
-            // Where cargo says the checkout is when the test runs (see tests/support's repo_root).
-            let root = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into());
-            let path = format!("{root}/tests/fixtures/{}", fixtures[i]);
-            let mut e: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+            let mut e = fixture(fixtures[i]);
             e[field] = value;
             e
         })
