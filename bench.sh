@@ -9,8 +9,9 @@ Usage: ./bench.sh [--runs N] [--warm N] [--no-scale] [--write] [--help]
 
 Builds the release binary, packages both functions, and measures, as medians of N rounds:
 cold start, own CPU and wall time per warm invocation, peak RSS, AWS calls per invocation, and
-the deployment zip size, with the ratio to the baseline and the project's targets. Then runs the
-fleet-scale benchmark (1, 100 and 1,000 tagged instances in one zone).
+the deployment zip size, with the ratio to the baseline and the project's targets. The same
+rounds measure the SDK floor (bench/sdk_floor.rs): the same two AWS calls and nothing else.
+Then runs the fleet-scale benchmark (1, 100 and 1,000 tagged instances in one zone).
 
   --runs N     rounds per implementation (default 7)
   --warm N     warm invocations per round (default 20)
@@ -51,10 +52,11 @@ ensure_python_tools "$root"
 py=$PYTHON
 moto=$MOTO_SERVER
 
-echo "==> cargo build --release"
-(cd "$root" && cargo build --release --locked --quiet)
+echo "==> cargo build --release (the function and the SDK floor)"
+(cd "$root" && cargo build --release --locked --quiet && cargo build --release --locked --quiet --example sdk_floor)
 target_dir=$(cd "$root" && cargo metadata --format-version 1 --no-deps | "$py" -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 ours="$target_dir/release/dynamic-dns-updater"
+floor="$target_dir/release/examples/sdk_floor"
 
 lambda_zip="$target_dir/lambda/dynamic-dns-updater/bootstrap.zip"
 # A zip from ./build.sh counts only when it is newer than this release build.
@@ -82,7 +84,7 @@ z.close()')
 
 echo "==> measuring ($runs rounds, $warm warm invocations each)"
 status=0
-"$py" "$root/bench/bench.py" --ours "$ours" --ours-zip "$ours_zip" --baseline-zip "$work/baseline.zip" \
+"$py" "$root/bench/bench.py" --ours "$ours" --floor "$floor" --ours-zip "$ours_zip" --baseline-zip "$work/baseline.zip" \
   --moto "$moto" --runs "$runs" --warm "$warm" --work "$work" --output "$work/table.md" || status=$?
 
 scale_out=""
@@ -101,9 +103,10 @@ if [[ $write == 1 && -f $work/table.md ]]; then
     echo "# Benchmarks"
     echo
     echo "Reproduce with \`./bench.sh --write\` (about 15 minutes from a clean build on 2 cores)."
-    echo "Both functions run as Lambda runs them, through the Runtime API harness in"
+    echo "Each function runs as Lambda runs it, through the Runtime API harness in"
     echo "tests/support/lambda_harness.py, against one moto server on loopback, taken side by side in one"
-    echo "run. The baseline (bench/baseline/) does what the seed does with boto3."
+    echo "run. The baseline (bench/baseline/) does what the seed does with boto3. The SDK floor"
+    echo "(bench/sdk_floor.rs) makes our two AWS calls with nothing else around them."
     echo
     echo "## dynamic-dns-updater against the Python baseline"
     echo

@@ -2,10 +2,14 @@
 """Side-by-side benchmark of dynamic-dns-updater against the Python/boto3 baseline, both run as
 Lambda runs them (tests/support/lambda_harness.py) against one moto server. Called by bench.sh.
 
-For each of --runs rounds, alternating the two: a fresh process (cold start), one invocation that
+For each of --runs rounds, alternating the functions: a fresh process (cold start), one invocation that
 brings the record in sync, then --warm in-sync invocations. Reported figures are medians over
 rounds (cold start, warm CPU and wall time) and the peak RSS. AWS calls per invocation are
 counted by a proxy in front of moto, on a separate round so that it never skews the timings.
+
+With --floor, a third function takes part in the same rounds: bench/sdk_floor.rs, which makes
+the same two AWS calls through lambda_runtime and the same clients and nothing else. Its figures
+are the floor that the dependencies set under our own.
 """
 
 import argparse
@@ -102,6 +106,7 @@ def main():
     p.add_argument("--ours", required=True, help="the function binary (release build)")
     p.add_argument("--ours-zip", required=True)
     p.add_argument("--baseline-zip", required=True)
+    p.add_argument("--floor", help="the SDK floor function (bench/sdk_floor.rs, release build)")
     p.add_argument("--moto", default="moto_server")
     p.add_argument("--runs", type=int, default=7)
     p.add_argument("--warm", type=int, default=20)
@@ -128,6 +133,8 @@ def main():
             "dynamic-dns-updater": [args.ours],
             "Python baseline": [sys.executable, os.path.join(args.work, "baseline", "bootstrap.py")],
         }
+        if args.floor:
+            impls["SDK floor"] = [args.floor]
         # The baseline runs from its unpacked zip, with the boto3 it ships.
         results = {name: {"cold": [], "cpu": [], "wall": [], "rss": []} for name in impls}
         for r in range(args.runs):
@@ -145,6 +152,8 @@ def main():
         # AWS calls per in-sync invocation, through the counting proxy.
         calls = {}
         for name, command in impls.items():
+            if name == "SDK floor":
+                continue
             proxy = CountingProxy(port)
             env = dict(base_env, **config, AWS_ENDPOINT_URL=f"http://127.0.0.1:{proxy.port}")
             if name == "Python baseline":
@@ -180,6 +189,17 @@ def main():
         verdict = "" if target is None else (f"≥ {target}× {'met' if ratio >= target else 'NOT met'}")
         met &= target is None or ratio >= target
         out.append(f"| {label} | {a} | {b} | {ratio:.1f}× | {verdict} |")
+    if args.floor:
+        floor = results["SDK floor"]
+        cpu_floor = med(floor["cpu"])
+        out += ["", "The floor under warm CPU: the same two AWS calls through lambda_runtime and the same clients,",
+                "with nothing else (bench/sdk_floor.rs), measured in the same rounds:", "",
+                "| Measure | SDK floor | dynamic-dns-updater | Python baseline | Baseline / floor |",
+                "| --- | --- | --- | --- | --- |",
+                f"| Own CPU per warm invocation | {cpu_floor:.2f} ms | {med(ours['cpu']):.2f} ms | {med(base['cpu']):.2f} ms "
+                f"| {med(base['cpu']) / max(cpu_floor, 1e-3):.1f}× |",
+                f"| Wall time per warm invocation | {med(floor['wall']):.1f} ms | {med(ours['wall']):.1f} ms | "
+                f"{med(base['wall']):.1f} ms | {med(base['wall']) / med(floor['wall']):.1f}× |"]
     cpu = "unknown"
     try:
         with open("/proc/cpuinfo") as f:

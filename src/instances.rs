@@ -12,7 +12,7 @@ use crate::names::InstanceId;
 /// EC2 takes at most 200 values in one filter.
 const IDS_PER_CALL: usize = 200;
 /// DescribeInstances' largest page.
-const PAGE_SIZE: i32 = 1_000;
+pub const PAGE_SIZE: i32 = 1_000;
 
 /// The instances with these ids (one call per 200 ids). `tag_key` names the tag to read names from.
 pub async fn describe(
