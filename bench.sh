@@ -7,11 +7,12 @@ usage() {
   cat <<'USAGE'
 Usage: ./bench.sh [--runs N] [--warm N] [--no-scale] [--write] [--help]
 
-Builds the release binary, packages both functions, and measures, as medians of N rounds:
-cold start, own CPU and wall time per warm invocation, peak RSS, AWS calls per invocation, and
-the deployment zip size, with the ratio to the baseline and the project's targets. The same
-rounds measure the SDK floor (bench/sdk_floor.rs): the same two AWS calls and nothing else.
-Then runs the fleet-scale benchmark (1, 100 and 1,000 tagged instances in one zone).
+Builds the release binary and the SDK floor, packages the function and the baseline, and
+measures, as medians of N rounds: cold start, own CPU and wall time per warm invocation, peak
+RSS, AWS calls per invocation, and the deployment zip size, with the ratio to the baseline and
+the project's targets. The same rounds measure the SDK floor (bench/sdk_floor.rs): the same two
+AWS calls and nothing else. Then runs the fleet-scale benchmark (1, 100 and 1,000 tagged
+instances in one zone).
 
   --runs N     rounds per implementation (default 7)
   --warm N     warm invocations per round (default 20)
