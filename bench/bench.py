@@ -8,8 +8,8 @@ rounds (cold start, warm CPU and wall time) and the peak RSS. AWS calls per invo
 counted by a proxy in front of moto, on a separate round so that it never skews the timings.
 
 With --floor, a third function takes part in the same rounds: bench/sdk_floor.rs, which makes
-the same two AWS calls through lambda_runtime and the same clients and nothing else. Its figures
-are the floor that the dependencies set under our own.
+the same two AWS calls through lambda_runtime and the SDK, with every optional client layer off,
+and nothing else. Its figures are the floor that the dependencies set under our own.
 """
 
 import argparse
@@ -192,8 +192,8 @@ def main():
     if args.floor:
         floor = results["SDK floor"]
         cpu_floor = med(floor["cpu"])
-        out += ["", "The floor under warm CPU: the same two AWS calls through lambda_runtime and the same clients,",
-                "with nothing else (bench/sdk_floor.rs), measured in the same rounds:", "",
+        out += ["", "The floor under warm CPU: the same two AWS calls through lambda_runtime and the SDK, with every",
+                "optional client layer off and nothing else (bench/sdk_floor.rs), measured in the same rounds:", "",
                 "| Measure | SDK floor | dynamic-dns-updater | Python baseline | Baseline / floor |",
                 "| --- | --- | --- | --- | --- |",
                 f"| Own CPU per warm invocation | {cpu_floor:.2f} ms | {med(ours['cpu']):.2f} ms | {med(base['cpu']):.2f} ms "
