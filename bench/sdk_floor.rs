@@ -16,7 +16,8 @@ use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_ec2::config::Credentials;
 use aws_sdk_ec2::types::Filter;
-use dynamic_dns_updater::{current, instances};
+use dynamic_dns_updater::ec2;
+use dynamic_dns_updater::route53::read;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::{Value, json};
 
@@ -41,7 +42,7 @@ async fn main() -> Result<(), Error> {
         let described = ec2
             .describe_instances()
             .filters(Filter::builder().name("instance-id").values(instance).build())
-            .max_results(instances::PAGE_SIZE)
+            .max_results(ec2::PAGE_SIZE)
             .send()
             .await?;
         let ip = described.reservations().iter().flat_map(|r| r.instances()).find_map(|i| i.public_ip_address());
@@ -49,7 +50,7 @@ async fn main() -> Result<(), Error> {
             .list_resource_record_sets()
             .hosted_zone_id(zone)
             .start_record_name(name)
-            .max_items(current::PAGE_SIZE)
+            .max_items(read::PAGE_SIZE)
             .send()
             .await?;
         Ok::<_, Error>(json!({ "ip": ip, "record_sets": listed.resource_record_sets().len() }))

@@ -7,7 +7,9 @@ use std::time::{Duration, SystemTime};
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
 
-use crate::handler::{self, App, Error};
+use crate::app::App;
+use crate::handler::{self, Error, Invocation};
+use crate::report::Answer;
 
 /// How long a CLI run may take, standing in for Lambda's deadline.
 const CLI_DEADLINE: Duration = Duration::from_secs(300);
@@ -39,21 +41,19 @@ pub enum Command {
 }
 
 pub async fn run(app: &App, command: Command) -> ExitCode {
-    let deadline = SystemTime::now() + CLI_DEADLINE;
+    let invocation = Invocation { deadline: SystemTime::now() + CLI_DEADLINE, account: None };
     match command {
         Command::Plan | Command::Apply => {
             let dry_run = matches!(command, Command::Plan);
-            let result =
-                handler::handle(app, &json!({"action": "reconcile", "dry_run": dry_run}), deadline, None).await;
+            let result = handler::handle(app, &json!({"action": "reconcile", "dry_run": dry_run}), invocation).await;
             match result {
-                Ok(report) => {
-                    print_table(&report);
-                    let pending = report["changes"].as_array().is_some_and(|c| !c.is_empty());
-                    if dry_run && pending { ExitCode::from(2) } else { ExitCode::SUCCESS }
+                Ok(answer) => {
+                    print_table(&answer);
+                    if dry_run && !answer.changes.is_empty() { ExitCode::from(2) } else { ExitCode::SUCCESS }
                 }
                 Err(e) => {
-                    if let Error::Failed { report, .. } = &e {
-                        print_table(&serde_json::to_value(report).unwrap_or_default());
+                    if let Error::Failed { answer, .. } = &e {
+                        print_table(answer);
                     }
                     eprintln!("error: {e}");
                     ExitCode::FAILURE
@@ -75,18 +75,18 @@ pub async fn run(app: &App, command: Command) -> ExitCode {
                         return ExitCode::FAILURE;
                     }
                 };
-            print_result(handler::handle(app, &payload, deadline, None).await)
+            print_result(handler::handle(app, &payload, invocation).await)
         }
         Command::TestWebhook => {
-            print_result(handler::handle(app, &json!({"action": "test-webhook"}), deadline, None).await)
+            print_result(handler::handle(app, &json!({"action": "test-webhook"}), invocation).await)
         }
     }
 }
 
-fn print_result(result: Result<Value, Error>) -> ExitCode {
+fn print_result(result: Result<Answer, Error>) -> ExitCode {
     match result {
-        Ok(v) => {
-            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        Ok(answer) => {
+            println!("{}", serde_json::to_string_pretty(&answer).unwrap_or_default());
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -101,23 +101,22 @@ fn print_result(result: Result<Value, Error>) -> ExitCode {
     }
 }
 
-fn print_table(report: &Value) {
-    let changes = report["changes"].as_array().cloned().unwrap_or_default();
-    let unchanged = report["unchanged"].as_u64().unwrap_or(0);
-    if changes.is_empty() {
-        println!("In sync: {unchanged} record(s), no changes.");
+fn print_table(answer: &Answer) {
+    if answer.changes.is_empty() {
+        println!("In sync: {} record(s), no changes.", answer.unchanged);
     } else {
-        let cell = |v: &Value| v.as_str().map(str::to_string).unwrap_or_else(|| "-".into());
-        let rows: Vec<[String; 6]> = changes
+        let cell = |v: Option<&str>| v.map_or_else(|| "-".to_string(), str::to_string);
+        let rows: Vec<[String; 6]> = answer
+            .changes
             .iter()
             .map(|c| {
                 [
-                    cell(&c["action"]),
-                    cell(&c["name"]),
-                    cell(&c["type"]),
-                    cell(&c["old"]),
-                    cell(&c["new"]),
-                    cell(&c["status"]),
+                    c.action.as_str().to_string(),
+                    c.name.clone(),
+                    c.rtype.clone(),
+                    cell(c.old.as_deref()),
+                    cell(c.new.as_deref()),
+                    c.status.as_str().to_string(),
                 ]
             })
             .collect();
@@ -128,9 +127,9 @@ fn print_table(report: &Value) {
             let line: Vec<String> = row.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
             println!("{}", line.join("  ").trim_end());
         }
-        println!("{} change(s), {unchanged} in sync.", changes.len());
+        println!("{} change(s), {} in sync.", answer.changes.len(), answer.unchanged);
     }
-    if let Some(note) = report["note"].as_str() {
+    if let Some(note) = &answer.note {
         println!("Note: {note}");
     }
 }

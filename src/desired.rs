@@ -1,34 +1,12 @@
 //! Config + described instances -> the records that should exist, from explicit mappings and
-//! from instances' name tags. Pure: the caller does the DescribeInstances and passes what it found.
+//! from instances' name tags, and the tagged names refused. Pure: the caller does the
+//! DescribeInstances and passes what it found.
 
 use std::collections::HashMap;
-use std::net::{Ipv4Addr, Ipv6Addr};
 
-use crate::config::{Discovery, Mapping, OnStop};
+use crate::config::{Config, Discovery, Mapping, OnStop};
+use crate::instance::{Instance, InstanceState, Instances};
 use crate::names::{InstanceId, RecordName, RecordType, ZoneId};
-
-/// What EC2 says about one instance, reduced to what DNS needs.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Instance {
-    pub id: InstanceId,
-    /// EC2's state name: pending, running, stopping, stopped, shutting-down, terminated.
-    pub state: String,
-    pub ipv4: Option<Ipv4Addr>,
-    /// The first IPv6 address of the primary network interface.
-    pub ipv6: Option<Ipv6Addr>,
-    /// The value of the discovery tag, when the instance carries it.
-    pub name_tag: Option<String>,
-}
-
-impl Instance {
-    pub fn address(&self, rtype: RecordType) -> Option<String> {
-        match rtype {
-            RecordType::A => self.ipv4.map(|ip| ip.to_string()),
-            RecordType::AAAA => self.ipv6.map(|ip| ip.to_string()),
-            RecordType::TXT => None,
-        }
-    }
-}
 
 /// The wanted state of one record.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -60,9 +38,48 @@ pub struct Refusal {
     pub reason: String,
 }
 
+/// What an invocation wants: the records, and the tagged names that get none.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Wanted {
+    pub records: Vec<Desired>,
+    pub refusals: Vec<Refusal>,
+}
+
+impl Wanted {
+    /// Only the records in these zones (the ones that could be read).
+    pub fn in_zones(&self, zones: &[ZoneId]) -> Vec<Desired> {
+        self.records.iter().filter(|d| zones.contains(&d.zone)).cloned().collect()
+    }
+}
+
+/// The records `mappings` and, in fleet mode, the tagged instances want.
+pub fn wanted(config: &Config, mappings: &[&Mapping], instances: &Instances, zones: &[(ZoneId, RecordName)]) -> Wanted {
+    let mut records = desired(mappings, instances, config.on_stop);
+    let mut refusals = Vec::new();
+    if let Some(discovery) = &config.discovery {
+        let (found, refused) =
+            discovered(instances, discovery, zones, &config.mappings, config.default_ttl, config.on_stop);
+        records.extend(found);
+        refusals = refused;
+    }
+    Wanted { records, refusals }
+}
+
+/// Whether an instance that just started shows every address its records need: a `running`
+/// event waits briefly for that. An instance that is down again needs nothing more.
+pub fn ready(config: &Config, id: &InstanceId, instances: &Instances) -> bool {
+    let Some(instance) = instances.get(id) else { return false };
+    if !instance.state.is_up() {
+        return true;
+    }
+    let mapped = config.mappings.iter().filter(|m| &m.instance == id).flat_map(|m| m.types.iter());
+    let tagged = config.discovery.iter().filter(|_| instance.name_tag.is_some()).flat_map(|d| d.types.iter());
+    mapped.chain(tagged).all(|t| instance.address(*t).is_some())
+}
+
 /// Computes the wanted records for `mappings`, given the instances EC2 returned.
 /// An instance EC2 no longer knows is treated as terminated.
-pub fn desired(mappings: &[&Mapping], instances: &HashMap<InstanceId, Instance>, on_stop: OnStop) -> Vec<Desired> {
+pub fn desired(mappings: &[&Mapping], instances: &Instances, on_stop: OnStop) -> Vec<Desired> {
     let mut out = Vec::new();
     for m in mappings {
         let instance = instances.get(&m.instance);
@@ -84,9 +101,9 @@ pub fn desired(mappings: &[&Mapping], instances: &HashMap<InstanceId, Instance>,
 /// Computes the wanted records of tagged instances. Each name goes to the allowed zone whose
 /// domain is its longest suffix; a name an explicit mapping lists is left to that mapping.
 pub fn discovered(
-    instances: &HashMap<InstanceId, Instance>,
+    instances: &Instances,
     discovery: &Discovery,
-    zones: &[(crate::names::ZoneId, RecordName)],
+    zones: &[(ZoneId, RecordName)],
     explicit: &[Mapping],
     ttl: u32,
     on_stop: OnStop,
@@ -98,30 +115,17 @@ pub fn discovered(
     for instance in sorted {
         let Some(tag) = &instance.name_tag else { continue };
         for raw in tag.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-            let refuse = |reason: String| Refusal { instance: instance.id.clone(), name: raw.to_string(), reason };
-            let name = match RecordName::parse(raw) {
-                Ok(n) => n,
-                Err(e) => {
-                    refusals.push(refuse(e));
+            let (zone, name) = match place(raw, discovery, zones) {
+                Ok(placed) => placed,
+                Err(reason) => {
+                    refusals.push(Refusal { instance: instance.id.clone(), name: raw.to_string(), reason });
                     continue;
                 }
             };
-            if name.guarded().is_some() {
-                refusals.push(refuse("names under _ddns-owner are reserved for ownership markers".into()));
+            if explicit.iter().any(|m| m.name == name && m.zone == zone) {
                 continue;
             }
-            let zone = zones
-                .iter()
-                .filter(|(id, zone_name)| discovery.zones.contains(id) && name.is_within(zone_name))
-                .max_by_key(|(_, zone_name)| zone_name.as_str().len());
-            let Some((zone, _)) = zone else {
-                refusals.push(refuse("outside every allowed zone (DDNS_ZONES)".into()));
-                continue;
-            };
-            if explicit.iter().any(|m| m.name == name && &m.zone == zone) {
-                continue;
-            }
-            let claimants = claims.entry((zone.clone(), name)).or_default();
+            let claimants = claims.entry((zone, name)).or_default();
             if !claimants.iter().any(|i| i.id == instance.id) {
                 claimants.push(instance);
             }
@@ -131,30 +135,40 @@ pub fn discovered(
     let mut keys: Vec<_> = claims.into_iter().collect();
     keys.sort_by(|a, b| a.0.cmp(&b.0));
     for ((zone, name), claimants) in keys {
-        if let [instance] = claimants.as_slice() {
-            for &rtype in &discovery.types {
-                let want = want_for(Some(instance), rtype, ttl, on_stop, true);
-                out.push(Desired {
-                    zone: zone.clone(),
-                    name: name.clone(),
-                    rtype,
-                    instance: instance.id.clone(),
-                    want,
-                    discovered: true,
-                });
-            }
-        } else {
-            let ids: Vec<String> = claimants.iter().map(|i| i.id.to_string()).collect();
-            for instance in &claimants {
-                refusals.push(Refusal {
-                    instance: instance.id.clone(),
-                    name: name.display(),
-                    reason: format!("claimed by several instances ({})", ids.join(", ")),
-                });
-            }
+        let [instance] = claimants.as_slice() else {
+            refusals.extend(shared(&name, &claimants));
+            continue;
+        };
+        for &rtype in &discovery.types {
+            let want = want_for(Some(instance), rtype, ttl, on_stop, true);
+            let instance = instance.id.clone();
+            out.push(Desired { zone: zone.clone(), name: name.clone(), rtype, instance, want, discovered: true });
         }
     }
     (out, refusals)
+}
+
+/// Where a tagged name goes: the allowed zone whose domain is its longest suffix.
+fn place(raw: &str, discovery: &Discovery, zones: &[(ZoneId, RecordName)]) -> Result<(ZoneId, RecordName), String> {
+    let name = RecordName::parse(raw)?;
+    if name.guarded().is_some() {
+        return Err("names under _ddns-owner are reserved for ownership markers".into());
+    }
+    let zone = zones
+        .iter()
+        .filter(|(id, zone_name)| discovery.zones.contains(id) && name.is_within(zone_name))
+        .max_by_key(|(_, zone_name)| zone_name.as_str().len());
+    match zone {
+        Some((zone, _)) => Ok((zone.clone(), name)),
+        None => Err("outside every allowed zone (DDNS_ZONES)".into()),
+    }
+}
+
+/// A name several instances claim: each of them is refused it.
+fn shared(name: &RecordName, claimants: &[&Instance]) -> Vec<Refusal> {
+    let ids: Vec<String> = claimants.iter().map(|i| i.id.to_string()).collect();
+    let reason = format!("claimed by several instances ({})", ids.join(", "));
+    claimants.iter().map(|i| Refusal { instance: i.id.clone(), name: name.display(), reason: reason.clone() }).collect()
 }
 
 /// A terminated or vanished instance never keeps a discovered name; `on_stop` governs the rest.
@@ -170,13 +184,13 @@ fn want_for(instance: Option<&Instance>, rtype: RecordType, ttl: u32, on_stop: O
             gone("instance not found".into())
         };
     };
-    if discovered && matches!(instance.state.as_str(), "terminated" | "shutting-down") {
+    if discovered && matches!(instance.state, InstanceState::Terminated | InstanceState::ShuttingDown) {
         return Want::Absent { reason: format!("instance is {}", instance.state) };
     }
-    match (instance.state.as_str(), instance.address(rtype)) {
-        ("running" | "pending", Some(value)) => Want::Address { value, ttl },
-        ("running", None) => gone(format!("instance has no public {} address", family(rtype))),
-        ("pending", None) => Want::Leave { reason: "instance is starting".into() },
+    match (instance.state, instance.address(rtype)) {
+        (InstanceState::Running | InstanceState::Pending, Some(value)) => Want::Address { value, ttl },
+        (InstanceState::Running, None) => gone(format!("instance has no public {} address", family(rtype))),
+        (InstanceState::Pending, None) => Want::Leave { reason: "instance is starting".into() },
         (state, _) => gone(format!("instance is {state}")),
     }
 }
@@ -203,11 +217,11 @@ mod tests {
         }
     }
 
-    fn instance(state: &str, v4: Option<&str>, v6: Option<&str>) -> HashMap<InstanceId, Instance> {
+    fn instance(state: &str, v4: Option<&str>, v6: Option<&str>) -> Instances {
         let id = InstanceId::parse("i-12345678").unwrap();
         let i = Instance {
             id: id.clone(),
-            state: state.into(),
+            state: InstanceState::parse(state).unwrap(),
             ipv4: v4.map(|s| s.parse().unwrap()),
             ipv6: v6.map(|s| s.parse().unwrap()),
             name_tag: None,
@@ -215,11 +229,11 @@ mod tests {
         HashMap::from([(id, i)])
     }
 
-    fn wants(m: &Mapping, instances: &HashMap<InstanceId, Instance>, on_stop: OnStop) -> Vec<Want> {
+    fn wants(m: &Mapping, instances: &Instances, on_stop: OnStop) -> Vec<Want> {
         desired(&[m], instances, on_stop).into_iter().map(|d| d.want).collect()
     }
 
-    type Case = (&'static str, Vec<RecordType>, HashMap<InstanceId, Instance>, OnStop, Vec<Want>);
+    type Case = (&'static str, Vec<RecordType>, Instances, OnStop, Vec<Want>);
 
     #[test]
     fn table() {
@@ -295,13 +309,68 @@ mod tests {
 }
 
 #[cfg(test)]
+mod ready_tests {
+    use super::*;
+
+    fn config(types: &[RecordType], tag_types: Option<&[RecordType]>) -> Config {
+        let mut c = Config::from_lookup(|k| {
+            (k == "DDNS_RECORDS")
+                .then(|| r#"[{"instance_id":"i-12345678","zone_id":"Z1","name":"a.example.com"}]"#.into())
+        })
+        .unwrap();
+        c.mappings[0].types = types.to_vec();
+        c.discovery = tag_types.map(|t| Discovery {
+            tag_key: "ddns:name".into(),
+            types: t.to_vec(),
+            zones: vec![ZoneId::parse("Z1").unwrap()],
+        });
+        c
+    }
+
+    fn with(state: &str, v4: bool, v6: bool, tag: bool) -> Instances {
+        let id = InstanceId::parse("i-12345678").unwrap();
+        let i = Instance {
+            id: id.clone(),
+            state: InstanceState::parse(state).unwrap(),
+            ipv4: v4.then(|| "3.1.2.4".parse().unwrap()),
+            ipv6: v6.then(|| "2600::1".parse().unwrap()),
+            name_tag: tag.then(|| "t.example.com".into()),
+        };
+        HashMap::from([(id, i)])
+    }
+
+    #[test]
+    fn a_started_instance_is_ready_when_every_address_its_records_need_shows() {
+        use RecordType::*;
+        let id = InstanceId::parse("i-12345678").unwrap();
+        for (label, config, instances, want) in [
+            ("not described yet", config(&[A], None), Instances::new(), false),
+            ("no address yet", config(&[A], None), with("running", false, false, false), false),
+            ("v4 shows", config(&[A], None), with("pending", true, false, false), true),
+            ("v6 missing", config(&[A, AAAA], None), with("running", true, false, false), false),
+            ("both show", config(&[A, AAAA], None), with("running", true, true, false), true),
+            ("tag wants v6", config(&[A], Some(&[AAAA])), with("running", true, false, true), false),
+            (
+                "untagged: the tag's types do not count",
+                config(&[A], Some(&[AAAA])),
+                with("running", true, false, false),
+                true,
+            ),
+            ("stopped again", config(&[A], None), with("stopped", false, false, false), true),
+        ] {
+            assert_eq!(ready(&config, &id, &instances), want, "{label}");
+        }
+    }
+}
+
+#[cfg(test)]
 mod discovery_tests {
     use super::*;
 
     fn tagged(id: &str, state: &str, tag: Option<&str>) -> Instance {
         Instance {
             id: InstanceId::parse(id).unwrap(),
-            state: state.into(),
+            state: InstanceState::parse(state).unwrap(),
             ipv4: Some("3.1.2.4".parse().unwrap()),
             ipv6: None,
             name_tag: tag.map(str::to_string),

@@ -8,22 +8,12 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::instance::InstanceState;
 use crate::names::InstanceId;
 
 const STATE_CHANGE: &str = "EC2 Instance State-change Notification";
 const SCHEDULED: &str = "Scheduled Event";
 const TAG_CHANGE: &str = "Tag Change on Resource";
-
-/// The EC2 states that matter to DNS.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum InstanceState {
-    Running,
-    Stopped,
-    Terminated,
-    /// pending, stopping, shutting-down: transient, no action.
-    Other,
-}
 
 /// Why the function was invoked, and what it should cover.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,7 +21,6 @@ pub enum Trigger {
     StateChange {
         instance: InstanceId,
         state: InstanceState,
-        raw_state: String,
     },
     /// An instance's tags changed; `changed_keys` are the keys that changed.
     TagChange {
@@ -52,7 +41,7 @@ impl Trigger {
     /// A short label for logs, alerts and the response.
     pub fn label(&self) -> String {
         match self {
-            Trigger::StateChange { instance, raw_state, .. } => format!("state-change:{instance}:{raw_state}"),
+            Trigger::StateChange { instance, state } => format!("state-change:{instance}:{state}"),
             Trigger::TagChange { instance, .. } => format!("tag-change:{instance}"),
             Trigger::Schedule => "schedule".into(),
             Trigger::Manual { dry_run: true, .. } => "manual:dry-run".into(),
@@ -67,6 +56,18 @@ impl Trigger {
 
     pub fn force(&self) -> bool {
         matches!(self, Trigger::Manual { force: true, .. })
+    }
+
+    /// Why records moved, in a few words, for alerts ("instance started").
+    pub fn cause(&self) -> String {
+        match self {
+            Trigger::StateChange { state: InstanceState::Running, .. } => "instance started".into(),
+            Trigger::StateChange { state, .. } => format!("instance {state}"),
+            Trigger::TagChange { .. } => "tag changed".into(),
+            Trigger::Schedule => "drift corrected".into(),
+            Trigger::Manual { .. } => "manual reconcile".into(),
+            Trigger::TestWebhook => "test".into(),
+        }
     }
 }
 
@@ -120,13 +121,10 @@ pub fn parse(payload: &Value) -> Result<Trigger, UnsupportedEvent> {
                 Ok(i) => i,
                 Err(e) => return reject(format!("state-change detail: {e}")),
             };
-            let state = match change.state.as_str() {
-                "running" => InstanceState::Running,
-                "stopped" => InstanceState::Stopped,
-                "terminated" => InstanceState::Terminated,
-                _ => InstanceState::Other,
+            let Some(state) = InstanceState::parse(&change.state) else {
+                return reject(format!("state-change detail: {:?} is not an EC2 instance state", change.state));
             };
-            Ok(Trigger::StateChange { instance, state, raw_state: change.state })
+            Ok(Trigger::StateChange { instance, state })
         }
         (Some("aws.events"), SCHEDULED) => Ok(Trigger::Schedule),
         (Some("aws.tag"), TAG_CHANGE) => {
@@ -202,11 +200,11 @@ mod tests {
         let id = InstanceId::parse("i-1234567890abcdef0").unwrap();
         assert_eq!(
             parse(&fixture("ec2-state-change-running.json")).unwrap(),
-            Trigger::StateChange { instance: id.clone(), state: InstanceState::Running, raw_state: "running".into() }
+            Trigger::StateChange { instance: id.clone(), state: InstanceState::Running }
         );
         assert_eq!(
             parse(&fixture("ec2-state-change-stopped.json")).unwrap(),
-            Trigger::StateChange { instance: id, state: InstanceState::Stopped, raw_state: "stopped".into() }
+            Trigger::StateChange { instance: id, state: InstanceState::Stopped }
         );
         assert_eq!(parse(&fixture("scheduled-event.json")).unwrap(), Trigger::Schedule);
         assert_eq!(
@@ -219,10 +217,30 @@ mod tests {
     }
 
     #[test]
-    fn other_states_are_accepted_without_action() {
+    fn every_ec2_state_is_accepted_and_others_are_not() {
         let mut e = fixture("ec2-state-change-running.json");
         e["detail"]["state"] = json!("pending");
-        assert!(matches!(parse(&e).unwrap(), Trigger::StateChange { state: InstanceState::Other, .. }));
+        assert!(matches!(parse(&e).unwrap(), Trigger::StateChange { state: InstanceState::Pending, .. }));
+        e["detail"]["state"] = json!("rebooting");
+        assert!(parse(&e).unwrap_err().to_string().contains("\"rebooting\" is not an EC2 instance state"));
+    }
+
+    #[test]
+    fn causes_read_like_words() {
+        let instance = InstanceId::parse("i-12345678").unwrap();
+        let state = |state| Trigger::StateChange { instance: instance.clone(), state };
+        for (trigger, cause) in [
+            (state(InstanceState::Running), "instance started"),
+            (state(InstanceState::Stopped), "instance stopped"),
+            (state(InstanceState::Terminated), "instance terminated"),
+            (Trigger::TagChange { instance: instance.clone(), changed_keys: vec![] }, "tag changed"),
+            (Trigger::Schedule, "drift corrected"),
+            (Trigger::Manual { instance_ids: None, dry_run: false, force: false }, "manual reconcile"),
+            (Trigger::TestWebhook, "test"),
+        ] {
+            assert_eq!(trigger.cause(), cause, "{trigger:?}");
+        }
+        assert_eq!(state(InstanceState::ShuttingDown).label(), "state-change:i-12345678:shutting-down");
     }
 
     #[test]

@@ -2,28 +2,43 @@
 //!
 //! An invocation flows through these modules, in this order:
 //! - [`config`]: environment -> typed, validated settings, once per process.
+//! - [`app`]: what is built once per process from the config: clients, notifier, zone names.
 //! - [`event`]: incoming JSON -> a [`event::Trigger`], or a rejection naming what arrived.
-//! - [`instances`]: the EC2 edge; one DescribeInstances -> addresses.
-//! - [`desired`]: config + instances -> the records that should exist.
-//! - [`current`]: the Route53 read edge; what exists, in the fewest calls.
-//! - [`plan`]: the pure diff, and batching within Route53's limits.
-//! - [`apply`]: the Route53 write edge; batches, with a per-name fallback.
-//! - [`report`]: what happened, for the response, logs and metrics.
+//! - [`scope`]: trigger + config -> what this invocation covers.
+//! - [`ec2`]: the EC2 edge; DescribeInstances -> [`instance::Instances`].
+//! - [`desired`]: config + instances -> the records that should exist, and refused names.
+//! - [`route53`]: the provider: [`route53::read`] what exists, [`route53::batches`] within
+//!   Route53's limits, [`route53::apply`] them.
+//! - [`registry`]: ownership markers: who owns each name, orphans, marker changes.
+//! - [`plan`]: the pure diff of desired against what Route53 holds, and the safety valve.
+//! - [`retry`]: the second chance for names Route53 rejected because they moved.
+//! - [`report`]: the typed answer, its log lines and its metrics line.
 //! - [`notify`]: webhook alerts: formats, signing, delivery.
+//! - [`handler`]: one invocation as a straight line through the stages above.
 //!
-//! [`handler`] runs those steps for one event; [`edge`] holds what the AWS edges share;
-//! [`names`] holds the typed identifiers; [`cli`] runs the same handler outside Lambda.
+//! Beside them: [`names`] and [`instance`] hold the typed values, [`records`] the record sets
+//! and changes every stage passes on, [`failure`] what can go wrong; [`clients`], [`budget`],
+//! [`progress`] and [`ssm`] are what the edges share; [`cli`] runs the same handler outside Lambda.
 
-pub mod apply;
+pub mod app;
+pub mod budget;
 pub mod cli;
+pub mod clients;
 pub mod config;
-pub mod current;
 pub mod desired;
-pub mod edge;
+pub mod ec2;
 pub mod event;
+pub mod failure;
 pub mod handler;
-pub mod instances;
+pub mod instance;
 pub mod names;
 pub mod notify;
 pub mod plan;
+pub mod progress;
+pub mod records;
+pub mod registry;
 pub mod report;
+pub mod retry;
+pub mod route53;
+pub mod scope;
+pub mod ssm;

@@ -1,18 +1,18 @@
-//! Entry point: tracing, config, clients, then the Lambda runtime, or the CLI outside Lambda.
+//! Entry point: tracing, config, the App (clients and start-up reads), then the Lambda runtime,
+//! or the CLI outside Lambda.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
+use dynamic_dns_updater::app::{App, Environment};
 use dynamic_dns_updater::cli::{self, Cli};
+use dynamic_dns_updater::clients::Clients;
 use dynamic_dns_updater::config::Config;
-use dynamic_dns_updater::current;
-use dynamic_dns_updater::edge::Clients;
-use dynamic_dns_updater::handler::{self, App};
-use dynamic_dns_updater::notify::Notifier;
-use dynamic_dns_updater::report::Progress;
+use dynamic_dns_updater::handler::{self, Invocation};
+use dynamic_dns_updater::progress::{Progress, Silent, Terminal};
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
-use std::io::IsTerminal;
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::fmt;
 use tracing_subscriber::prelude::*;
@@ -23,58 +23,41 @@ async fn main() -> ExitCode {
     let in_lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
     let command = (!in_lambda).then(|| Cli::parse().command);
     init_tracing(in_lambda);
-
-    let config = match Config::from_env() {
-        Ok(c) => c,
-        Err(e) => return startup_error(&e.to_string()),
-    };
-    let clients = Clients::load().await;
-    // The webhook's parameters and the allowed zones' names are read side by side.
-    let (notifier, zones) = tokio::join!(
-        async {
-            match &config.webhook {
-                Some(settings) => Notifier::from_settings(settings, &clients.sdk).await.map(Some),
-                None => Ok(None),
-            }
-        },
-        async {
-            match &config.discovery {
-                Some(d) => current::zone_names(&clients, &d.zones).await,
-                None => Ok(Vec::new()),
-            }
-        }
-    );
-    let (notifier, zones) = match (notifier, zones) {
-        (Ok(n), Ok(z)) => (n, z),
-        (Err(e), _) | (_, Err(e)) => return startup_error(&format!("invalid configuration:\n  {e}")),
-    };
-    let app = App {
-        config,
-        zones,
-        region: clients.sdk.region().map(ToString::to_string),
-        clients,
-        notifier,
-        function: std::env::var("AWS_LAMBDA_FUNCTION_NAME").ok(),
-        emit_metrics: in_lambda,
-        progress: Progress { enabled: !in_lambda && std::io::stderr().is_terminal() },
+    let app = match start(in_lambda).await {
+        Ok(app) => app,
+        Err(e) => return startup_error(&e),
     };
     tracing::info!(records = app.config.mappings.len(), on_stop = ?app.config.on_stop, webhook = app.notifier.as_ref().map(|n| n.host()), "started");
-
     match command {
         Some(command) => cli::run(&app, command).await,
-        None => {
-            let app = &app;
-            let served = lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-                let account =
-                    event.context.invoked_function_arn.split(':').nth(4).map(str::to_string).filter(|a| !a.is_empty());
-                handler::handle(app, &event.payload, event.context.deadline(), account).await
-            }))
-            .await;
-            match served {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => startup_error(&format!("the Lambda runtime stopped: {e}")),
-            }
-        }
+        None => serve(&app).await,
+    }
+}
+
+async fn start(in_lambda: bool) -> Result<App, String> {
+    let config = Config::from_env().map_err(|e| e.to_string())?;
+    let sdk = Clients::loader().load().await;
+    let progress: Box<dyn Progress> =
+        if !in_lambda && std::io::stderr().is_terminal() { Box::new(Terminal) } else { Box::new(Silent) };
+    let env = Environment {
+        function: std::env::var("AWS_LAMBDA_FUNCTION_NAME").ok(),
+        region: sdk.region().map(ToString::to_string),
+        emit_metrics: in_lambda,
+        progress,
+    };
+    App::build(config, Clients::from_sdk(&sdk), env).await.map_err(|e| format!("invalid configuration:\n  {e}"))
+}
+
+async fn serve(app: &App) -> ExitCode {
+    let served = lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let account =
+            event.context.invoked_function_arn.split(':').nth(4).map(str::to_string).filter(|a| !a.is_empty());
+        handler::handle(app, &event.payload, Invocation { deadline: event.context.deadline(), account }).await
+    }))
+    .await;
+    match served {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => startup_error(&format!("the Lambda runtime stopped: {e}")),
     }
 }
 

@@ -9,9 +9,13 @@ use serde::Serialize;
 use serde_json::json;
 use sha2::Sha256;
 
+use crate::budget::Budget;
+use crate::clients::Clients;
 use crate::config::{Secret, Source, WebhookFormat, WebhookSettings, WebhookUrl};
-use crate::edge::{Budget, Failure};
-use crate::report::ChangeReport;
+use crate::event::Trigger;
+use crate::failure::Failure;
+use crate::report::{Answer, ChangeReport, Delivery};
+use crate::ssm;
 
 /// One attempt never waits longer than this.
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -45,19 +49,46 @@ pub struct Alert {
     pub errors: Vec<Failure>,
 }
 
-/// What became of a delivery. Never holds the URL.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Delivery {
-    pub host: String,
-    pub status: Option<u16>,
-    pub attempts: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
+impl Alert {
+    /// The alert an answer calls for: one when something changed or failed, none otherwise. A
+    /// dry run changed nothing, so it alerts only on failure.
+    pub fn of(
+        answer: &Answer,
+        trigger: &Trigger,
+        account: Option<String>,
+        region: Option<String>,
+        function: Option<String>,
+    ) -> Option<Self> {
+        let changes = if answer.dry_run { Vec::new() } else { answer.effective_changes() };
+        if changes.is_empty() && answer.errors.is_empty() {
+            return None;
+        }
+        Some(Self {
+            event: if answer.errors.is_empty() { AlertKind::Changed } else { AlertKind::Failed },
+            account,
+            region,
+            function,
+            trigger: answer.trigger.clone(),
+            cause: trigger.cause(),
+            dry_run: answer.dry_run,
+            changes,
+            errors: answer.errors.clone(),
+        })
+    }
 
-impl Delivery {
-    pub fn ok(&self) -> bool {
-        self.error.is_none()
+    /// The alert `{"action": "test-webhook"}` sends.
+    pub fn test(account: Option<String>, region: Option<String>, function: Option<String>) -> Self {
+        Self {
+            event: AlertKind::Test,
+            account,
+            region,
+            function,
+            trigger: "test-webhook".into(),
+            cause: "test".into(),
+            dry_run: false,
+            changes: Vec::new(),
+            errors: Vec::new(),
+        }
     }
 }
 
@@ -83,15 +114,12 @@ impl Notifier {
     }
 
     /// Builds the notifier, reading SSM parameters (with decryption) where the config names them.
-    pub async fn from_settings(settings: &WebhookSettings, sdk: &aws_config::SdkConfig) -> Result<Self, String> {
-        let needs_ssm =
-            matches!(settings.url, Source::Parameter(_)) || matches!(settings.secret, Some(Source::Parameter(_)));
-        let ssm = needs_ssm.then(|| aws_sdk_ssm::Client::new(sdk));
+    pub async fn from_settings(settings: &WebhookSettings, clients: &Clients) -> Result<Self, String> {
         // Both parameters are read at once, so a cold start waits for one round trip, not two.
         let (url_raw, secret) =
-            tokio::join!(resolve(&settings.url, ssm.as_ref(), "DDNS_WEBHOOK_URL_PARAMETER"), async {
+            tokio::join!(ssm::resolve(clients, &settings.url, "DDNS_WEBHOOK_URL_PARAMETER"), async {
                 match &settings.secret {
-                    Some(source) => resolve(source, ssm.as_ref(), "DDNS_WEBHOOK_SECRET_PARAMETER").await.map(Some),
+                    Some(source) => ssm::resolve(clients, source, "DDNS_WEBHOOK_SECRET_PARAMETER").await.map(Some),
                     None => Ok(None),
                 }
             });
@@ -136,8 +164,17 @@ impl Notifier {
         Some(format!("sha256={}", hex::encode(mac.finalize().into_bytes())))
     }
 
-    /// Sends `alert`, retrying transient failures while the budget lasts.
+    /// Sends `alert`, retrying transient failures while the budget lasts. A delivery that failed
+    /// is logged; it never changes what happened to DNS.
     pub async fn send(&self, alert: &Alert, budget: &Budget) -> Delivery {
+        let delivery = self.deliver(alert, budget).await;
+        if let Some(err) = &delivery.error {
+            tracing::error!(host = %delivery.host, attempts = delivery.attempts, error = %err, "webhook delivery failed");
+        }
+        delivery
+    }
+
+    async fn deliver(&self, alert: &Alert, budget: &Budget) -> Delivery {
         let unix = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
         let body = self.render(alert, unix);
         let signature = self.signature(&body);
@@ -192,27 +229,6 @@ impl Notifier {
     }
 }
 
-async fn resolve(source: &Source, ssm: Option<&aws_sdk_ssm::Client>, var: &str) -> Result<Secret, String> {
-    let name = match source {
-        Source::Inline(secret) => return Ok(secret.clone()),
-        Source::Parameter(name) => name,
-    };
-    let ssm = ssm.ok_or_else(|| format!("{var}: no SSM client"))?;
-    let out = ssm.get_parameter().name(name).with_decryption(true).send().await.map_err(|e| {
-        use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-        let code = e.code().unwrap_or("the request failed").to_string();
-        format!(
-            "{var}: parameter {name:?} could not be read ({code}: {})",
-            aws_smithy_types::error::display::DisplayErrorContext(&e)
-        )
-    })?;
-    out.parameter()
-        .and_then(|p| p.value())
-        .filter(|v| !v.trim().is_empty())
-        .map(|v| Secret::new(v.trim().to_string()))
-        .ok_or_else(|| format!("{var}: parameter {name:?} is empty"))
-}
-
 fn rfc3339(unix: u64) -> String {
     DateTime::from_secs(unix as i64).fmt(Format::DateTime).unwrap_or_default()
 }
@@ -240,7 +256,7 @@ pub fn chat_text(alert: &Alert) -> String {
     }
     for e in &alert.errors {
         let scope = if e.scope.is_empty() { String::new() } else { format!("{}: ", e.scope) };
-        lines.push(format!("{scope}{:?}: {}", e.kind, first_line(&e.message)));
+        lines.push(format!("{scope}{}: {}", e.kind, first_line(&e.message)));
     }
     lines.join("\n")
 }
@@ -256,7 +272,7 @@ fn first_line(s: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::edge::FailureKind;
+    use crate::failure::FailureKind;
 
     fn alert(event: AlertKind) -> Alert {
         Alert {
@@ -271,12 +287,12 @@ mod tests {
                 zone_id: "Z1".into(),
                 name: "app.example.com".into(),
                 rtype: "A".into(),
-                action: crate::plan::Action::Update,
+                action: crate::records::Action::Update,
                 old: Some("3.1.2.4".into()),
                 new: Some("3.1.9.9".into()),
                 ttl: Some(60),
                 instance_id: "i-0abc".into(),
-                status: "applied",
+                status: crate::report::ChangeStatus::Applied,
             }],
             errors: vec![],
         }

@@ -1,82 +1,14 @@
-//! The pure diff: desired records x current records -> changes and conflicts, then batches
-//! within Route53's limits. No async, no SDK types, no logging: callers log what comes back.
+//! The pure diff: desired records x what Route53 holds, under the registry's ownership rules ->
+//! changes, conflicts and the safety valve's verdict. No async, no SDK types, no logging: the
+//! caller logs what comes back.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-
-use serde::Serialize;
 
 use crate::desired::{Desired, Want};
 use crate::names::{InstanceId, RecordName, RecordType, ZoneId};
-
-/// Route53 accepts at most this many ResourceRecord elements per request (UPSERT counts twice).
-pub const MAX_RECORDS_PER_BATCH: usize = 1_000;
-/// Route53 accepts at most this many characters of values per request (UPSERT counts twice).
-pub const MAX_VALUE_CHARS_PER_BATCH: usize = 32_000;
-
-/// A record set as Route53 holds it, reduced to what the plan compares.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Existing {
-    pub name: RecordName,
-    /// Any type, as Route53 spells it (A, AAAA, CNAME, MX, …).
-    pub rtype: String,
-    pub ttl: Option<u32>,
-    pub values: Vec<String>,
-    /// An alias record, or one with a routing policy (set identifier): never ours to rewrite.
-    pub special: Option<String>,
-}
-
-/// A record's contents.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct RecordData {
-    pub ttl: u32,
-    pub values: Vec<String>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Action {
-    Create,
-    Update,
-    Delete,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Change {
-    pub zone: ZoneId,
-    pub name: RecordName,
-    pub rtype: RecordType,
-    pub action: Action,
-    pub old: Option<RecordData>,
-    pub new: Option<RecordData>,
-    pub instance: InstanceId,
-}
-
-impl Change {
-    /// The name whose changes travel together: a marker goes with the name it guards.
-    pub fn group_name(&self) -> RecordName {
-        self.name.guarded().unwrap_or_else(|| self.name.clone())
-    }
-
-    /// Route53's weight of this change against [`MAX_RECORDS_PER_BATCH`].
-    fn record_weight(&self) -> usize {
-        match self.action {
-            Action::Create => self.new.as_ref().map_or(0, |d| d.values.len()),
-            Action::Delete => self.old.as_ref().map_or(0, |d| d.values.len()),
-            Action::Update => 2 * self.new.as_ref().map_or(0, |d| d.values.len()),
-        }
-    }
-
-    /// Route53's weight of this change against [`MAX_VALUE_CHARS_PER_BATCH`].
-    fn char_weight(&self) -> usize {
-        let chars = |d: &Option<RecordData>| d.as_ref().map_or(0, |d| d.values.iter().map(String::len).sum());
-        match self.action {
-            Action::Create => chars(&self.new),
-            Action::Delete => chars(&self.old),
-            Action::Update => 2 * chars(&self.new),
-        }
-    }
-}
+use crate::records::{Action, Change, Current, Existing, RecordData, SetType};
+use crate::registry::{Claim, MarkerWant, Orphan, Registry};
+use crate::scope::Orphans;
 
 /// A managed record that the plan refuses to touch, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -97,242 +29,154 @@ pub struct Plan {
     pub blocked: Option<String>,
 }
 
-/// What Route53 holds at one (zone, name), every type.
-pub type Current = HashMap<(ZoneId, RecordName), Vec<Existing>>;
-
-/// The text every ownership marker starts with.
-pub const HERITAGE: &str = "heritage=dynamic-dns-updater";
-
-/// The value of the TXT marker that says `owner` manages a name for `instance`.
-pub fn marker_value(owner: &str, instance: &InstanceId) -> String {
-    format!("\"{HERITAGE},owner={owner},instance={instance}\"")
-}
-
-/// Who a marker says owns a name.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Marker {
-    None,
-    Ours { instance: Option<String>, data: RecordData },
-    Theirs(String),
-}
-
-fn read_marker(records: Option<&Vec<Existing>>, owner: &str) -> Marker {
-    let Some(txt) = records.and_then(|r| r.iter().find(|e| e.rtype == "TXT")) else { return Marker::None };
-    let text: String = txt.values.iter().map(|v| v.trim_matches('"')).collect();
-    let fields: HashMap<&str, &str> = text.split(',').filter_map(|kv| kv.split_once('=')).collect();
-    if !text.starts_with(HERITAGE) {
-        return Marker::Theirs("a TXT record that is not an ownership marker".into());
-    }
-    match fields.get("owner") {
-        Some(o) if *o == owner => Marker::Ours {
-            instance: fields.get("instance").map(|i| i.to_string()),
-            data: RecordData { ttl: txt.ttl.unwrap_or(0), values: txt.values.clone() },
-        },
-        Some(o) => Marker::Theirs(format!("owner {o}")),
-        None => Marker::Theirs("an unnamed owner".into()),
-    }
-}
-
-/// Which orphans (names our markers guard that nothing wants any more) a run may clean up.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Orphans {
-    /// None: the run did not read enough to know.
-    Ignore,
-    /// Every orphan found: a full sweep.
-    All,
-    /// Only these instances': an event about them.
-    Of(Vec<InstanceId>),
-}
-
-/// The ownership rules a plan applies.
-#[derive(Clone, Debug)]
-pub struct Rules<'a> {
-    /// The owner id written in and expected from markers.
-    pub owner: &'a str,
-    pub orphans: Orphans,
-    /// Go past the safety valve.
-    pub force: bool,
-}
-
 /// A sweep may not delete more than half of the owned names, nor at least this many, unforced.
 pub const VALVE_MIN_DELETES: usize = 10;
 
-/// Diffs desired against current under the ownership rules. Records that neither the desired
-/// list nor one of our markers names are never touched.
-pub fn plan(desired: &[Desired], current: &Current, rules: &Rules) -> Plan {
-    let mut out = Plan::default();
-    let none = Vec::new();
+/// Diffs `desired` against `current`. Records that neither the desired list nor one of our
+/// markers names are never touched; `orphans` says which names nobody wants may be cleaned up,
+/// and `force` goes past the safety valve.
+pub fn plan(desired: &[Desired], current: &Current, registry: &Registry, orphans: &Orphans, force: bool) -> Plan {
     let groups = group_by(desired, |a, b| a.zone == b.zone && a.name == b.name);
+    let mut out = Plan::default();
     for group in &groups {
-        let (zone, name, instance) = (&group[0].zone, &group[0].name, &group[0].instance);
-        let at_name = current.get(&(zone.clone(), name.clone())).unwrap_or(&none);
-        let marker = read_marker(current.get(&(zone.clone(), name.marker())), rules.owner);
-        let conflict = |d: &Desired, reason: String| Conflict {
-            zone: d.zone.clone(),
-            name: d.name.clone(),
-            rtype: d.rtype,
-            instance: d.instance.clone(),
-            reason,
-        };
-        if let Marker::Theirs(who) = &marker {
-            let reason = format!("the name is owned by {who}; left untouched");
-            out.conflicts.extend(group.iter().map(|d| conflict(d, reason.clone())));
-            continue;
-        }
-        let mut changes = Vec::new();
-        let mut conflicts = Vec::new();
-        let mut unchanged = 0;
-        let mut will_exist = false;
-        let mut ttl = None;
-        for d in group {
-            let same_type: Vec<&Existing> = at_name.iter().filter(|e| e.rtype == d.rtype.as_str()).collect();
-            if let Some(special) = same_type.iter().find_map(|e| e.special.clone()) {
-                conflicts.push(conflict(d, format!("{special} at this name; refusing to overwrite it")));
-                continue;
-            }
-            let existing = same_type.first().map(|e| RecordData { ttl: e.ttl.unwrap_or(0), values: e.values.clone() });
-            if d.discovered && existing.is_some() && marker == Marker::None {
-                conflicts
-                    .push(conflict(d, "a record exists without this tool's ownership marker; left untouched".into()));
-                continue;
-            }
-            let change = |action, old: Option<RecordData>, new: Option<RecordData>| Change {
-                zone: d.zone.clone(),
-                name: d.name.clone(),
-                rtype: d.rtype,
-                action,
-                old,
-                new,
-                instance: d.instance.clone(),
-            };
-            match (&d.want, existing) {
-                (Want::Address { value, ttl: want_ttl }, None) => {
-                    if at_name.iter().any(|e| e.rtype == "CNAME") {
-                        conflicts
-                            .push(conflict(d, "a CNAME record exists at this name; refusing to replace it".into()));
-                        continue;
-                    }
-                    let new = RecordData { ttl: *want_ttl, values: vec![value.clone()] };
-                    changes.push(change(Action::Create, None, Some(new)));
-                    (will_exist, ttl) = (true, Some(*want_ttl));
-                }
-                (Want::Address { value, ttl: want_ttl }, Some(old)) => {
-                    if old.ttl == *want_ttl && old.values.len() == 1 && same_address(&old.values[0], value) {
-                        unchanged += 1;
-                    } else {
-                        let new = RecordData { ttl: *want_ttl, values: vec![value.clone()] };
-                        changes.push(change(Action::Update, Some(old), Some(new)));
-                    }
-                    (will_exist, ttl) = (true, Some(*want_ttl));
-                }
-                (Want::Absent { .. }, Some(old)) => changes.push(change(Action::Delete, Some(old), None)),
-                (Want::Absent { .. }, None) => unchanged += 1,
-                (Want::Leave { .. }, existing) => {
-                    unchanged += 1;
-                    if let Some(old) = existing {
-                        (will_exist, ttl) = (true, ttl.or(Some(old.ttl)));
-                    }
-                }
-            }
-        }
-        if !conflicts.is_empty() {
-            // One foreign record at a name keeps the whole name out of our hands.
-            out.unchanged += group.len() - conflicts.len();
-            out.conflicts.extend(conflicts);
-            continue;
-        }
-        out.unchanged += unchanged;
-        let marker_name = name.marker();
-        let marker_change = |action, old, new| Change {
-            zone: zone.clone(),
-            name: marker_name.clone(),
-            rtype: RecordType::TXT,
-            action,
-            old,
-            new,
-            instance: instance.clone(),
-        };
-        match (&marker, will_exist) {
-            (Marker::None, true) => {
-                let new = RecordData { ttl: ttl.unwrap_or(60), values: vec![marker_value(rules.owner, instance)] };
-                changes.push(marker_change(Action::Create, None, Some(new)));
-            }
-            (Marker::Ours { instance: held, data }, true) if held.as_deref() != Some(instance.as_str()) => {
-                let new = RecordData { ttl: data.ttl, values: vec![marker_value(rules.owner, instance)] };
-                changes.push(marker_change(Action::Update, Some(data.clone()), Some(new)));
-            }
-            (Marker::Ours { data, .. }, false) if !group.iter().any(|d| matches!(d.want, Want::Leave { .. })) => {
-                changes.push(marker_change(Action::Delete, Some(data.clone()), None));
-            }
-            _ => {}
-        }
-        out.changes.extend(changes);
+        let name = plan_name(group, current, registry);
+        out.changes.extend(name.changes);
+        out.unchanged += name.unchanged;
+        out.conflicts.extend(name.conflicts);
     }
-    out.changes.extend(orphans(&groups, current, rules));
-    out.blocked = valve(&out.changes, current, rules);
+    let wanted = |zone: &ZoneId, name: &RecordName| groups.iter().any(|g| &g[0].zone == zone && &g[0].name == name);
+    for orphan in registry.orphans(wanted, orphans) {
+        out.changes.extend(release(&orphan, current, registry));
+    }
+    out.blocked = valve(&out.changes, registry, force);
     out
 }
 
-/// Deletions for names our markers guard that nothing wants any more.
-fn orphans(groups: &[Vec<&Desired>], current: &Current, rules: &Rules) -> Vec<Change> {
-    let mut out = Vec::new();
-    if rules.orphans == Orphans::Ignore {
-        return out;
+/// The plan for one name: every type wanted there, and its marker.
+fn plan_name(group: &[&Desired], current: &Current, registry: &Registry) -> Plan {
+    let (zone, name, instance) = (&group[0].zone, &group[0].name, &group[0].instance);
+    let claim = registry.claim(zone, name);
+    if let Claim::Theirs(who) = claim {
+        let reason = format!("the name is owned by {who}; left untouched");
+        return Plan { conflicts: group.iter().map(|d| conflict(d, reason.clone())).collect(), ..Plan::default() };
     }
-    let mut keys: Vec<&(ZoneId, RecordName)> = current.keys().collect();
-    keys.sort();
-    for (zone, marker_name) in keys {
-        let Some(guarded) = marker_name.guarded() else { continue };
-        if groups.iter().any(|g| &g[0].zone == zone && g[0].name == guarded) {
-            continue;
-        }
-        let Marker::Ours { instance, data } =
-            read_marker(current.get(&(zone.clone(), marker_name.clone())), rules.owner)
-        else {
-            continue;
-        };
-        let Some(instance) = instance.and_then(|i| InstanceId::parse(&i).ok()) else { continue };
-        if let Orphans::Of(only) = &rules.orphans
-            && !only.contains(&instance)
-        {
-            continue;
-        }
-        let delete = |name: &RecordName, rtype, old: RecordData| Change {
-            zone: zone.clone(),
-            name: name.clone(),
-            rtype,
-            action: Action::Delete,
-            old: Some(old),
-            new: None,
-            instance: instance.clone(),
-        };
-        for e in current.get(&(zone.clone(), guarded.clone())).into_iter().flatten() {
-            let rtype = match e.rtype.as_str() {
-                "A" => RecordType::A,
-                "AAAA" => RecordType::AAAA,
-                _ => continue,
-            };
-            if e.special.is_none() {
-                out.push(delete(&guarded, rtype, RecordData { ttl: e.ttl.unwrap_or(0), values: e.values.clone() }));
+    let at_name = current.at(zone, name);
+    let mut out = Plan::default();
+    // The TTL of what will exist at the name once the changes are made, if anything will.
+    let mut kept_ttl: Option<u32> = None;
+    for d in group {
+        match diff(d, at_name, claim) {
+            Step::Conflict(reason) => out.conflicts.push(conflict(d, reason)),
+            Step::Write(change, ttl) => {
+                kept_ttl = ttl.or(kept_ttl);
+                out.changes.push(change);
+            }
+            Step::Same { ttl, leave } => {
+                out.unchanged += 1;
+                kept_ttl = if leave { kept_ttl.or(ttl) } else { ttl.or(kept_ttl) };
             }
         }
-        out.push(delete(marker_name, RecordType::TXT, data));
     }
+    if !out.conflicts.is_empty() {
+        // One foreign record at a name keeps the whole name out of our hands.
+        return Plan { unchanged: group.len() - out.conflicts.len(), conflicts: out.conflicts, ..Plan::default() };
+    }
+    let want = match kept_ttl {
+        Some(ttl) => MarkerWant::Present { ttl },
+        None if group.iter().any(|d| matches!(d.want, Want::Leave { .. })) => MarkerWant::Keep,
+        None => MarkerWant::Absent,
+    };
+    out.changes.extend(registry.marker_change(zone, name, instance, want));
+    out
+}
+
+/// What one wanted record comes to.
+enum Step {
+    /// A change, and the TTL the record has after it (none when it is deleted).
+    Write(Change, Option<u32>),
+    /// Nothing to do; `ttl` is the record's when one exists (or is wanted), `leave` when it
+    /// stays only because it is left alone.
+    Same {
+        ttl: Option<u32>,
+        leave: bool,
+    },
+    Conflict(String),
+}
+
+fn diff(d: &Desired, at_name: &[Existing], claim: &Claim) -> Step {
+    let same_type: Vec<&Existing> = at_name.iter().filter(|e| e.is(d.rtype)).collect();
+    if let Some(special) = same_type.iter().find_map(|e| e.special.as_ref()) {
+        return Step::Conflict(format!("{special} at this name; refusing to overwrite it"));
+    }
+    let existing = same_type.first().map(|e| e.data());
+    if d.discovered && existing.is_some() && *claim == Claim::Free {
+        return Step::Conflict("a record exists without this tool's ownership marker; left untouched".into());
+    }
+    let change = |action, old, new| Change {
+        zone: d.zone.clone(),
+        name: d.name.clone(),
+        rtype: d.rtype,
+        action,
+        old,
+        new,
+        instance: d.instance.clone(),
+    };
+    match (&d.want, existing) {
+        (Want::Address { .. }, None) if at_name.iter().any(|e| e.rtype == SetType::Cname) => {
+            Step::Conflict("a CNAME record exists at this name; refusing to replace it".into())
+        }
+        (Want::Address { value, ttl }, None) => {
+            let new = RecordData { ttl: *ttl, values: vec![value.clone()] };
+            Step::Write(change(Action::Create, None, Some(new)), Some(*ttl))
+        }
+        (Want::Address { value, ttl }, Some(old)) => {
+            if old.ttl == *ttl && old.values.len() == 1 && same_address(&old.values[0], value) {
+                Step::Same { ttl: Some(*ttl), leave: false }
+            } else {
+                let new = RecordData { ttl: *ttl, values: vec![value.clone()] };
+                Step::Write(change(Action::Update, Some(old), Some(new)), Some(*ttl))
+            }
+        }
+        (Want::Absent { .. }, Some(old)) => Step::Write(change(Action::Delete, Some(old), None), None),
+        (Want::Absent { .. }, None) => Step::Same { ttl: None, leave: false },
+        (Want::Leave { .. }, existing) => Step::Same { ttl: existing.map(|e| e.ttl), leave: true },
+    }
+}
+
+fn conflict(d: &Desired, reason: String) -> Conflict {
+    Conflict { zone: d.zone.clone(), name: d.name.clone(), rtype: d.rtype, instance: d.instance.clone(), reason }
+}
+
+/// Deletes an orphan's address records and then its marker.
+fn release(orphan: &Orphan, current: &Current, registry: &Registry) -> Vec<Change> {
+    let mut out: Vec<Change> = current
+        .at(&orphan.zone, &orphan.name)
+        .iter()
+        .filter(|e| e.special.is_none())
+        .filter_map(|e| match e.rtype {
+            SetType::Ours(rtype @ (RecordType::A | RecordType::AAAA)) => Some(Change {
+                zone: orphan.zone.clone(),
+                name: orphan.name.clone(),
+                rtype,
+                action: Action::Delete,
+                old: Some(e.data()),
+                new: None,
+                instance: orphan.instance.clone(),
+            }),
+            _ => None,
+        })
+        .collect();
+    out.extend(registry.marker_change(&orphan.zone, &orphan.name, &orphan.instance, MarkerWant::Absent));
     out
 }
 
 /// Why the plan must not be applied: it would delete too much of what we own.
-fn valve(changes: &[Change], current: &Current, rules: &Rules) -> Option<String> {
-    if rules.force {
+fn valve(changes: &[Change], registry: &Registry, force: bool) -> Option<String> {
+    if force {
         return None;
     }
-    let owned = current
-        .iter()
-        .filter(|((_, name), records)| {
-            name.guarded().is_some() && matches!(read_marker(Some(records), rules.owner), Marker::Ours { .. })
-        })
-        .count();
-    let deleted = changes.iter().filter(|c| c.rtype == RecordType::TXT && c.action == Action::Delete).count();
+    let owned = registry.owned();
+    let deleted = changes.iter().filter(|c| c.is_marker() && c.action == Action::Delete).count();
     (deleted >= VALVE_MIN_DELETES && deleted * 2 > owned).then(|| {
         format!(
             "safety valve: this run would delete {deleted} of the {owned} names this tool owns; nothing was written. \
@@ -350,7 +194,7 @@ fn same_address(a: &str, b: &str) -> bool {
 }
 
 /// Items gathered into groups of those `same` pairs up; groups and their items keep first-seen order.
-fn group_by<T>(items: impl IntoIterator<Item = T>, same: impl Fn(&T, &T) -> bool) -> Vec<Vec<T>> {
+pub fn group_by<T>(items: impl IntoIterator<Item = T>, same: impl Fn(&T, &T) -> bool) -> Vec<Vec<T>> {
     let mut groups: Vec<Vec<T>> = Vec::new();
     for item in items {
         match groups.iter_mut().find(|g| same(&g[0], &item)) {
@@ -361,41 +205,11 @@ fn group_by<T>(items: impl IntoIterator<Item = T>, same: impl Fn(&T, &T) -> bool
     groups
 }
 
-/// Changes grouped by zone and name, in first-seen order; a marker goes with the name it guards.
-pub fn by_name(changes: Vec<Change>) -> Vec<Vec<Change>> {
-    group_by(changes, |a, b| a.zone == b.zone && a.group_name() == b.group_name())
-}
-
-/// Splits changes into requests: one zone per request, all of a name's changes together, and
-/// each request within Route53's element and character limits.
-pub fn batches(changes: &[Change]) -> Vec<Vec<Change>> {
-    let names = by_name(changes.to_vec());
-    let mut out = Vec::new();
-    for groups in group_by(&names, |a, b| a[0].zone == b[0].zone) {
-        let mut batch: Vec<Change> = Vec::new();
-        let (mut records, mut chars) = (0, 0);
-        for group in groups {
-            let r: usize = group.iter().map(|c| c.record_weight()).sum();
-            let ch: usize = group.iter().map(|c| c.char_weight()).sum();
-            if !batch.is_empty() && (records + r > MAX_RECORDS_PER_BATCH || chars + ch > MAX_VALUE_CHARS_PER_BATCH) {
-                out.push(std::mem::take(&mut batch));
-                records = 0;
-                chars = 0;
-            }
-            records += r;
-            chars += ch;
-            batch.extend(group.iter().cloned());
-        }
-        if !batch.is_empty() {
-            out.push(batch);
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::records::SetType;
+    use crate::registry::HERITAGE;
 
     fn name(n: &str) -> RecordName {
         RecordName::parse(n).unwrap()
@@ -439,21 +253,31 @@ mod tests {
     fn existing(n: &str, t: &str, ttl: u32, values: &[&str]) -> Existing {
         Existing {
             name: RecordName::from_route53(n),
-            rtype: t.into(),
+            rtype: SetType::parse(t),
             ttl: Some(ttl),
             values: values.iter().map(|v| v.to_string()).collect(),
             special: None,
         }
     }
     fn current(records: Vec<Existing>) -> Current {
-        let mut c = Current::new();
+        let mut c = Current::default();
         for e in records {
-            c.entry((zone("Z1"), e.name.clone())).or_default().push(e);
+            c.add(&zone("Z1"), e);
         }
         c
     }
-    fn rules() -> Rules<'static> {
+    /// The ownership rules of a run: who we are, which orphans it may clean, and the valve.
+    struct Rules {
+        owner: &'static str,
+        orphans: Orphans,
+        force: bool,
+    }
+    fn rules() -> Rules {
         Rules { owner: "me", orphans: Orphans::Ignore, force: false }
+    }
+    /// Plans as the handler does: the registry read from the same records.
+    fn plan(desired: &[Desired], current: &Current, rules: &Rules) -> Plan {
+        super::plan(desired, current, &Registry::read(current, rules.owner), &rules.orphans, rules.force)
     }
     /// The address changes, leaving ownership markers to the ownership tests.
     fn actions(p: &Plan) -> Vec<(String, Action)> {
@@ -628,7 +452,7 @@ mod tests {
             want_addr("a.example.com", RecordType::A, "3.1.2.4"),
             want_addr("b.example.com", RecordType::AAAA, "2600::1"),
         ];
-        let first = plan(&desired, &Current::new(), &rules());
+        let first = plan(&desired, &Current::default(), &rules());
         let applied: Vec<Existing> = first
             .changes
             .iter()
@@ -636,7 +460,7 @@ mod tests {
                 let d = c.new.clone().unwrap();
                 Existing {
                     name: c.name.clone(),
-                    rtype: c.rtype.to_string(),
+                    rtype: SetType::Ours(c.rtype),
                     ttl: Some(d.ttl),
                     values: d.values,
                     special: None,
@@ -646,66 +470,6 @@ mod tests {
         let second = plan(&desired, &current(applied), &rules());
         assert!(second.changes.is_empty());
         assert_eq!(second.unchanged, 2);
-    }
-
-    fn change(z: &str, n: &str, action: Action, value_len: usize) -> Change {
-        let data = Some(RecordData { ttl: 60, values: vec!["x".repeat(value_len)] });
-        let (old, new) = match action {
-            Action::Create => (None, data),
-            Action::Delete => (data, None),
-            Action::Update => (data.clone(), data),
-        };
-        Change { zone: zone(z), name: name(n), rtype: RecordType::A, action, old, new, instance: id() }
-    }
-
-    #[test]
-    fn one_batch_per_zone_when_small() {
-        let changes = vec![
-            change("Z1", "a.example.com", Action::Create, 7),
-            change("Z2", "b.example.org", Action::Update, 7),
-            change("Z1", "c.example.com", Action::Delete, 7),
-        ];
-        let b = batches(&changes);
-        assert_eq!(b.len(), 2);
-        assert_eq!(b[0].len(), 2);
-        assert!(b[0].iter().all(|c| c.zone.as_str() == "Z1"));
-        assert_eq!(b[1][0].zone.as_str(), "Z2");
-    }
-
-    #[test]
-    fn batches_respect_the_record_limit_with_upsert_counting_twice() {
-        let creates: Vec<Change> =
-            (0..1500).map(|i| change("Z1", &format!("h{i}.example.com"), Action::Create, 7)).collect();
-        let sizes: Vec<usize> = batches(&creates).iter().map(Vec::len).collect();
-        assert_eq!(sizes, [1000, 500]);
-        let updates: Vec<Change> =
-            (0..1500).map(|i| change("Z1", &format!("h{i}.example.com"), Action::Update, 7)).collect();
-        let sizes: Vec<usize> = batches(&updates).iter().map(Vec::len).collect();
-        assert_eq!(sizes, [500, 500, 500]);
-    }
-
-    #[test]
-    fn batches_respect_the_character_limit() {
-        let big: Vec<Change> =
-            (0..10).map(|i| change("Z1", &format!("h{i}.example.com"), Action::Create, 10_000)).collect();
-        let sizes: Vec<usize> = batches(&big).iter().map(Vec::len).collect();
-        assert_eq!(sizes, [3, 3, 3, 1]);
-        for b in batches(&big) {
-            assert!(b.iter().map(|c| c.char_weight()).sum::<usize>() <= MAX_VALUE_CHARS_PER_BATCH);
-        }
-    }
-
-    #[test]
-    fn a_name_never_splits_across_batches() {
-        let mut changes: Vec<Change> =
-            (0..999).map(|i| change("Z1", &format!("h{i}.example.com"), Action::Create, 7)).collect();
-        let mut aaaa = change("Z1", "h0.example.com", Action::Create, 7);
-        aaaa.rtype = RecordType::AAAA;
-        changes.push(change("Z1", "last.example.com", Action::Create, 7));
-        changes.push(aaaa);
-        let b = batches(&changes);
-        assert_eq!(b.len(), 2);
-        assert!(b[0].iter().filter(|c| c.name.as_str() == "h0.example.com.").count() == 2);
     }
 
     fn discovered(n: &str, want: Want) -> Desired {

@@ -1,33 +1,35 @@
-//! What an invocation did: the JSON response, the log lines, and the EMF metrics line.
-//! Builds from the plan and the apply outcomes; sends nothing itself.
+//! The typed answer of one invocation, built once at the end from what the stages returned, and
+//! the lines it writes: one per change, one per error, the summary and the EMF metrics line.
+//! Sends nothing; the notifier reads the answer to build its alert.
+
+use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::json;
+use tracing::{error, info};
 
-use crate::apply::Outcome;
-use crate::edge::Failure;
-use crate::names::RecordType;
-use crate::notify::Delivery;
-use crate::plan::{Action, Change, RecordData};
+use crate::desired::Refusal;
+use crate::event::Trigger;
+use crate::failure::{Failure, FailureKind};
+use crate::plan::Conflict;
+use crate::records::{Action, Change, Outcome, RecordData};
 
-/// Progress lines for long runs, on a terminal only; silent in Lambda and when piped.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Progress {
-    pub enabled: bool,
+/// What became of one change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeStatus {
+    /// A dry run's change, not made.
+    Planned,
+    Applied,
+    Failed,
 }
 
-impl Progress {
-    /// Shows on the terminal's current line, replacing what was there.
-    pub fn say(&self, message: impl std::fmt::Display) {
-        if self.enabled {
-            eprint!("\r\x1b[2K{message}");
-        }
-    }
-
-    /// Clears the progress line.
-    pub fn done(&self) {
-        if self.enabled {
-            eprint!("\r\x1b[2K");
+impl ChangeStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Planned => "planned",
+            Self::Applied => "applied",
+            Self::Failed => "failed",
         }
     }
 }
@@ -45,12 +47,11 @@ pub struct ChangeReport {
     pub ttl: Option<u32>,
     #[serde(rename = "instance")]
     pub instance_id: String,
-    /// planned (dry run), applied, or failed.
-    pub status: &'static str,
+    pub status: ChangeStatus,
 }
 
 impl ChangeReport {
-    pub fn new(c: &Change, status: &'static str) -> Self {
+    pub fn new(c: &Change, status: ChangeStatus) -> Self {
         let show = |d: &Option<RecordData>| d.as_ref().map(|d| d.values.join(","));
         Self {
             zone_id: c.zone.to_string(),
@@ -66,8 +67,63 @@ impl ChangeReport {
     }
 }
 
+/// What became of the invocation's alert. Never holds the URL.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Delivery {
+    pub host: String,
+    pub status: Option<u16>,
+    pub attempts: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl Delivery {
+    pub fn ok(&self) -> bool {
+        self.error.is_none()
+    }
+}
+
+/// What the stages of one reconcile returned, in the order they ran.
+#[derive(Clone, Debug, Default)]
+pub struct Reconciled {
+    /// Why the invocation covered nothing, when it did not.
+    pub note: Option<String>,
+    /// A dry run's changes, not made.
+    pub planned: Vec<Change>,
+    pub outcomes: Vec<Outcome>,
+    pub unchanged: usize,
+    /// What went wrong before anything was written.
+    pub failures: Vec<Failure>,
+}
+
+impl Reconciled {
+    pub fn noted(note: String) -> Self {
+        Self { note: Some(note), ..Self::default() }
+    }
+
+    pub fn failed(failures: Vec<Failure>) -> Self {
+        Self { failures, ..Self::default() }
+    }
+}
+
+/// A refused tagged name, as a failure naming the instance and the name.
+pub fn refused(r: &Refusal) -> Failure {
+    Failure::new(FailureKind::Refused, format!("{} {}", r.instance, r.name), r.reason.clone())
+}
+
+/// A record the plan left alone, as a failure naming the record and its instance.
+pub fn conflicted(c: &Conflict) -> Failure {
+    Failure::new(FailureKind::Conflict, format!("{} {} ({})", c.name, c.rtype, c.instance), c.reason.clone())
+}
+
+/// The safety valve's verdict, as a failure.
+pub fn held_back(reason: String) -> Failure {
+    Failure::new(FailureKind::SafetyValve, "", reason)
+}
+
+/// The answer to one invocation: what the runtime serialises and the CLI prints.
 #[derive(Clone, Debug, Default, Serialize)]
-pub struct Report {
+pub struct Answer {
     pub trigger: String,
     pub dry_run: bool,
     pub changes: Vec<ChangeReport>,
@@ -82,44 +138,46 @@ pub struct Report {
     pub webhook: Option<Delivery>,
 }
 
-impl Report {
-    pub fn new(trigger: String, dry_run: bool) -> Self {
-        Self { trigger, dry_run, ..Self::default() }
-    }
-
-    /// Records a dry run's changes as planned.
-    pub fn add_planned(&mut self, changes: &[Change]) {
-        for c in changes {
-            if c.rtype == RecordType::TXT {
-                self.markers_changed += 1;
-            } else {
-                self.changes.push(ChangeReport::new(c, "planned"));
-            }
+impl Answer {
+    /// Builds the answer from a reconcile's values. Markers are counted, not listed; a marker
+    /// that failed is an error like any other.
+    pub fn new(trigger: &Trigger, reconciled: Reconciled, aws_calls: usize) -> Self {
+        let Reconciled { note, planned, outcomes, unchanged, failures } = reconciled;
+        let mut answer = Self {
+            trigger: trigger.label(),
+            dry_run: trigger.dry_run(),
+            unchanged,
+            aws_calls,
+            note,
+            ..Self::default()
+        };
+        answer.errors = failures;
+        for c in &planned {
+            answer.count(c, ChangeStatus::Planned);
         }
-    }
-
-    /// Records the outcome of applied changes: successes as changes, failures as both.
-    /// Markers are counted, not listed; a marker that failed is an error like any other.
-    pub fn add_outcomes(&mut self, outcomes: Vec<Outcome>) {
         for o in outcomes {
-            let marker = o.change.rtype == RecordType::TXT;
             match o.result {
-                Ok(()) if marker => self.markers_changed += 1,
-                Ok(()) => self.changes.push(ChangeReport::new(&o.change, "applied")),
+                Ok(()) => answer.count(&o.change, ChangeStatus::Applied),
                 Err(f) => {
-                    if !marker {
-                        self.changes.push(ChangeReport::new(&o.change, "failed"));
-                    }
-                    let scope = format!("{} {}", o.change.name, o.change.rtype);
-                    self.errors.push(f.at(scope));
+                    answer.count(&o.change, ChangeStatus::Failed);
+                    answer.errors.push(f.at(format!("{} {}", o.change.name, o.change.rtype)));
                 }
             }
+        }
+        answer
+    }
+
+    fn count(&mut self, c: &Change, status: ChangeStatus) {
+        match (c.is_marker(), status) {
+            (true, ChangeStatus::Failed) => {}
+            (true, _) => self.markers_changed += 1,
+            (false, _) => self.changes.push(ChangeReport::new(c, status)),
         }
     }
 
     /// Changes that took effect (or would, in a dry run).
     pub fn effective_changes(&self) -> Vec<ChangeReport> {
-        self.changes.iter().filter(|c| c.status != "failed").cloned().collect()
+        self.changes.iter().filter(|c| c.status != ChangeStatus::Failed).cloned().collect()
     }
 
     /// The errors as one readable message for Lambda's errorMessage.
@@ -128,15 +186,32 @@ impl Report {
             .errors
             .iter()
             .map(|e| {
-                format!(
-                    "{}{:?}: {}",
-                    if e.scope.is_empty() { String::new() } else { format!("{}: ", e.scope) },
-                    e.kind,
-                    e.message
-                )
+                let scope = if e.scope.is_empty() { String::new() } else { format!("{}: ", e.scope) };
+                format!("{scope}{}: {}", e.kind, e.message)
             })
             .collect();
         format!("{} error(s) during {}: {}", self.errors.len(), self.trigger, lines.join("; "))
+    }
+
+    /// One line per change and per error, then the invocation's summary line.
+    pub fn log(&self, duration: Duration) {
+        for c in &self.changes {
+            info!(name = %c.name, r#type = %c.rtype, action = ?c.action, old = ?c.old, new = ?c.new, instance = %c.instance_id, status = c.status.as_str(), "record change");
+        }
+        for e in &self.errors {
+            error!(kind = %e.kind, scope = %e.scope, message = %e.message, "reconcile error");
+        }
+        info!(
+            trigger = %self.trigger,
+            dry_run = self.dry_run,
+            changes = self.changes.len(),
+            unchanged = self.unchanged,
+            errors = self.errors.len(),
+            aws_calls = self.aws_calls,
+            duration_ms = duration.as_millis() as u64,
+            outcome = if self.errors.is_empty() { "ok" } else { "failed" },
+            "invocation finished"
+        );
     }
 
     /// One CloudWatch Embedded Metric Format line; written to stdout, it costs no API call.
@@ -153,7 +228,7 @@ impl Report {
                 }],
             },
             "FunctionName": function,
-            "RecordsChanged": self.changes.iter().filter(|c| c.status == "applied").count(),
+            "RecordsChanged": self.changes.iter().filter(|c| c.status == ChangeStatus::Applied).count(),
             "RecordsInSync": self.unchanged,
             "Failures": self.errors.len(),
             "WebhookFailures": webhook_failures,
@@ -166,14 +241,54 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::edge::FailureKind;
+    use crate::names::{InstanceId, RecordName, RecordType, ZoneId};
+
+    fn change(name: &str, rtype: RecordType) -> Change {
+        let name = RecordName::parse(name).unwrap();
+        Change {
+            zone: ZoneId::parse("Z1").unwrap(),
+            name: if rtype == RecordType::TXT { name.marker() } else { name },
+            rtype,
+            action: Action::Create,
+            old: None,
+            new: Some(RecordData { ttl: 60, values: vec!["3.1.2.4".into()] }),
+            instance: InstanceId::parse("i-12345678").unwrap(),
+        }
+    }
+
+    #[test]
+    fn the_answer_lists_changes_counts_markers_and_keeps_failures_in_order() {
+        let denied = Failure::new(FailureKind::Route53Denied, "", "AccessDenied");
+        let reconciled = Reconciled {
+            outcomes: vec![
+                Outcome { change: change("a.example.com", RecordType::A), result: Ok(()) },
+                Outcome { change: change("a.example.com", RecordType::TXT), result: Ok(()) },
+                Outcome { change: change("b.example.com", RecordType::A), result: Err(denied.clone()) },
+                Outcome { change: change("b.example.com", RecordType::TXT), result: Err(denied) },
+            ],
+            unchanged: 2,
+            failures: vec![Failure::new(FailureKind::Conflict, "c.example.com A (i-12345678)", "owned by them")],
+            ..Reconciled::default()
+        };
+        let a = Answer::new(&Trigger::Schedule, reconciled, 5);
+        let shown: Vec<(&str, ChangeStatus)> = a.changes.iter().map(|c| (c.name.as_str(), c.status)).collect();
+        assert_eq!(shown, [("a.example.com", ChangeStatus::Applied), ("b.example.com", ChangeStatus::Failed)]);
+        assert_eq!(a.markers_changed, 1);
+        let scopes: Vec<&str> = a.errors.iter().map(|e| e.scope.as_str()).collect();
+        assert_eq!(scopes, ["c.example.com A (i-12345678)", "b.example.com A", "_ddns-owner.b.example.com TXT"]);
+        assert_eq!(a.effective_changes().len(), 1);
+        assert_eq!((a.trigger.as_str(), a.dry_run, a.unchanged, a.aws_calls), ("schedule", false, 2, 5));
+        let dry = Trigger::Manual { instance_ids: None, dry_run: true, force: false };
+        let planned = Reconciled { planned: vec![change("a.example.com", RecordType::A)], ..Reconciled::default() };
+        let a = Answer::new(&dry, planned, 2);
+        assert_eq!((a.dry_run, a.changes[0].status), (true, ChangeStatus::Planned));
+        assert_eq!(serde_json::to_value(&a).unwrap()["changes"][0]["status"], "planned");
+    }
 
     #[test]
     fn metrics_line_is_emf() {
-        let mut r = Report::new("schedule".into(), false);
-        r.unchanged = 3;
-        r.aws_calls = 2;
-        r.errors.push(Failure { kind: FailureKind::Route53Denied, scope: "Z1".into(), message: "denied".into() });
+        let mut r = Answer { trigger: "schedule".into(), unchanged: 3, aws_calls: 2, ..Answer::default() };
+        r.errors.push(Failure::new(FailureKind::Route53Denied, "Z1", "denied"));
         r.webhook = Some(Delivery { host: "h".into(), status: Some(500), attempts: 3, error: Some("500".into()) });
         let v: serde_json::Value = serde_json::from_str(&r.metrics_line("ddns", 1)).unwrap();
         assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Namespace"], "DynamicDnsUpdater");

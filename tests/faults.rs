@@ -1,43 +1,110 @@
-//! Faults moto cannot produce, injected by a proxy in front of it: throttling, busy Route53,
-//! server errors, denials, rejected batches and slow endpoints.
+//! Faults moto cannot produce: throttling, busy Route53, server errors, denials, rejected
+//! batches and endpoints that never answer. In-process through aws-smithy-mocks, and once
+//! through a proxy in front of moto where the real function process is under test.
 
 mod support;
 
 use std::time::{Duration, SystemTime};
 
-use dynamic_dns_updater::handler;
+use aws_sdk_ec2::operation::describe_instances::DescribeInstancesOutput;
+use aws_sdk_ec2::types::{Instance, InstanceState, InstanceStateName, Reservation};
+use aws_sdk_route53::operation::change_resource_record_sets::ChangeResourceRecordSetsOutput;
+use aws_sdk_route53::operation::list_resource_record_sets::ListResourceRecordSetsOutput;
+use aws_sdk_route53::types::{ChangeInfo, ChangeStatus};
+use aws_smithy_mocks::{Rule, mock};
+use dynamic_dns_updater::handler::{self, Invocation};
+use dynamic_dns_updater::report;
 use serde_json::json;
+use support::mocks::{self, ec2_error, route53_error};
+use support::proxy::{Call, Fault, FaultProxy};
 use support::*;
 
-fn rule(call: Call, status: u16, code: &'static str, times: usize) -> Rule {
-    Rule { call, fault: Fault::Error { status, code }, times }
+const ID: &str = "i-1234567890abcdef0";
+const IP: &str = "3.1.2.4";
+const ZONE: &str = "ZMOCK1";
+
+fn records(names: &[&str]) -> String {
+    records_var(&names.iter().map(|n| (ID, ZONE, *n, &["A"][..])).collect::<Vec<_>>())
 }
 
-/// A call that answers only after 30 s, every time.
-fn hang(call: Call) -> Rule {
-    Rule { call, fault: Fault::Delay(Duration::from_secs(30)), times: usize::MAX }
+fn running() -> DescribeInstancesOutput {
+    let state = InstanceState::builder().name(InstanceStateName::Running).build();
+    let instance = Instance::builder().instance_id(ID).state(state).public_ip_address(IP).build();
+    DescribeInstancesOutput::builder().reservations(Reservation::builder().instances(instance).build()).build()
+}
+
+fn empty_zone() -> ListResourceRecordSetsOutput {
+    ListResourceRecordSetsOutput::builder()
+        .set_resource_record_sets(Some(vec![]))
+        .is_truncated(false)
+        .max_items(300)
+        .build()
+        .unwrap()
+}
+
+fn written() -> ChangeResourceRecordSetsOutput {
+    let info = ChangeInfo::builder()
+        .id("C1")
+        .status(ChangeStatus::Insync)
+        .submitted_at(aws_smithy_types::DateTime::from_secs(0))
+        .build()
+        .unwrap();
+    ChangeResourceRecordSetsOutput::builder().change_info(info).build()
+}
+
+fn describe_ok() -> Rule {
+    mock!(aws_sdk_ec2::Client::describe_instances).then_output(running)
+}
+
+fn list_ok() -> Rule {
+    mock!(aws_sdk_route53::Client::list_resource_record_sets).then_output(empty_zone)
+}
+
+fn change_ok() -> Rule {
+    mock!(aws_sdk_route53::Client::change_resource_record_sets).then_output(written)
+}
+
+/// Change batches that name `name`.
+fn change_naming(
+    name: &'static str,
+) -> aws_smithy_mocks::RuleBuilder<
+    aws_sdk_route53::operation::change_resource_record_sets::ChangeResourceRecordSetsInput,
+    ChangeResourceRecordSetsOutput,
+    aws_sdk_route53::operation::change_resource_record_sets::ChangeResourceRecordSetsError,
+> {
+    mock!(aws_sdk_route53::Client::change_resource_record_sets).match_requests(move |req| {
+        req.change_batch()
+            .is_some_and(|b| b.changes().iter().any(|c| c.resource_record_set().is_some_and(|s| s.name() == name)))
+    })
 }
 
 #[tokio::test]
 async fn throttling_and_busy_answers_are_retried_to_success() {
-    let w = world().await;
-    let proxy = FaultProxy::start(
-        w.moto.port,
-        vec![
-            rule(Call::DescribeInstances, 503, "RequestLimitExceeded", 1),
-            rule(Call::ListRecords, 400, "Throttling", 1),
-            rule(Call::ChangeRecords, 400, "Throttling", 1),
-            rule(Call::ChangeRecords, 400, "PriorRequestNotComplete", 1),
-        ],
-    );
-    let records = w.records.clone();
-    let app = app_at(&proxy.endpoint(), &[("DDNS_RECORDS", &records)]).await;
-    let r = invoke(&app, &state_change(&w.id, "running")).await.unwrap();
+    let describe = mock!(aws_sdk_ec2::Client::describe_instances)
+        .sequence()
+        .http_response(|| ec2_error(503, "RequestLimitExceeded"))
+        .output(running)
+        .build();
+    let list = mock!(aws_sdk_route53::Client::list_resource_record_sets)
+        .sequence()
+        .http_response(|| route53_error(400, "Throttling"))
+        .output(empty_zone)
+        .build();
+    let change = mock!(aws_sdk_route53::Client::change_resource_record_sets)
+        .sequence()
+        .http_response(|| route53_error(400, "Throttling"))
+        .http_response(|| route53_error(400, "PriorRequestNotComplete"))
+        .output(written)
+        .build();
+    let app = app_with(
+        mocks::clients(&[&describe], &[&list, &change]).await,
+        &[("DDNS_RECORDS", &records(&["app.example.com"]))],
+    )
+    .await;
+    let r = invoke(&app, &state_change(ID, "running")).await.unwrap();
     assert_eq!(r["changes"][0]["status"], "applied");
-    assert_eq!(w.aws.values(&w.zone, "app.example.com.", "A").await, Some(vec![w.aws.public_ip(&w.id).await.unwrap()]));
-    assert_eq!(proxy.count(Call::DescribeInstances), (2, 1));
-    assert_eq!(proxy.count(Call::ListRecords), (2, 1));
-    assert_eq!(proxy.count(Call::ChangeRecords), (3, 2));
+    assert_eq!(r["changes"][0]["new"], IP);
+    assert_eq!((describe.num_calls(), list.num_calls(), change.num_calls()), (2, 2, 3));
     assert_eq!(r["aws_calls"], 7, "every attempt is counted");
 }
 
@@ -46,18 +113,18 @@ async fn persistent_faults_end_in_a_clear_error_and_an_alert_without_damage() {
     for (status, code, kind, attempts) in
         [(500, "InternalFailure", "Route53Error", 4), (403, "AccessDenied", "Route53Denied", 1)]
     {
-        let w = world().await;
-        let proxy = FaultProxy::start(w.moto.port, vec![rule(Call::ChangeRecords, status, code, usize::MAX)]);
-        let sink = WebhookSink::start(Answer::Statuses(vec![200]));
-        let records = w.records.clone();
+        let change = mock!(aws_sdk_route53::Client::change_resource_record_sets)
+            .then_http_response(move || route53_error(status, code));
+        let sink = WebhookSink::start(Reply::Statuses(vec![200]));
         let url = sink.url();
-        let app = app_at(&proxy.endpoint(), &[("DDNS_RECORDS", &records), ("DDNS_WEBHOOK_URL", &url)]).await;
-        let err = invoke(&app, &state_change(&w.id, "running")).await.unwrap_err();
+        let vars = [("DDNS_RECORDS", records(&["app.example.com"])), ("DDNS_WEBHOOK_URL", url)];
+        let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let app = app_with(mocks::clients(&[&describe_ok()], &[&list_ok(), &change]).await, &vars).await;
+        let err = invoke(&app, &state_change(ID, "running")).await.unwrap_err();
         let d: lambda_runtime::Diagnostic = err.into();
         assert_eq!(d.error_type, kind);
         assert!(d.error_message.contains(code) && d.error_message.contains("app.example.com A"), "{}", d.error_message);
-        assert_eq!(proxy.count(Call::ChangeRecords).0, attempts, "{code}");
-        assert_eq!(w.aws.values(&w.zone, "app.example.com.", "A").await, None, "no partial damage");
+        assert_eq!(change.num_calls(), attempts, "{code}");
         let alert = sink.received()[0].json();
         assert_eq!(alert["event"], "dns.failed");
         assert_eq!(alert["errors"][0]["kind"], kind);
@@ -67,54 +134,54 @@ async fn persistent_faults_end_in_a_clear_error_and_an_alert_without_damage() {
 
 #[tokio::test]
 async fn a_rejected_batch_falls_back_to_one_name_at_a_time() {
-    let w = world().await;
-    let proxy = FaultProxy::start(
-        w.moto.port,
-        vec![rule(Call::ChangeMentioning("bad.example.com"), 400, "InvalidChangeBatch", usize::MAX)],
-    );
-    let records = records_var(&[
-        (&w.id, &w.zone, "a.example.com", &["A"]),
-        (&w.id, &w.zone, "bad.example.com", &["A"]),
-        (&w.id, &w.zone, "c.example.com", &["A"]),
-    ]);
-    let app = app_at(&proxy.endpoint(), &[("DDNS_RECORDS", &records)]).await;
-    let err = invoke(&app, &fixture("scheduled-event.json")).await.unwrap_err();
-    let handler::Error::Failed { report, kind, .. } = err else { panic!() };
-    assert_eq!(format!("{kind:?}"), "Route53Rejected");
-    let status: Vec<(String, &str)> = report.changes.iter().map(|c| (c.name.clone(), c.status)).collect();
+    let bad = change_naming("bad.example.com.").then_http_response(|| route53_error(400, "InvalidChangeBatch"));
+    let (list, change) = (list_ok(), change_ok());
+    let names = records(&["a.example.com", "bad.example.com", "c.example.com"]);
+    let app =
+        app_with(mocks::clients(&[&describe_ok()], &[&list, &bad, &change]).await, &[("DDNS_RECORDS", &names)]).await;
+    let err = answer(&app, &fixture("scheduled-event.json")).await.unwrap_err();
+    let handler::Error::Failed { answer, kind, .. } = err else { panic!() };
+    assert_eq!(kind.error_type(), "Route53Rejected");
+    let status: Vec<(String, report::ChangeStatus)> =
+        answer.changes.iter().map(|c| (c.name.clone(), c.status)).collect();
     assert!(
-        status.contains(&("a.example.com".into(), "applied")) && status.contains(&("c.example.com".into(), "applied")),
+        status.contains(&("a.example.com".into(), report::ChangeStatus::Applied))
+            && status.contains(&("c.example.com".into(), report::ChangeStatus::Applied)),
         "{status:?}"
     );
-    assert!(status.contains(&("bad.example.com".into(), "failed")), "{status:?}");
-    assert!(w.aws.values(&w.zone, "a.example.com.", "A").await.is_some());
-    assert!(w.aws.values(&w.zone, "c.example.com.", "A").await.is_some());
+    assert!(status.contains(&("bad.example.com".into(), report::ChangeStatus::Failed)), "{status:?}");
     // One batch, one request per name, then the rejected name once more after a fresh read.
-    assert_eq!(proxy.count(Call::ChangeRecords), (5, 3));
+    assert_eq!((bad.num_calls() + change.num_calls(), bad.num_calls()), (5, 3));
+    assert_eq!(list.num_calls(), 2);
 }
 
 #[tokio::test]
 async fn a_change_rejected_because_the_record_moved_is_read_and_planned_again() {
-    let w = world().await;
     // The first write is rejected, as when another invocation wrote the record first.
-    let proxy = FaultProxy::start(w.moto.port, vec![rule(Call::ChangeRecords, 400, "InvalidChangeBatch", 1)]);
-    let records = w.records.clone();
-    let app = app_at(&proxy.endpoint(), &[("DDNS_RECORDS", &records)]).await;
-    let r = invoke(&app, &state_change(&w.id, "running")).await.unwrap();
+    let change = mock!(aws_sdk_route53::Client::change_resource_record_sets)
+        .sequence()
+        .http_response(|| route53_error(400, "InvalidChangeBatch"))
+        .output(written)
+        .build();
+    let list = list_ok();
+    let app = app_with(
+        mocks::clients(&[&describe_ok()], &[&list, &change]).await,
+        &[("DDNS_RECORDS", &records(&["app.example.com"]))],
+    )
+    .await;
+    let r = invoke(&app, &state_change(ID, "running")).await.unwrap();
     assert_eq!(r["changes"][0]["status"], "applied", "{r}");
-    assert_eq!(proxy.count(Call::ChangeRecords), (2, 1));
-    assert_eq!(proxy.count(Call::ListRecords), (2, 0), "read again before the second try");
-    assert!(w.aws.values(&w.zone, "app.example.com.", "A").await.is_some());
+    assert_eq!(change.num_calls(), 2);
+    assert_eq!(list.num_calls(), 2, "read again before the second try");
 }
 
 #[tokio::test]
 async fn a_slow_endpoint_cannot_push_past_the_deadline() {
-    let w = world().await;
-    let proxy = FaultProxy::start(w.moto.port, vec![hang(Call::DescribeInstances)]);
-    let records = w.records.clone();
-    let app = app_at(&proxy.endpoint(), &[("DDNS_RECORDS", &records)]).await;
+    let app = app_with(mocks::hanging().await, &[("DDNS_RECORDS", &records(&["app.example.com"]))]).await;
     let deadline = SystemTime::now() + Duration::from_secs(3);
-    let err = handler::handle(&app, &fixture("scheduled-event.json"), deadline, None).await.unwrap_err();
+    let err = handler::handle(&app, &fixture("scheduled-event.json"), Invocation { deadline, account: None })
+        .await
+        .unwrap_err();
     assert!(SystemTime::now() < deadline, "answered after the deadline");
     let d: lambda_runtime::Diagnostic = err.into();
     assert_eq!(d.error_type, "Deadline", "{}", d.error_message);
@@ -123,7 +190,7 @@ async fn a_slow_endpoint_cannot_push_past_the_deadline() {
 #[tokio::test]
 async fn the_binary_answers_before_the_runtime_deadline_when_aws_is_slow() {
     let w = world().await;
-    let proxy = FaultProxy::start(w.moto.port, vec![hang(Call::ListRecords)]);
+    let proxy = FaultProxy::start(w.moto.port, Call::ListRecords, Fault::Delay(Duration::from_secs(30)));
     let runtime = RuntimeApi::start();
     let mut env = w.moto.env();
     env.retain(|(k, _)| k != "AWS_ENDPOINT_URL");
@@ -133,11 +200,11 @@ async fn the_binary_answers_before_the_runtime_deadline_when_aws_is_slow() {
     let timeout = Duration::from_secs(4);
     let deadline = SystemTime::now() + timeout;
     let answer = runtime.invoke(&fixture("scheduled-event.json"), timeout);
-    assert!(SystemTime::now() < deadline, "answered after Lambda-Runtime-Deadline-Ms\n{}", function.log());
+    assert!(SystemTime::now() < deadline, "answered after Lambda-Runtime-Deadline-Ms\n{}", function.log_so_far());
     let Answered::Error(e) = answer else { panic!("{answer:?}") };
     assert_eq!(e["errorType"], "Deadline");
-    // And it goes on serving.
-    let _ = proxy; // the fault stays; a bad event is still answered at once
+    assert_eq!(proxy.count(Call::ListRecords), 1, "the read that hung");
+    // And it goes on serving: a bad event is still answered at once.
     let Answered::Error(e) = runtime.invoke(&json!({}), timeout) else { panic!() };
     assert_eq!(e["errorType"], "UnsupportedEvent");
 }

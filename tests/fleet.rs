@@ -41,7 +41,7 @@ impl Fleet {
             .unwrap();
     }
 
-    async fn app(&self, extra: &[(&str, &str)]) -> dynamic_dns_updater::handler::App {
+    async fn app(&self, extra: &[(&str, &str)]) -> dynamic_dns_updater::app::App {
         let mut vars = vec![("DDNS_TAG_KEY", KEY), ("DDNS_ZONES", self.com.as_str()), ("DDNS_OWNER_ID", "fleet-test")];
         vars.extend_from_slice(extra);
         app(&self.moto, &vars).await
@@ -99,12 +99,12 @@ async fn tagged_instances_get_records_and_untagged_ones_none() {
 async fn names_outside_the_allowed_zones_are_refused_with_an_alert() {
     let f = fleet().await;
     let id = f.tagged("ok.example.com,evil.example.org,bad name.example.com").await;
-    let sink = WebhookSink::start(Answer::Statuses(vec![200]));
+    let sink = WebhookSink::start(Reply::Statuses(vec![200]));
     let url = sink.url();
     let app = f.app(&[("DDNS_WEBHOOK_URL", &url)]).await;
     let err = invoke(&app, &sweep()).await.unwrap_err();
-    let dynamic_dns_updater::handler::Error::Failed { kind, report, .. } = err else { panic!() };
-    assert_eq!(format!("{kind:?}"), "Refused");
+    let dynamic_dns_updater::handler::Error::Failed { kind, answer, .. } = err else { panic!() };
+    assert_eq!(kind.error_type(), "Refused");
     assert!(f.a("ok.example.com.").await.is_some(), "the good name still gets its record");
     assert!(
         f.aws.records(&f.org).await.iter().all(|r| r.1 != "A" && r.1 != "TXT"),
@@ -117,7 +117,7 @@ async fn names_outside_the_allowed_zones_are_refused_with_an_alert() {
         errors.contains(&id) && errors.contains("evil.example.org") && errors.contains("outside every allowed zone"),
         "{errors}"
     );
-    assert_eq!(report.errors.len(), 2);
+    assert_eq!(answer.errors.len(), 2);
 }
 
 #[tokio::test]
@@ -125,7 +125,7 @@ async fn a_foreign_record_at_a_tagged_name_is_left_alone() {
     let f = fleet().await;
     f.aws.put(&f.com, "CREATE", "taken.example.com.", "A", 300, &["192.0.2.7"]).await;
     let _id = f.tagged("taken.example.com").await;
-    let sink = WebhookSink::start(Answer::Statuses(vec![200]));
+    let sink = WebhookSink::start(Reply::Statuses(vec![200]));
     let url = sink.url();
     let app = f.app(&[("DDNS_WEBHOOK_URL", &url)]).await;
     let err = invoke(&app, &sweep()).await.unwrap_err();
@@ -208,7 +208,7 @@ async fn the_safety_valve_stops_a_mass_deletion() {
     for i in 0..12 {
         ids.push(f.tagged(&format!("n{i}.example.com")).await);
     }
-    let sink = WebhookSink::start(Answer::Statuses(vec![200]));
+    let sink = WebhookSink::start(Reply::Statuses(vec![200]));
     let url = sink.url();
     let app = f.app(&[("DDNS_WEBHOOK_URL", &url)]).await;
     let r = invoke(&app, &sweep()).await.unwrap();

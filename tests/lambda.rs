@@ -20,13 +20,13 @@ async fn one_process_serves_running_scheduled_and_malformed_events() {
     let timeout = Duration::from_secs(20);
 
     let Answered::Response(r) = runtime.invoke(&state_change(&id, "running"), timeout) else {
-        panic!("{}", function.log())
+        panic!("{}", function.log_so_far())
     };
     assert_eq!(r["changes"][0]["action"], "create");
     assert_eq!(aws.values(&zone, "app.example.com.", "A").await, Some(vec![aws.public_ip(&id).await.unwrap()]));
 
     let Answered::Response(r) = runtime.invoke(&fixture("scheduled-event.json"), timeout) else {
-        panic!("{}", function.log())
+        panic!("{}", function.log_so_far())
     };
     assert_eq!((r["unchanged"].clone(), r["aws_calls"].clone()), (json!(1), json!(2)));
 
@@ -46,11 +46,12 @@ async fn one_process_serves_running_scheduled_and_malformed_events() {
 
     // Still serving after the bad ones.
     let Answered::Response(r) = runtime.invoke(&fixture("scheduled-event.json"), timeout) else {
-        panic!("{}", function.log())
+        panic!("{}", function.log_so_far())
     };
     assert_eq!(r["unchanged"], 1);
 
-    let log = function.log();
+    // Read once the process has exited and every line is in.
+    let log = function.stop();
     let lines: Vec<serde_json::Value> = log.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
     let finished = lines.iter().filter(|l| l["fields"]["message"] == "invocation finished").count();
     assert_eq!(finished, 3, "one summary line per reconcile:\n{log}");
@@ -77,10 +78,9 @@ fn invalid_configuration_stops_the_process_before_serving() {
         ("DDNS_TTL".to_string(), "soon".to_string()),
         ("DDNS_ON_STOP".to_string(), "maybe".to_string()),
     ];
-    let mut function = Function::start(&runtime, &env);
-    let status = function.wait_exit(Duration::from_secs(20)).expect("the process exits");
-    assert!(!status.success());
-    let log = function.log();
+    let function = Function::start(&runtime, &env);
+    let (status, log) = function.wait_exit(Duration::from_secs(20));
+    assert!(!status.expect("the process exits").success());
     assert!(log.contains("DDNS_TTL") && log.contains("DDNS_ON_STOP"), "{log}");
 }
 
@@ -92,7 +92,7 @@ async fn secrets_never_reach_the_logs_and_the_answer_beats_the_deadline() {
     let zone = aws.zone("example.com").await;
     let id = aws.run_instance().await;
     // A receiver that never answers, behind a URL holding a token.
-    let sink = WebhookSink::start(Answer::Never);
+    let sink = WebhookSink::start(Reply::Never);
     let url = sink.url();
     aws.ssm.put_parameter().name("/ddns/url").value(&url).r#type(ParameterType::SecureString).send().await.unwrap();
     aws.ssm
@@ -115,12 +115,12 @@ async fn secrets_never_reach_the_logs_and_the_answer_beats_the_deadline() {
     let deadline = SystemTime::now() + timeout;
     let answer = runtime.invoke(&state_change(&id, "running"), timeout);
     assert!(SystemTime::now() < deadline, "answered after Lambda-Runtime-Deadline-Ms");
-    let Answered::Response(r) = answer else { panic!("{answer:?}\n{}", function.log()) };
+    let Answered::Response(r) = answer else { panic!("{answer:?}\n{}", function.log_so_far()) };
     assert!(r["webhook"]["error"].is_string());
     assert!(aws.values(&zone, "app.example.com.", "A").await.is_some());
     let Answered::Error(_) = runtime.invoke(&json!({"action": "test-webhook"}), timeout) else { panic!() };
 
-    let log = function.log();
+    let log = function.stop();
     assert!(log.contains("webhook delivery failed"), "{log}");
     for secret in ["secret-path-token", "very-secret-value", url.as_str()] {
         assert!(!log.contains(secret), "{secret:?} leaked into the logs:\n{log}");
@@ -149,8 +149,8 @@ async fn an_event_and_a_sweep_racing_in_two_processes_both_succeed() {
             let b = s.spawn(|| rt2.invoke(&fixture("scheduled-event.json"), timeout));
             (a.join().unwrap(), b.join().unwrap())
         });
-        assert!(matches!(a, Answered::Response(_)), "round {round}: {a:?}\n{}", f1.log());
-        assert!(matches!(b, Answered::Response(_)), "round {round}: {b:?}\n{}", f2.log());
+        assert!(matches!(a, Answered::Response(_)), "round {round}: {a:?}\n{}", f1.log_so_far());
+        assert!(matches!(b, Answered::Response(_)), "round {round}: {b:?}\n{}", f2.log_so_far());
         let ip = aws.public_ip(&id).await.unwrap();
         assert_eq!(aws.values(&zone, "race.example.com.", "A").await, Some(vec![ip]), "round {round}");
         assert_eq!(aws.records(&zone).await.iter().filter(|r| r.1 == "TXT").count(), 1, "one marker");

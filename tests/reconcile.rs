@@ -267,7 +267,7 @@ async fn a_failure_ends_in_an_error_and_a_failure_alert() {
     let aws = moto.aws().await;
     let zone = aws.zone("example.com").await;
     let id = aws.run_instance().await;
-    let sink = WebhookSink::start(Answer::Statuses(vec![200]));
+    let sink = WebhookSink::start(Reply::Statuses(vec![200]));
     // The second zone does not exist: its reads fail, the first zone is still reconciled.
     let records =
         records_var(&[(&id, &zone, "app.example.com", &["A"]), (&id, "ZNOSUCHZONE1", "app.example.net", &["A"])]);

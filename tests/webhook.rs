@@ -5,8 +5,9 @@ mod support;
 
 use std::time::{Duration, Instant, SystemTime};
 
+use dynamic_dns_updater::clients::Clients;
 use dynamic_dns_updater::config::{Source, WebhookSettings};
-use dynamic_dns_updater::handler;
+use dynamic_dns_updater::handler::{self, Invocation};
 use dynamic_dns_updater::notify::Notifier;
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::json;
@@ -22,7 +23,7 @@ fn hmac_hex(secret: &str, body: &[u8]) -> String {
 #[tokio::test]
 async fn json_alert_is_signed_and_complete() {
     let w = world().await;
-    let sink = WebhookSink::start(Answer::Statuses(vec![204]));
+    let sink = WebhookSink::start(Reply::Statuses(vec![204]));
     let url = sink.url();
     let app =
         app(&w.moto, &[("DDNS_RECORDS", &w.records), ("DDNS_WEBHOOK_URL", &url), ("DDNS_WEBHOOK_SECRET", "hunter2")])
@@ -68,7 +69,7 @@ async fn json_alert_is_signed_and_complete() {
 async fn chat_formats() {
     for (format, field) in [("slack", "text"), ("discord", "content")] {
         let w = world().await;
-        let sink = WebhookSink::start(Answer::Statuses(vec![200]));
+        let sink = WebhookSink::start(Reply::Statuses(vec![200]));
         let url = sink.url();
         let app =
             app(&w.moto, &[("DDNS_RECORDS", &w.records), ("DDNS_WEBHOOK_URL", &url), ("DDNS_WEBHOOK_FORMAT", format)])
@@ -92,7 +93,7 @@ async fn retries_on_5xx_but_not_on_4xx() {
         [(vec![500, 503, 200], 3, true), (vec![429, 200], 2, true), (vec![500], 3, false), (vec![400], 1, false)]
     {
         let w = world().await;
-        let sink = WebhookSink::start(Answer::Statuses(answers.clone()));
+        let sink = WebhookSink::start(Reply::Statuses(answers.clone()));
         let url = sink.url();
         let app = app(&w.moto, &[("DDNS_RECORDS", &w.records), ("DDNS_WEBHOOK_URL", &url)]).await;
         let r = invoke(&app, &state_change(&w.id, "running")).await.unwrap();
@@ -109,12 +110,14 @@ async fn retries_on_5xx_but_not_on_4xx() {
 #[tokio::test]
 async fn a_receiver_that_never_answers_cannot_hold_the_invocation() {
     let w = world().await;
-    let sink = WebhookSink::start(Answer::Never);
+    let sink = WebhookSink::start(Reply::Never);
     let url = sink.url();
     let app = app(&w.moto, &[("DDNS_RECORDS", &w.records), ("DDNS_WEBHOOK_URL", &url)]).await;
     let deadline = SystemTime::now() + Duration::from_secs(6);
     let started = Instant::now();
-    let r = handler::handle(&app, &state_change(&w.id, "running"), deadline, None).await.unwrap();
+    let invocation = Invocation { deadline, account: None };
+    let r = serde_json::to_value(handler::handle(&app, &state_change(&w.id, "running"), invocation).await.unwrap())
+        .unwrap();
     assert!(SystemTime::now() < deadline, "answered after the deadline ({:?})", started.elapsed());
     assert!(r["webhook"]["error"].as_str().unwrap().contains("timed out"), "{r}");
     assert_eq!(r["webhook"]["attempts"], 1, "a timeout is not retried");
@@ -124,7 +127,7 @@ async fn a_receiver_that_never_answers_cannot_hold_the_invocation() {
 #[tokio::test]
 async fn test_button() {
     let w = world().await;
-    let sink = WebhookSink::start(Answer::Statuses(vec![200]));
+    let sink = WebhookSink::start(Reply::Statuses(vec![200]));
     let url = sink.url();
     let first = app(&w.moto, &[("DDNS_RECORDS", &w.records), ("DDNS_WEBHOOK_URL", &url)]).await;
     let r = invoke(&first, &json!({"action": "test-webhook"})).await.unwrap();
@@ -133,7 +136,7 @@ async fn test_button() {
     assert_eq!(sink.received()[0].json()["event"], "dns.test");
     assert!(w.aws.records(&w.zone).await.iter().all(|r| r.1 != "A"), "the test button changes no DNS");
 
-    let failing = WebhookSink::start(Answer::Statuses(vec![404]));
+    let failing = WebhookSink::start(Reply::Statuses(vec![404]));
     let url = failing.url();
     let app2 = app(&w.moto, &[("DDNS_RECORDS", &w.records), ("DDNS_WEBHOOK_URL", &url)]).await;
     let err = invoke(&app2, &json!({"action": "test-webhook"})).await.unwrap_err().to_string();
@@ -148,7 +151,7 @@ async fn test_button() {
 async fn secrets_come_from_ssm_parameters() {
     use aws_sdk_ssm::types::ParameterType;
     let w = world().await;
-    let sink = WebhookSink::start(Answer::Statuses(vec![200]));
+    let sink = WebhookSink::start(Reply::Statuses(vec![200]));
     for (name, value) in [("/ddns/webhook-url", sink.url()), ("/ddns/webhook-secret", "from-ssm".to_string())] {
         w.aws.ssm.put_parameter().name(name).value(value).r#type(ParameterType::SecureString).send().await.unwrap();
     }
@@ -167,7 +170,8 @@ async fn secrets_come_from_ssm_parameters() {
 
     // A missing parameter is a clear start-up error that names it.
     let settings = WebhookSettings { url: Source::Parameter("/ddns/missing".into()), secret: None, format: None };
-    let err = Notifier::from_settings(&settings, &w.moto.sdk().await).await.unwrap_err();
+    let clients = Clients::from_sdk(&w.moto.sdk().await);
+    let err = Notifier::from_settings(&settings, &clients).await.unwrap_err();
     assert!(
         err.contains("DDNS_WEBHOOK_URL_PARAMETER")
             && err.contains("/ddns/missing")

@@ -1,4 +1,4 @@
-//! Route53 edge for reads: what exists at the names we manage, in the fewest calls.
+//! Route53 reads: what exists at the names we manage, in the fewest calls.
 //!
 //! Names are visited in listing order. Each call starts at the first name not yet seen and asks
 //! for a full page (300 records); every managed name that page spans is then known. A single name
@@ -7,16 +7,79 @@
 //! mode reads whole zones instead, to find the markers of names nothing wants any more.
 
 use std::cmp::Ordering;
+use std::collections::BTreeMap;
 
 use aws_sdk_route53::types::ResourceRecordSet;
 
-use crate::edge::{Budget, Clients, Failure};
+use crate::budget::Budget;
+use crate::clients::Clients;
+use crate::failure::Failure;
 use crate::names::{RecordName, ZoneId, listing_cmp_all};
-use crate::plan::Existing;
-use crate::report::Progress;
+use crate::progress::Progress;
+use crate::records::{Current, Existing, SetType};
 
 /// ListResourceRecordSets' largest page.
 pub const PAGE_SIZE: i32 = 300;
+
+/// What to read in one zone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reading {
+    /// Every record set.
+    Whole,
+    /// Every record set at these names.
+    Names(Vec<RecordName>),
+}
+
+/// The zones to read, and what to read in each: `whole` zones entirely, and in every other zone
+/// the given names with the ownership markers that guard them.
+pub fn readings<'a>(
+    whole: &[ZoneId],
+    names: impl IntoIterator<Item = (&'a ZoneId, &'a RecordName)>,
+) -> BTreeMap<ZoneId, Reading> {
+    let mut out: BTreeMap<ZoneId, Reading> = whole.iter().map(|z| (z.clone(), Reading::Whole)).collect();
+    for (zone, name) in names {
+        let reading = out.entry(zone.clone()).or_insert_with(|| Reading::Names(Vec::new()));
+        if let Reading::Names(list) = reading {
+            list.extend([name.clone(), name.marker()]);
+        }
+    }
+    out
+}
+
+/// What the reads found, and which zones could not be read (a zone that was not read is never
+/// written).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Read {
+    pub current: Current,
+    pub readable: Vec<ZoneId>,
+    pub failures: Vec<Failure>,
+}
+
+/// Reads every zone as `readings` says.
+pub async fn current(
+    clients: &Clients,
+    budget: &Budget,
+    readings: &BTreeMap<ZoneId, Reading>,
+    progress: &dyn Progress,
+) -> Read {
+    let mut read = Read::default();
+    for (zone, reading) in readings {
+        let sets = match reading {
+            Reading::Whole => zone_sets(clients, budget, zone, progress).await,
+            Reading::Names(names) => name_sets(clients, budget, zone, names).await,
+        };
+        match sets {
+            Ok(sets) => {
+                read.readable.push(zone.clone());
+                for set in sets {
+                    read.current.add(zone, set);
+                }
+            }
+            Err(f) => read.failures.push(f.at(zone.as_str())),
+        }
+    }
+    read
+}
 
 /// Where a listing page starts: a name, with the type and set identifier where the previous
 /// page stopped inside that name's records (an empty type starts at the name's first record).
@@ -46,7 +109,7 @@ async fn page(
 }
 
 /// Reads every record set at `names` in `zone` (all types, so conflicts are visible).
-pub async fn read(
+async fn name_sets(
     clients: &Clients,
     budget: &Budget,
     zone: &ZoneId,
@@ -83,25 +146,12 @@ pub async fn read(
     Ok(found)
 }
 
-/// Learns the allowed zones' names, once at start-up; an error names DDNS_ZONES and the zone.
-pub async fn zone_names(clients: &Clients, zones: &[ZoneId]) -> Result<Vec<(ZoneId, RecordName)>, String> {
-    let mut out = Vec::new();
-    for zone in zones {
-        let got = clients.route53.get_hosted_zone().id(zone.as_str()).send().await.map_err(|e| {
-            format!("DDNS_ZONES: hosted zone {zone} could not be read ({})", Failure::from_route53(&e).message)
-        })?;
-        let name = got.hosted_zone().map(|z| RecordName::from_route53(z.name()));
-        out.push((zone.clone(), name.ok_or_else(|| format!("DDNS_ZONES: hosted zone {zone} has no name"))?));
-    }
-    Ok(out)
-}
-
 /// Reads every record set in `zone`, page by page: what a sweep needs to find orphaned markers.
-pub async fn read_zone(
+async fn zone_sets(
     clients: &Clients,
     budget: &Budget,
     zone: &ZoneId,
-    progress: Progress,
+    progress: &dyn Progress,
 ) -> Result<Vec<Existing>, Failure> {
     let mut found = Vec::new();
     let mut next: Option<Start> = None;
@@ -116,6 +166,19 @@ pub async fn read_zone(
     }
 }
 
+/// Learns the allowed zones' names, once at start-up; an error names DDNS_ZONES and the zone.
+pub async fn zone_names(clients: &Clients, zones: &[ZoneId]) -> Result<Vec<(ZoneId, RecordName)>, String> {
+    let mut out = Vec::new();
+    for zone in zones {
+        let got = clients.route53.get_hosted_zone().id(zone.as_str()).send().await.map_err(|e| {
+            format!("DDNS_ZONES: hosted zone {zone} could not be read ({})", Failure::from_route53(&e).message)
+        })?;
+        let name = got.hosted_zone().map(|z| RecordName::from_route53(z.name()));
+        out.push((zone.clone(), name.ok_or_else(|| format!("DDNS_ZONES: hosted zone {zone} has no name"))?));
+    }
+    Ok(out)
+}
+
 fn existing(set: &ResourceRecordSet) -> Existing {
     let special = if set.alias_target().is_some() {
         Some("an alias record".to_string())
@@ -124,9 +187,25 @@ fn existing(set: &ResourceRecordSet) -> Existing {
     };
     Existing {
         name: RecordName::from_route53(set.name()),
-        rtype: set.r#type().as_str().to_string(),
+        rtype: SetType::parse(set.r#type().as_str()),
         ttl: set.ttl().and_then(|t| u32::try_from(t).ok()),
         values: set.resource_records().iter().map(|r| r.value().to_string()).collect(),
         special,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readings_cover_whole_zones_and_each_name_with_its_marker() {
+        let (za, zb) = (ZoneId::parse("ZA").unwrap(), ZoneId::parse("ZB").unwrap());
+        let (a, b) = (RecordName::parse("a.example.com").unwrap(), RecordName::parse("b.example.org").unwrap());
+        let got = readings(std::slice::from_ref(&za), [(&za, &a), (&zb, &b)]);
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[&za], Reading::Whole, "a zone read whole needs no names");
+        assert_eq!(got[&zb], Reading::Names(vec![b.clone(), b.marker()]));
+        assert!(readings(&[], std::iter::empty()).is_empty());
     }
 }

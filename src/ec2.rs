@@ -1,18 +1,57 @@
-//! EC2 edge: DescribeInstances, by id or by tag, paged at the API maximum -> [`Instance`]s.
+//! EC2 edge: DescribeInstances, by id or by tag, paged at the API maximum -> [`Instances`].
 //! Filters by id rather than naming ids, so an unknown or purged instance is simply absent.
 
-use std::collections::HashMap;
+use std::time::Duration;
 
 use aws_sdk_ec2::types::{Filter, Instance as Ec2Instance};
 
-use crate::desired::Instance;
-use crate::edge::{Budget, Clients, Failure};
+use crate::budget::Budget;
+use crate::clients::Clients;
+use crate::failure::Failure;
+use crate::instance::{Instance, InstanceState, Instances};
 use crate::names::InstanceId;
+use crate::scope::Scope;
 
 /// EC2 takes at most 200 values in one filter.
 const IDS_PER_CALL: usize = 200;
 /// DescribeInstances' largest page.
 pub const PAGE_SIZE: i32 = 1_000;
+/// How long a `running` event waits for the instance's public address at most.
+const ADDRESS_WAIT: Duration = Duration::from_secs(20);
+
+/// The instances a scope covers. When it awaits a started instance, describes it again with a
+/// short backoff, within the budget, until `ready` says its addresses show.
+pub async fn describe_scope(
+    clients: &Clients,
+    budget: &Budget,
+    scope: &Scope<'_>,
+    tag_key: Option<&str>,
+    ready: impl Fn(&Instances) -> bool,
+) -> Result<Instances, Failure> {
+    let fetch = || async {
+        let mut found = if scope.ids.is_empty() {
+            Instances::new()
+        } else {
+            describe(clients, budget, &scope.ids, tag_key).await?
+        };
+        if let (true, Some(key)) = (scope.all_tagged, tag_key) {
+            found.extend(describe_tagged(clients, budget, key).await?);
+        }
+        Ok::<_, Failure>(found)
+    };
+    let mut found = fetch().await?;
+    let Some(instance) = &scope.awaits else { return Ok(found) };
+    let waiting_until =
+        tokio::time::Instant::now() + ADDRESS_WAIT.min(budget.remaining().saturating_sub(Duration::from_secs(2)));
+    let mut pause = Duration::from_millis(250);
+    while !ready(&found) && tokio::time::Instant::now() + pause < waiting_until {
+        tracing::info!(instance = %instance, wait_ms = pause.as_millis() as u64, "no public address yet; checking again");
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(2));
+        found = fetch().await?;
+    }
+    Ok(found)
+}
 
 /// The instances with these ids (one call per 200 ids). `tag_key` names the tag to read names from.
 pub async fn describe(
@@ -20,8 +59,8 @@ pub async fn describe(
     budget: &Budget,
     ids: &[InstanceId],
     tag_key: Option<&str>,
-) -> Result<HashMap<InstanceId, Instance>, Failure> {
-    let mut found = HashMap::new();
+) -> Result<Instances, Failure> {
+    let mut found = Instances::new();
     for chunk in ids.chunks(IDS_PER_CALL) {
         let values = chunk.iter().map(|id| id.as_str().to_string()).collect();
         let filter = Filter::builder().name("instance-id").set_values(Some(values)).build();
@@ -31,11 +70,7 @@ pub async fn describe(
 }
 
 /// Every instance carrying `tag_key`, filtered by EC2 itself.
-pub async fn describe_tagged(
-    clients: &Clients,
-    budget: &Budget,
-    tag_key: &str,
-) -> Result<HashMap<InstanceId, Instance>, Failure> {
+pub async fn describe_tagged(clients: &Clients, budget: &Budget, tag_key: &str) -> Result<Instances, Failure> {
     pages(clients, budget, Filter::builder().name("tag-key").values(tag_key).build(), Some(tag_key)).await
 }
 
@@ -44,8 +79,8 @@ async fn pages(
     budget: &Budget,
     filter: Filter,
     tag_key: Option<&str>,
-) -> Result<HashMap<InstanceId, Instance>, Failure> {
-    let mut found = HashMap::new();
+) -> Result<Instances, Failure> {
+    let mut found = Instances::new();
     let mut pages = clients.ec2.describe_instances().filters(filter).max_results(PAGE_SIZE).into_paginator().send();
     while let Some(page) = budget.run(pages.next()).await? {
         let page = page.map_err(|e| Failure::from_ec2(&e))?;
@@ -62,7 +97,12 @@ async fn pages(
 
 fn convert(i: &Ec2Instance, tag_key: Option<&str>) -> Option<Instance> {
     let id = InstanceId::parse(i.instance_id()?).ok()?;
-    let state = i.state().and_then(|s| s.name()).map(|n| n.as_str().to_string()).unwrap_or_default();
+    // A state this version does not know is taken as starting: it changes no record by itself.
+    let state = i
+        .state()
+        .and_then(|s| s.name())
+        .and_then(|n| InstanceState::parse(n.as_str()))
+        .unwrap_or(InstanceState::Pending);
     let ipv4 = i.public_ip_address().and_then(|ip| ip.parse().ok());
     let primary = i.network_interfaces().iter().find(|n| n.attachment().and_then(|a| a.device_index()) == Some(0));
     let ipv6 = primary

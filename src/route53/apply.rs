@@ -1,36 +1,33 @@
-//! Route53 edge for writes: one ChangeResourceRecordSets per batch. A batch Route53 rejects is
-//! retried one name at a time, so one bad name cannot block the others.
+//! Route53 writes: one ChangeResourceRecordSets per batch. A batch Route53 rejects is retried
+//! one name at a time, so one bad name cannot block the others.
 
 use aws_sdk_route53::types::{
     Change as R53Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
 };
 
-use crate::edge::{Budget, Clients, Failure, FailureKind};
-use crate::plan::{self, Action, Change, RecordData};
-use crate::report::Progress;
+use crate::budget::Budget;
+use crate::clients::Clients;
+use crate::failure::{Failure, FailureKind};
+use crate::progress::Progress;
+use crate::records::{Action, Change, Outcome, RecordData};
+use crate::route53::batches;
 
-/// What became of one planned change.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Outcome {
-    pub change: Change,
-    pub result: Result<(), Failure>,
-}
-
-/// Applies `batches` in order and reports every change's outcome.
+/// Applies `changes` in batches within Route53's limits and reports every change's outcome.
 pub async fn apply(
     clients: &Clients,
     budget: &Budget,
-    batches: Vec<Vec<Change>>,
+    changes: &[Change],
     comment: &str,
-    progress: Progress,
+    progress: &dyn Progress,
 ) -> Vec<Outcome> {
+    let requests = batches::batches(changes);
     let mut outcomes = Vec::new();
-    let total = batches.len();
-    for (i, batch) in batches.into_iter().enumerate() {
+    let total = requests.len();
+    for (i, batch) in requests.into_iter().enumerate() {
         progress.say(format_args!("writing change batch {} of {total} ({} changes)", i + 1, batch.len()));
         let result = send(clients, budget, &batch, comment).await;
         let groups = match &result {
-            Err(f) if f.kind == FailureKind::Route53Rejected => plan::by_name(batch),
+            Err(f) if f.kind == FailureKind::Route53Rejected => batches::by_name(batch),
             _ => vec![batch],
         };
         if groups.len() == 1 {
@@ -78,9 +75,5 @@ fn to_sdk(c: &Change) -> Result<R53Change, Failure> {
 }
 
 fn build_failure(e: impl std::fmt::Display) -> Failure {
-    Failure {
-        kind: FailureKind::Route53Error,
-        scope: String::new(),
-        message: format!("could not build the request: {e}"),
-    }
+    Failure::new(FailureKind::Route53Error, "", format!("could not build the request: {e}"))
 }

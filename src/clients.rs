@@ -1,0 +1,101 @@
+//! The AWS clients, built once per process from the usual AWS environment, and the counter of
+//! every HTTP attempt they make. Every AWS call of the function goes through these clients.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use aws_config::Region;
+use aws_config::environment::EnvironmentVariableCredentialsProvider;
+use aws_config::retry::RetryConfig;
+use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+
+/// Counts every HTTP attempt the SDK clients make, retries included.
+#[derive(Clone, Debug, Default)]
+pub struct CallCounter(Arc<AtomicUsize>);
+
+impl CallCounter {
+    pub fn get(&self) -> usize {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+impl Intercept for CallCounter {
+    fn name(&self) -> &'static str {
+        "CallCounter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Clients {
+    pub ec2: aws_sdk_ec2::Client,
+    pub route53: aws_sdk_route53::Client,
+    pub ssm: aws_sdk_ssm::Client,
+    pub calls: CallCounter,
+}
+
+impl Clients {
+    /// The AWS environment with short timeouts and the standard retry policy, which also retries
+    /// Route53's PriorRequestNotComplete and EC2's RequestLimitExceeded. The attempt timeout
+    /// already bounds a stalled body, so the SDK's separate throughput watch (a timer and a
+    /// wrapper around every request and response body) is left off. Where the environment
+    /// holds credentials and a region, as Lambda's always does, they are taken straight from it,
+    /// without building the rest of the default chains (profile files, SSO, IMDS).
+    pub fn loader() -> aws_config::ConfigLoader {
+        let mut loader = aws_config::from_env()
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(3))
+                    .operation_attempt_timeout(Duration::from_secs(5))
+                    .operation_timeout(Duration::from_secs(15))
+                    .build(),
+            )
+            .retry_config(RetryConfig::standard().with_max_attempts(4))
+            .stalled_stream_protection(StalledStreamProtectionConfig::disabled());
+        let env = |key: &str| std::env::var(key).ok().filter(|v| !v.is_empty());
+        if env("AWS_ACCESS_KEY_ID").is_some() && env("AWS_SECRET_ACCESS_KEY").is_some() {
+            loader = loader.credentials_provider(EnvironmentVariableCredentialsProvider::new());
+        }
+        if let Some(region) = env("AWS_REGION").or_else(|| env("AWS_DEFAULT_REGION")) {
+            loader = loader.region(Region::new(region));
+        }
+        loader
+    }
+
+    /// The clients of a loaded configuration.
+    pub fn from_sdk(sdk: &aws_config::SdkConfig) -> Self {
+        Self::from_configs(sdk.into(), sdk.into(), sdk.into())
+    }
+
+    /// The clients of per-service configurations (tests add their own interceptors to these),
+    /// each with the call counter.
+    pub fn from_configs(
+        ec2: aws_sdk_ec2::config::Builder,
+        route53: aws_sdk_route53::config::Builder,
+        ssm: aws_sdk_ssm::config::Builder,
+    ) -> Self {
+        let calls = CallCounter::default();
+        Self {
+            ec2: aws_sdk_ec2::Client::from_conf(ec2.interceptor(calls.clone()).build()),
+            route53: aws_sdk_route53::Client::from_conf(route53.interceptor(calls.clone()).build()),
+            ssm: aws_sdk_ssm::Client::from_conf(ssm.interceptor(calls.clone()).build()),
+            calls,
+        }
+    }
+}

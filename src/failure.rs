@@ -1,0 +1,153 @@
+//! What can go wrong in an invocation: the kinds, the `errorType` name each one has on the wire,
+//! and the classification of AWS SDK errors into them. Holds no client and decides nothing.
+
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use serde::{Serialize, Serializer};
+
+/// What went wrong, for the answer, the alert and Lambda's `errorType`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FailureKind {
+    Ec2Denied,
+    Ec2Error,
+    Route53Denied,
+    Route53Throttled,
+    Route53Rejected,
+    Route53Error,
+    /// A managed name holds a record this tool may not touch.
+    Conflict,
+    /// A tagged name that may not be placed (outside the allowed zones, say).
+    Refused,
+    /// The plan would delete too much of what this tool owns.
+    SafetyValve,
+    /// The invocation's event is not one this function handles.
+    UnsupportedEvent,
+    Deadline,
+}
+
+impl FailureKind {
+    /// Every kind, for tests and documentation.
+    pub const ALL: [FailureKind; 11] = [
+        Self::Ec2Denied,
+        Self::Ec2Error,
+        Self::Route53Denied,
+        Self::Route53Throttled,
+        Self::Route53Rejected,
+        Self::Route53Error,
+        Self::Conflict,
+        Self::Refused,
+        Self::SafetyValve,
+        Self::UnsupportedEvent,
+        Self::Deadline,
+    ];
+
+    /// The name Lambda reports as `errorType` and answers and alerts show as `kind`: a wire
+    /// contract that metrics, retries and users' alarms depend on, so written out here once.
+    pub fn error_type(self) -> &'static str {
+        match self {
+            Self::Ec2Denied => "Ec2Denied",
+            Self::Ec2Error => "Ec2Error",
+            Self::Route53Denied => "Route53Denied",
+            Self::Route53Throttled => "Route53Throttled",
+            Self::Route53Rejected => "Route53Rejected",
+            Self::Route53Error => "Route53Error",
+            Self::Conflict => "Conflict",
+            Self::Refused => "Refused",
+            Self::SafetyValve => "SafetyValve",
+            Self::UnsupportedEvent => "UnsupportedEvent",
+            Self::Deadline => "Deadline",
+        }
+    }
+}
+
+impl std::fmt::Display for FailureKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.error_type())
+    }
+}
+
+impl Serialize for FailureKind {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.error_type())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Failure {
+    pub kind: FailureKind,
+    /// What it concerns: `ec2`, a zone, or a record.
+    pub scope: String,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(kind: FailureKind, scope: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { kind, scope: scope.into(), message: message.into() }
+    }
+
+    pub fn at(mut self, scope: impl Into<String>) -> Self {
+        self.scope = scope.into();
+        self
+    }
+
+    /// The invocation's time ran out.
+    pub fn deadline() -> Self {
+        Self::new(FailureKind::Deadline, "", "gave up: the invocation's deadline is near")
+    }
+
+    pub fn from_ec2<E, R>(err: &aws_sdk_ec2::error::SdkError<E, R>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        let kind = match err.code() {
+            Some("UnauthorizedOperation" | "AccessDenied" | "AuthFailure") => FailureKind::Ec2Denied,
+            _ => FailureKind::Ec2Error,
+        };
+        Self::new(kind, "ec2", DisplayErrorContext(err).to_string())
+    }
+
+    pub fn from_route53<E, R>(err: &aws_sdk_route53::error::SdkError<E, R>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        let kind = match err.code() {
+            Some("AccessDenied" | "AccessDeniedException") => FailureKind::Route53Denied,
+            Some("Throttling" | "ThrottlingException" | "PriorRequestNotComplete") => FailureKind::Route53Throttled,
+            Some("InvalidChangeBatch" | "InvalidInput") => FailureKind::Route53Rejected,
+            _ => FailureKind::Route53Error,
+        };
+        Self::new(kind, "", DisplayErrorContext(err).to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_types_are_pinned() {
+        let names: Vec<&str> = FailureKind::ALL.iter().map(|k| k.error_type()).collect();
+        assert_eq!(
+            names,
+            [
+                "Ec2Denied",
+                "Ec2Error",
+                "Route53Denied",
+                "Route53Throttled",
+                "Route53Rejected",
+                "Route53Error",
+                "Conflict",
+                "Refused",
+                "SafetyValve",
+                "UnsupportedEvent",
+                "Deadline",
+            ]
+        );
+        for kind in FailureKind::ALL {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.error_type(), "the answer's kind is the errorType");
+            assert_eq!(kind.to_string(), kind.error_type());
+        }
+    }
+}

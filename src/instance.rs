@@ -1,0 +1,94 @@
+//! What DNS needs to know about an EC2 instance: its id, its state and its public addresses.
+//! Plain values; the EC2 edge fills them in, the event parser and the desired records read them.
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use crate::names::{InstanceId, RecordType};
+
+/// EC2's instance states.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum InstanceState {
+    Pending,
+    Running,
+    Stopping,
+    Stopped,
+    ShuttingDown,
+    Terminated,
+}
+
+impl InstanceState {
+    /// EC2's name of a state, as events and DescribeInstances spell it.
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "pending" => Self::Pending,
+            "running" => Self::Running,
+            "stopping" => Self::Stopping,
+            "stopped" => Self::Stopped,
+            "shutting-down" => Self::ShuttingDown,
+            "terminated" => Self::Terminated,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Running => "running",
+            Self::Stopping => "stopping",
+            Self::Stopped => "stopped",
+            Self::ShuttingDown => "shutting-down",
+            Self::Terminated => "terminated",
+        }
+    }
+
+    /// Whether the instance holds, or is about to hold, its public addresses.
+    pub fn is_up(self) -> bool {
+        matches!(self, Self::Pending | Self::Running)
+    }
+}
+
+impl std::fmt::Display for InstanceState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What EC2 says about one instance, reduced to what DNS needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Instance {
+    pub id: InstanceId,
+    pub state: InstanceState,
+    pub ipv4: Option<Ipv4Addr>,
+    /// The first IPv6 address of the primary network interface.
+    pub ipv6: Option<Ipv6Addr>,
+    /// The value of the discovery tag, when the instance carries it.
+    pub name_tag: Option<String>,
+}
+
+impl Instance {
+    pub fn address(&self, rtype: RecordType) -> Option<String> {
+        match rtype {
+            RecordType::A => self.ipv4.map(|ip| ip.to_string()),
+            RecordType::AAAA => self.ipv6.map(|ip| ip.to_string()),
+            RecordType::TXT => None,
+        }
+    }
+}
+
+/// The instances one DescribeInstances pass found, by id.
+pub type Instances = HashMap<InstanceId, Instance>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_round_trip() {
+        for name in ["pending", "running", "stopping", "stopped", "shutting-down", "terminated"] {
+            assert_eq!(InstanceState::parse(name).unwrap().as_str(), name);
+        }
+        assert_eq!(InstanceState::parse("rebooting"), None);
+        assert!(InstanceState::Pending.is_up() && !InstanceState::Stopping.is_up());
+    }
+}

@@ -1,0 +1,122 @@
+//! The second chance for names Route53 rejected, as when a record moved since it was read
+//! (another invocation wrote it first): which names to read and plan again (pure), the second
+//! pass itself, and how its outcomes take the place of the first (pure).
+
+use tracing::info;
+
+use crate::app::App;
+use crate::budget::Budget;
+use crate::desired::Desired;
+use crate::failure::{Failure, FailureKind};
+use crate::names::{RecordName, ZoneId};
+use crate::plan;
+use crate::records::Outcome;
+use crate::registry::Registry;
+use crate::route53::{apply, read};
+use crate::scope::Orphans;
+
+/// The (zone, name) groups with a change Route53 rejected, each once.
+pub fn rejected(outcomes: &[Outcome]) -> Vec<(ZoneId, RecordName)> {
+    let mut names: Vec<(ZoneId, RecordName)> = outcomes
+        .iter()
+        .filter(|o| o.result.as_ref().is_err_and(|f| f.kind == FailureKind::Route53Rejected))
+        .map(|o| (o.change.zone.clone(), o.change.group_name()))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// The first outcomes, with those of the `names` tried again replaced by the `second` ones.
+pub fn replace(first: Vec<Outcome>, names: &[(ZoneId, RecordName)], second: Vec<Outcome>) -> Vec<Outcome> {
+    let retried =
+        |o: &Outcome| names.iter().any(|(zone, name)| &o.change.zone == zone && &o.change.group_name() == name);
+    first.into_iter().filter(|o| !retried(o)).chain(second).collect()
+}
+
+/// The outcomes after the second chance, and what the second pass added.
+pub struct Again {
+    pub outcomes: Vec<Outcome>,
+    pub unchanged: usize,
+    pub failures: Vec<Failure>,
+}
+
+/// Route53 rejects a change when the record moved since it was read (another invocation got
+/// there first, say): those names are read, planned and written once more.
+pub async fn again(
+    app: &App,
+    budget: &Budget,
+    desired: &[Desired],
+    orphans: &Orphans,
+    force: bool,
+    comment: &str,
+    outcomes: Vec<Outcome>,
+) -> Again {
+    let names = rejected(&outcomes);
+    if names.is_empty() {
+        return Again { outcomes, unchanged: 0, failures: Vec::new() };
+    }
+    info!(names = names.len(), "changes rejected; reading those names again");
+    let wanted: Vec<Desired> =
+        desired.iter().filter(|d| names.iter().any(|(z, n)| z == &d.zone && n == &d.name)).cloned().collect();
+    let read = read::current(
+        &app.clients,
+        budget,
+        &read::readings(&[], names.iter().map(|(z, n)| (z, n))),
+        &*app.env.progress,
+    )
+    .await;
+    let orphans = if *orphans == Orphans::Ignore { Orphans::Ignore } else { Orphans::All };
+    let registry = Registry::read(&read.current, &app.config.owner);
+    let plan = plan::plan(&wanted, &read.current, &registry, &orphans, force);
+    let second = apply::apply(&app.clients, budget, &plan.changes, comment, &*app.env.progress).await;
+    Again { outcomes: replace(outcomes, &names, second), unchanged: plan.unchanged, failures: read.failures }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::failure::Failure;
+    use crate::names::{InstanceId, RecordType};
+    use crate::records::{Action, Change};
+
+    fn outcome(name: &str, rtype: RecordType, kind: Option<FailureKind>) -> Outcome {
+        let name = RecordName::parse(name).unwrap();
+        let change = Change {
+            zone: ZoneId::parse("Z1").unwrap(),
+            name: if rtype == RecordType::TXT { name.marker() } else { name },
+            rtype,
+            action: Action::Create,
+            old: None,
+            new: None,
+            instance: InstanceId::parse("i-12345678").unwrap(),
+        };
+        Outcome { change, result: kind.map_or(Ok(()), |k| Err(Failure::new(k, "", "no"))) }
+    }
+
+    #[test]
+    fn only_rejected_names_are_tried_again_and_their_second_outcome_wins() {
+        use FailureKind::*;
+        use RecordType::*;
+        let first = vec![
+            outcome("a.example.com", A, None),
+            outcome("moved.example.com", A, Some(Route53Rejected)),
+            outcome("moved.example.com", TXT, Some(Route53Rejected)),
+            outcome("denied.example.com", A, Some(Route53Denied)),
+        ];
+        let names = rejected(&first);
+        assert_eq!(names.len(), 1, "a marker travels with its name: {names:?}");
+        assert_eq!(names[0].1.as_str(), "moved.example.com.");
+        let merged = replace(first, &names, vec![outcome("moved.example.com", A, None)]);
+        let shown: Vec<(String, bool)> = merged.iter().map(|o| (o.change.name.to_string(), o.result.is_ok())).collect();
+        assert_eq!(
+            shown,
+            [
+                ("a.example.com".to_string(), true),
+                ("denied.example.com".to_string(), false),
+                ("moved.example.com".to_string(), true),
+            ]
+        );
+        assert!(rejected(&merged).is_empty());
+    }
+}

@@ -1,0 +1,131 @@
+//! Route53's limits on one ChangeResourceRecordSets request, and the split of a plan's changes
+//! into requests within them. Pure.
+
+use crate::plan::group_by;
+use crate::records::{Action, Change, RecordData};
+
+/// Route53 accepts at most this many ResourceRecord elements per request (UPSERT counts twice).
+pub const MAX_RECORDS_PER_BATCH: usize = 1_000;
+/// Route53 accepts at most this many characters of values per request (UPSERT counts twice).
+pub const MAX_VALUE_CHARS_PER_BATCH: usize = 32_000;
+
+/// Route53's weight of a change against [`MAX_RECORDS_PER_BATCH`] and [`MAX_VALUE_CHARS_PER_BATCH`].
+fn weight(c: &Change) -> (usize, usize) {
+    let of = |d: &Option<RecordData>| {
+        d.as_ref().map_or((0, 0), |d| (d.values.len(), d.values.iter().map(String::len).sum()))
+    };
+    match c.action {
+        Action::Create => of(&c.new),
+        Action::Delete => of(&c.old),
+        Action::Update => {
+            let (records, chars) = of(&c.new);
+            (2 * records, 2 * chars)
+        }
+    }
+}
+
+/// Changes grouped by zone and name, in first-seen order; a marker goes with the name it guards.
+pub fn by_name(changes: Vec<Change>) -> Vec<Vec<Change>> {
+    group_by(changes, |a, b| a.zone == b.zone && a.group_name() == b.group_name())
+}
+
+/// Splits changes into requests: one zone per request, all of a name's changes together, and
+/// each request within Route53's element and character limits.
+pub fn batches(changes: &[Change]) -> Vec<Vec<Change>> {
+    let names = by_name(changes.to_vec());
+    let mut out = Vec::new();
+    for groups in group_by(&names, |a, b| a[0].zone == b[0].zone) {
+        let mut batch: Vec<Change> = Vec::new();
+        let (mut records, mut chars) = (0, 0);
+        for group in groups {
+            let (r, ch) = group.iter().map(weight).fold((0, 0), |(r, ch), (a, b)| (r + a, ch + b));
+            if !batch.is_empty() && (records + r > MAX_RECORDS_PER_BATCH || chars + ch > MAX_VALUE_CHARS_PER_BATCH) {
+                out.push(std::mem::take(&mut batch));
+                (records, chars) = (0, 0);
+            }
+            records += r;
+            chars += ch;
+            batch.extend(group.iter().cloned());
+        }
+        if !batch.is_empty() {
+            out.push(batch);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::names::{InstanceId, RecordName, RecordType, ZoneId};
+
+    fn zone(z: &str) -> ZoneId {
+        ZoneId::parse(z).unwrap()
+    }
+    fn name(n: &str) -> RecordName {
+        RecordName::parse(n).unwrap()
+    }
+    fn id() -> InstanceId {
+        InstanceId::parse("i-12345678").unwrap()
+    }
+
+    fn change(z: &str, n: &str, action: Action, value_len: usize) -> Change {
+        let data = Some(RecordData { ttl: 60, values: vec!["x".repeat(value_len)] });
+        let (old, new) = match action {
+            Action::Create => (None, data),
+            Action::Delete => (data, None),
+            Action::Update => (data.clone(), data),
+        };
+        Change { zone: zone(z), name: name(n), rtype: RecordType::A, action, old, new, instance: id() }
+    }
+
+    #[test]
+    fn one_batch_per_zone_when_small() {
+        let changes = vec![
+            change("Z1", "a.example.com", Action::Create, 7),
+            change("Z2", "b.example.org", Action::Update, 7),
+            change("Z1", "c.example.com", Action::Delete, 7),
+        ];
+        let b = batches(&changes);
+        assert_eq!(b.len(), 2);
+        assert_eq!(b[0].len(), 2);
+        assert!(b[0].iter().all(|c| c.zone.as_str() == "Z1"));
+        assert_eq!(b[1][0].zone.as_str(), "Z2");
+    }
+
+    #[test]
+    fn batches_respect_the_record_limit_with_upsert_counting_twice() {
+        let creates: Vec<Change> =
+            (0..1500).map(|i| change("Z1", &format!("h{i}.example.com"), Action::Create, 7)).collect();
+        let sizes: Vec<usize> = batches(&creates).iter().map(Vec::len).collect();
+        assert_eq!(sizes, [1000, 500]);
+        let updates: Vec<Change> =
+            (0..1500).map(|i| change("Z1", &format!("h{i}.example.com"), Action::Update, 7)).collect();
+        let sizes: Vec<usize> = batches(&updates).iter().map(Vec::len).collect();
+        assert_eq!(sizes, [500, 500, 500]);
+    }
+
+    #[test]
+    fn batches_respect_the_character_limit() {
+        let big: Vec<Change> =
+            (0..10).map(|i| change("Z1", &format!("h{i}.example.com"), Action::Create, 10_000)).collect();
+        let sizes: Vec<usize> = batches(&big).iter().map(Vec::len).collect();
+        assert_eq!(sizes, [3, 3, 3, 1]);
+        for b in batches(&big) {
+            assert!(b.iter().map(|c| weight(c).1).sum::<usize>() <= MAX_VALUE_CHARS_PER_BATCH);
+        }
+    }
+
+    #[test]
+    fn a_name_never_splits_across_batches() {
+        let mut changes: Vec<Change> =
+            (0..999).map(|i| change("Z1", &format!("h{i}.example.com"), Action::Create, 7)).collect();
+        let mut aaaa = change("Z1", "h0.example.com", Action::Create, 7);
+        aaaa.rtype = RecordType::AAAA;
+        changes.push(change("Z1", "last.example.com", Action::Create, 7));
+        changes.push(aaaa);
+        let b = batches(&changes);
+        assert_eq!(b.len(), 2);
+        assert!(b[0].iter().filter(|c| c.name.as_str() == "h0.example.com.").count() == 2);
+    }
+}

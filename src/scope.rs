@@ -1,0 +1,243 @@
+//! Trigger + config -> what one invocation covers: which mappings and instances, which zones it
+//! reads whole, and which orphaned names it may clean up. Pure; a trigger that covers nothing
+//! gets a note saying why.
+
+use crate::config::{Config, Mapping};
+use crate::event::Trigger;
+use crate::instance::InstanceState;
+use crate::names::{InstanceId, ZoneId};
+
+/// Which orphans (names our markers guard that nothing wants any more) a run may clean up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Orphans {
+    /// None: the run did not read enough to know.
+    Ignore,
+    /// Every orphan found: a full sweep.
+    All,
+    /// Only these instances': an event about them.
+    Of(Vec<InstanceId>),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scope<'a> {
+    pub mappings: Vec<&'a Mapping>,
+    /// Instances to describe by id.
+    pub ids: Vec<InstanceId>,
+    /// Describe every tagged instance too (a fleet sweep).
+    pub all_tagged: bool,
+    /// Zones read whole, to find markers whose names nothing wants any more.
+    pub whole_zones: Vec<ZoneId>,
+    pub orphans: Orphans,
+    /// After a `running` event: the instance whose public addresses are awaited.
+    pub awaits: Option<InstanceId>,
+}
+
+/// The records a trigger covers, or a note on why it covers none.
+pub fn scope<'a>(config: &'a Config, trigger: &Trigger) -> Result<Scope<'a>, String> {
+    let of = |id: &InstanceId| config.mappings.iter().filter(|m| &m.instance == id).collect::<Vec<_>>();
+    let fleet_zones = config.discovery.as_ref().map(|d| d.zones.clone()).unwrap_or_default();
+    let fleet = config.discovery.is_some();
+    let one = |id: &InstanceId, whole_zones: bool| Scope {
+        mappings: of(id),
+        ids: vec![id.clone()],
+        all_tagged: false,
+        whole_zones: if whole_zones { fleet_zones.clone() } else { Vec::new() },
+        orphans: if whole_zones { Orphans::Of(vec![id.clone()]) } else { Orphans::Ignore },
+        awaits: None,
+    };
+    match trigger {
+        Trigger::StateChange { state, .. }
+            if !matches!(state, InstanceState::Running | InstanceState::Stopped | InstanceState::Terminated) =>
+        {
+            Err(format!("state {state} needs no DNS change"))
+        }
+        Trigger::StateChange { instance, state } => {
+            if of(instance).is_empty() && !fleet {
+                return Err(format!("instance {instance} is not configured"));
+            }
+            let awaits = (*state == InstanceState::Running).then(|| instance.clone());
+            Ok(Scope { awaits, ..one(instance, false) })
+        }
+        Trigger::TagChange { instance, changed_keys } => match &config.discovery {
+            None => Err("tag discovery is off (DDNS_TAG_KEY is not set)".into()),
+            Some(d) if !changed_keys.contains(&d.tag_key) => Err(format!("tag {} did not change", d.tag_key)),
+            // Its old names are known only from the markers, so read the allowed zones whole.
+            Some(_) => Ok(one(instance, true)),
+        },
+        Trigger::Schedule | Trigger::Manual { instance_ids: None, .. } => {
+            let mut ids: Vec<InstanceId> = config.mappings.iter().map(|m| m.instance.clone()).collect();
+            ids.sort();
+            ids.dedup();
+            Ok(Scope {
+                mappings: config.mappings.iter().collect(),
+                ids,
+                all_tagged: fleet,
+                whole_zones: fleet_zones,
+                orphans: if fleet { Orphans::All } else { Orphans::Ignore },
+                awaits: None,
+            })
+        }
+        Trigger::Manual { instance_ids: Some(ids), .. } => {
+            let unknown: Vec<String> = ids.iter().filter(|id| of(id).is_empty()).map(ToString::to_string).collect();
+            if !unknown.is_empty() && !fleet {
+                return Err(format!("not configured: {}", unknown.join(", ")));
+            }
+            Ok(Scope {
+                mappings: ids.iter().flat_map(of).collect(),
+                ids: ids.clone(),
+                all_tagged: false,
+                whole_zones: fleet_zones,
+                orphans: if fleet { Orphans::Of(ids.clone()) } else { Orphans::Ignore },
+                awaits: None,
+            })
+        }
+        Trigger::TestWebhook => Err("a test alert changes no DNS".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: &str = "i-0000000a";
+    const B: &str = "i-0000000b";
+
+    fn config(fleet: bool) -> Config {
+        let records = format!(
+            r#"[{{"instance_id":"{A}","zone_id":"ZA","name":"a.example.com"}},{{"instance_id":"{B}","zone_id":"ZA","name":"b.example.com"}},{{"instance_id":"{A}","zone_id":"ZB","name":"a.example.org"}}]"#
+        );
+        let vars = [("DDNS_RECORDS", records.as_str()), ("DDNS_TAG_KEY", "ddns:name"), ("DDNS_ZONES", "ZA,ZC")];
+        let vars = if fleet { &vars[..] } else { &vars[..1] };
+        Config::from_lookup(|k| vars.iter().find(|(key, _)| *key == k).map(|(_, v)| v.to_string())).unwrap()
+    }
+
+    fn id(s: &str) -> InstanceId {
+        InstanceId::parse(s).unwrap()
+    }
+
+    fn state(instance: &str, state: InstanceState) -> Trigger {
+        Trigger::StateChange { instance: id(instance), state }
+    }
+
+    /// What a scope covers, in short: names, ids, all tagged, whole zones, orphans, awaited.
+    type Summary = (Vec<String>, Vec<String>, bool, Vec<String>, Orphans, Option<InstanceId>);
+
+    fn summary(s: Scope) -> Summary {
+        (
+            s.mappings.iter().map(|m| m.name.display()).collect(),
+            s.ids.iter().map(ToString::to_string).collect(),
+            s.all_tagged,
+            s.whole_zones.iter().map(ToString::to_string).collect(),
+            s.orphans,
+            s.awaits,
+        )
+    }
+
+    #[test]
+    fn what_each_trigger_covers() {
+        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let tag =
+            |instance: &str, key: &str| Trigger::TagChange { instance: id(instance), changed_keys: vec![key.into()] };
+        let manual = |ids: Option<Vec<&str>>| Trigger::Manual {
+            instance_ids: ids.map(|v| v.into_iter().map(id).collect()),
+            dry_run: false,
+            force: false,
+        };
+        let cases: Vec<(&str, bool, Trigger, Summary)> = vec![
+            (
+                "running: that instance's mappings, awaiting its addresses",
+                false,
+                state(A, InstanceState::Running),
+                (names(&["a.example.com", "a.example.org"]), names(&[A]), false, vec![], Orphans::Ignore, Some(id(A))),
+            ),
+            (
+                "stopped: no waiting",
+                false,
+                state(B, InstanceState::Stopped),
+                (names(&["b.example.com"]), names(&[B]), false, vec![], Orphans::Ignore, None),
+            ),
+            (
+                "fleet: an unlisted instance may carry the tag",
+                true,
+                state("i-0000000c", InstanceState::Terminated),
+                (vec![], names(&["i-0000000c"]), false, vec![], Orphans::Ignore, None),
+            ),
+            (
+                "tag change: the allowed zones whole, that instance's orphans",
+                true,
+                tag(A, "ddns:name"),
+                (
+                    names(&["a.example.com", "a.example.org"]),
+                    names(&[A]),
+                    false,
+                    names(&["ZA", "ZC"]),
+                    Orphans::Of(vec![id(A)]),
+                    None,
+                ),
+            ),
+            (
+                "sweep: everything, once per instance",
+                false,
+                Trigger::Schedule,
+                (
+                    names(&["a.example.com", "b.example.com", "a.example.org"]),
+                    names(&[A, B]),
+                    false,
+                    vec![],
+                    Orphans::Ignore,
+                    None,
+                ),
+            ),
+            (
+                "fleet sweep: every tagged instance and every orphan",
+                true,
+                manual(None),
+                (
+                    names(&["a.example.com", "b.example.com", "a.example.org"]),
+                    names(&[A, B]),
+                    true,
+                    names(&["ZA", "ZC"]),
+                    Orphans::All,
+                    None,
+                ),
+            ),
+            (
+                "manual with ids",
+                false,
+                manual(Some(vec![B])),
+                (names(&["b.example.com"]), names(&[B]), false, vec![], Orphans::Ignore, None),
+            ),
+        ];
+        for (label, fleet, trigger, want) in cases {
+            assert_eq!(summary(scope(&config(fleet), &trigger).unwrap()), want, "{label}");
+        }
+    }
+
+    #[test]
+    fn triggers_that_cover_nothing_say_why() {
+        let cases = [
+            (false, state(A, InstanceState::Pending), "state pending needs no DNS change"),
+            (false, state(A, InstanceState::Stopping), "state stopping needs no DNS change"),
+            (false, state("i-0000000c", InstanceState::Running), "instance i-0000000c is not configured"),
+            (
+                false,
+                Trigger::TagChange { instance: id(A), changed_keys: vec![] },
+                "tag discovery is off (DDNS_TAG_KEY is not set)",
+            ),
+            (
+                true,
+                Trigger::TagChange { instance: id(A), changed_keys: vec!["Name".into()] },
+                "tag ddns:name did not change",
+            ),
+            (
+                false,
+                Trigger::Manual { instance_ids: Some(vec![id("i-0000000c")]), dry_run: true, force: false },
+                "not configured: i-0000000c",
+            ),
+            (false, Trigger::TestWebhook, "a test alert changes no DNS"),
+        ];
+        for (fleet, trigger, note) in cases {
+            assert_eq!(scope(&config(fleet), &trigger).unwrap_err(), note, "{trigger:?}");
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! moto in server mode on a free loopback port, stopped when dropped, and plain SDK clients for
+//! arranging and inspecting its state.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
+
+use aws_config::Region;
+use aws_sdk_ec2::operation::run_instances::builders::RunInstancesFluentBuilder;
+use aws_sdk_ec2::types::{Filter, InstanceNetworkInterfaceSpecification, InstanceStateName, InstanceType};
+use dynamic_dns_updater::clients::Clients;
+
+use super::net::{free_port, wait_for_port};
+
+pub const AMI: &str = "ami-12c6146b";
+
+/// The checkout under test. Read when the test runs (cargo sets it then too), so a test binary
+/// that cargo reuses from a build made in another checkout, through a shared target directory,
+/// still finds this checkout's files.
+pub fn repo_root() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), PathBuf::from)
+}
+
+/// The moto_server to run: $MOTO_SERVER, then the repo's .venv, then PATH.
+pub fn moto_server_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("MOTO_SERVER") {
+        return p.into();
+    }
+    let venv = repo_root().join(".venv/bin/moto_server");
+    if venv.exists() { venv } else { "moto_server".into() }
+}
+
+/// moto in server mode, on its own port, for one test.
+pub struct Moto {
+    pub port: u16,
+    child: Child,
+}
+
+impl Moto {
+    pub fn start() -> Self {
+        let port = free_port();
+        let child = Command::new(moto_server_bin())
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server must be installed (./test.sh installs it)");
+        wait_for_port(port, "moto_server");
+        Self { port, child }
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Environment for a process that should talk to this moto.
+    pub fn env(&self) -> Vec<(String, String)> {
+        [
+            ("AWS_ENDPOINT_URL", self.endpoint()),
+            ("AWS_ACCESS_KEY_ID", "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+
+    pub async fn sdk(&self) -> aws_config::SdkConfig {
+        sdk_at(&self.endpoint()).await
+    }
+
+    pub async fn aws(&self) -> Aws {
+        let sdk = self.sdk().await;
+        Aws {
+            ec2: aws_sdk_ec2::Client::new(&sdk),
+            r53: aws_sdk_route53::Client::new(&sdk),
+            ssm: aws_sdk_ssm::Client::new(&sdk),
+        }
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The function's own SDK settings (timeouts, retries), pointed at `endpoint` with test credentials.
+pub async fn sdk_at(endpoint: &str) -> aws_config::SdkConfig {
+    Clients::loader()
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_ec2::config::Credentials::new("testing", "testing", None, None, "test"))
+        .load()
+        .await
+}
+
+/// Plain SDK clients for arranging and inspecting moto's state.
+pub struct Aws {
+    pub ec2: aws_sdk_ec2::Client,
+    pub r53: aws_sdk_route53::Client,
+    pub ssm: aws_sdk_ssm::Client,
+}
+
+impl Aws {
+    pub async fn zone(&self, name: &str) -> String {
+        let out = self
+            .r53
+            .create_hosted_zone()
+            .name(name)
+            .caller_reference(format!("{name}-{:?}", Instant::now()))
+            .send()
+            .await
+            .unwrap();
+        out.hosted_zone().unwrap().id().trim_start_matches("/hostedzone/").to_string()
+    }
+
+    pub async fn run_instance(&self) -> String {
+        self.launch(|req| req).await.instance_id().unwrap().to_string()
+    }
+
+    /// Launches one instance, letting `shape` add to the request (a subnet, an interface).
+    pub async fn launch(
+        &self,
+        shape: impl FnOnce(RunInstancesFluentBuilder) -> RunInstancesFluentBuilder,
+    ) -> aws_sdk_ec2::types::Instance {
+        let req = self.ec2.run_instances().image_id(AMI).instance_type(InstanceType::T3Micro).min_count(1).max_count(1);
+        shape(req).send().await.unwrap().instances()[0].clone()
+    }
+
+    /// A VPC and subnet; with `ipv6`, both get Amazon-provided IPv6 blocks.
+    pub async fn subnet(&self, ipv6: bool) -> String {
+        let vpc =
+            self.ec2.create_vpc().cidr_block("10.0.0.0/16").amazon_provided_ipv6_cidr_block(ipv6).send().await.unwrap();
+        let vpc = vpc.vpc().unwrap();
+        let mut req = self.ec2.create_subnet().vpc_id(vpc.vpc_id().unwrap()).cidr_block("10.0.1.0/24");
+        if ipv6 {
+            let block = vpc.ipv6_cidr_block_association_set()[0].ipv6_cidr_block().unwrap();
+            req = req.ipv6_cidr_block(block.replace("::/56", "::/64"));
+        }
+        req.send().await.unwrap().subnet().unwrap().subnet_id().unwrap().to_string()
+    }
+
+    /// A running instance with a public IPv4 address and an IPv6 address on its primary
+    /// interface; returns its id and the IPv6 address.
+    pub async fn dual_stack_instance(&self) -> (String, String) {
+        let subnet = self.subnet(true).await;
+        let nic = InstanceNetworkInterfaceSpecification::builder()
+            .device_index(0)
+            .subnet_id(subnet)
+            .associate_public_ip_address(true)
+            .build();
+        let inst = self.launch(|req| req.network_interfaces(nic)).await;
+        // moto ignores an address count at launch, so assign one to the primary interface after.
+        let eni = inst.network_interfaces()[0].network_interface_id().unwrap();
+        let out =
+            self.ec2.assign_ipv6_addresses().network_interface_id(eni).ipv6_address_count(1).send().await.unwrap();
+        (inst.instance_id().unwrap().to_string(), out.assigned_ipv6_addresses()[0].clone())
+    }
+
+    pub async fn public_ip(&self, id: &str) -> Option<String> {
+        let out = self.ec2.describe_instances().instance_ids(id).send().await.unwrap();
+        out.reservations()[0].instances()[0].public_ip_address().map(str::to_string)
+    }
+
+    pub async fn state(&self, id: &str) -> InstanceStateName {
+        let out = self
+            .ec2
+            .describe_instances()
+            .filters(Filter::builder().name("instance-id").values(id).build())
+            .send()
+            .await
+            .unwrap();
+        out.reservations()[0].instances()[0].state().unwrap().name().unwrap().clone()
+    }
+
+    pub async fn stop(&self, id: &str) {
+        self.ec2.stop_instances().instance_ids(id).send().await.unwrap();
+    }
+
+    pub async fn start(&self, id: &str) {
+        self.ec2.start_instances().instance_ids(id).send().await.unwrap();
+    }
+
+    /// Every record set in the zone, as (name, type, ttl, values).
+    pub async fn records(&self, zone: &str) -> Vec<(String, String, i64, Vec<String>)> {
+        let mut out = Vec::new();
+        let mut next: Option<(String, String)> = None;
+        loop {
+            let mut req = self.r53.list_resource_record_sets().hosted_zone_id(zone);
+            if let Some((name, rtype)) = next.take() {
+                req = req.start_record_name(name).start_record_type(rtype.as_str().into());
+            }
+            let page = req.send().await.unwrap();
+            out.extend(page.resource_record_sets().iter().map(|r| {
+                let values = r.resource_records().iter().map(|v| v.value().to_string()).collect();
+                (r.name().to_string(), r.r#type().as_str().to_string(), r.ttl().unwrap_or(0), values)
+            }));
+            match (page.is_truncated(), page.next_record_name(), page.next_record_type()) {
+                (true, Some(n), Some(t)) => next = Some((n.to_string(), t.as_str().to_string())),
+                _ => return out,
+            }
+        }
+    }
+
+    /// The values of one record, if it exists.
+    pub async fn values(&self, zone: &str, name: &str, rtype: &str) -> Option<Vec<String>> {
+        self.records(zone).await.into_iter().find(|r| r.0 == name && r.1 == rtype).map(|r| r.3)
+    }
+
+    pub async fn put(&self, zone: &str, action: &str, name: &str, rtype: &str, ttl: i64, values: &[&str]) {
+        use aws_sdk_route53::types::*;
+        let set = ResourceRecordSet::builder()
+            .name(name)
+            .r#type(RrType::from(rtype))
+            .ttl(ttl)
+            .set_resource_records(Some(
+                values.iter().map(|v| ResourceRecord::builder().value(*v).build().unwrap()).collect(),
+            ))
+            .build()
+            .unwrap();
+        let change = Change::builder().action(ChangeAction::from(action)).resource_record_set(set).build().unwrap();
+        self.r53
+            .change_resource_record_sets()
+            .hosted_zone_id(zone)
+            .change_batch(ChangeBatch::builder().changes(change).build().unwrap())
+            .send()
+            .await
+            .unwrap();
+    }
+}
