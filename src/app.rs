@@ -1,12 +1,18 @@
 //! Everything built once per process and borrowed by each invocation, and the one way to build
 //! it: main.rs and the tests both call [`App::build`].
 
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+use tracing::warn;
+
 use crate::clients::Clients;
 use crate::config::Config;
+use crate::incidents::Incidents;
 use crate::names::{RecordName, ZoneId};
 use crate::notify::Notifier;
 use crate::progress::Progress;
-use crate::route53;
+use crate::{route53, ssm};
 
 /// Where the process runs, as the runtime environment tells it.
 #[derive(Debug)]
@@ -19,6 +25,16 @@ pub struct Environment {
     pub progress: Box<dyn Progress>,
 }
 
+/// The open incidents as this process knows them, and what their parameter holds.
+#[derive(Debug, Default)]
+pub struct IncidentState {
+    pub incidents: Incidents,
+    /// The parameter's text as last read or written; `None` while it does not exist.
+    pub stored: Option<String>,
+    /// Reads or writes of the parameter that failed and are not yet counted in a metrics line.
+    pub store_failures: usize,
+}
+
 #[derive(Debug)]
 pub struct App {
     pub config: Config,
@@ -27,13 +43,19 @@ pub struct App {
     /// The allowed zones' names, learned once at start-up (fleet mode).
     pub zones: Vec<(ZoneId, RecordName)>,
     pub env: Environment,
+    pub incidents: Mutex<IncidentState>,
+    /// What has been warned about once in this process.
+    warned: Mutex<HashSet<String>>,
 }
 
 impl App {
-    /// Reads what start-up needs from AWS, side by side: the webhook's parameters and the allowed
-    /// zones' names. An error names the variable whose value could not be used.
+    /// Reads what start-up needs from AWS, side by side: the webhook's parameters, the allowed
+    /// zones' names and the open incidents. An error names the variable whose value could not
+    /// be used; an incident store that cannot be read is said once, and alerting goes on from
+    /// memory.
     pub async fn build(config: Config, clients: Clients, env: Environment) -> Result<Self, String> {
-        let (notifier, zones) = tokio::join!(
+        let store = config.incidents_parameter.as_deref().filter(|_| config.webhook.is_some());
+        let (notifier, zones, stored) = tokio::join!(
             async {
                 match &config.webhook {
                     Some(settings) => Notifier::from_settings(settings, &clients).await.map(Some),
@@ -45,13 +67,54 @@ impl App {
                     Some(d) => route53::read::zone_names(&clients, &d.zones).await,
                     None => Ok(Vec::new()),
                 }
+            },
+            async {
+                match store {
+                    Some(name) => ssm::read(&clients, name).await,
+                    None => Ok(None),
+                }
             }
         );
-        Ok(Self { notifier: notifier?, zones: zones?, config, clients, env })
+        let app = Self {
+            notifier: notifier?,
+            zones: zones?,
+            config,
+            clients,
+            env,
+            incidents: Mutex::default(),
+            warned: Mutex::default(),
+        };
+        app.load_incidents(stored);
+        Ok(app)
+    }
+
+    fn load_incidents(&self, stored: Result<Option<String>, String>) {
+        let mut state = self.incidents.lock().expect("not poisoned");
+        match stored {
+            Ok(None) => {}
+            Ok(Some(text)) => {
+                state.incidents = Incidents::load(&text).unwrap_or_else(|why| {
+                    warn!(why = %why, "the incidents parameter holds what this version cannot read; it is replaced");
+                    Incidents::default()
+                });
+                state.stored = Some(text);
+            }
+            Err(e) => {
+                if self.first_time("incident store") {
+                    warn!(error = %e, "the open incidents could not be read; alerting goes on from memory");
+                }
+                state.store_failures += 1;
+            }
+        }
     }
 
     /// The function's name as alerts and metrics show it.
     pub fn function_name(&self) -> &str {
         self.env.function.as_deref().unwrap_or("dynamic-dns-updater")
+    }
+
+    /// True the first time `what` is asked about in this process: for warnings given once.
+    pub fn first_time(&self, what: &str) -> bool {
+        self.warned.lock().expect("not poisoned").insert(what.to_string())
     }
 }

@@ -30,9 +30,10 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Show the changes a reconcile would make. Exit 0 when in sync, 2 when changes are pending, 1 on error.
+    /// Show the changes a reconcile would make. Exit 0 when in sync, 2 when changes are pending, 1 when
+    /// something went wrong or needs a person (a record someone else owns, say).
     Plan,
-    /// Make the changes. Exit 0 on success, 1 on error.
+    /// Make the changes. Exit 0 on success, 1 when something went wrong or needs a person.
     Apply,
     /// Run one event (a JSON file, or - for stdin) through the handler and print the result.
     Invoke { event: PathBuf },
@@ -47,6 +48,11 @@ pub async fn run(app: &App, command: Command) -> ExitCode {
             let dry_run = matches!(command, Command::Plan);
             let result = handler::handle(app, &json!({"action": "reconcile", "dry_run": dry_run}), invocation).await;
             match result {
+                Ok(answer) if !answer.problems.is_empty() || !answer.errors.is_empty() => {
+                    print_table(&answer);
+                    eprintln!("error: {}", answer.error_summary());
+                    ExitCode::FAILURE
+                }
                 Ok(answer) => {
                     print_table(&answer);
                     if dry_run && !answer.changes.is_empty() { ExitCode::from(2) } else { ExitCode::SUCCESS }

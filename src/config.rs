@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -13,6 +14,12 @@ pub const DEFAULT_TTL: u32 = 60;
 pub const MAX_TTL: u32 = 86_400;
 /// The owner written in markers when neither DDNS_OWNER_ID nor a function name is set.
 pub const DEFAULT_OWNER: &str = "dynamic-dns-updater";
+/// An invocation's time when the runtime's deadline cannot be trusted: Terraform's default.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often an open incident is alerted again, by default.
+pub const DEFAULT_ALERT_REPEAT: Duration = Duration::from_secs(6 * 3600);
+/// Lambda's longest timeout.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(900);
 
 /// One record name kept pointed at one instance.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -160,6 +167,13 @@ pub struct Config {
     pub default_ttl: u32,
     pub on_stop: OnStop,
     pub webhook: Option<WebhookSettings>,
+    /// An invocation's time when the runtime's deadline cannot be trusted (DDNS_TIMEOUT).
+    pub timeout: Duration,
+    /// How often an open incident is alerted again; `None` never (DDNS_ALERT_REPEAT).
+    pub alert_repeat: Option<Duration>,
+    /// The SSM parameter that keeps open incidents across cold starts; `None` keeps them in
+    /// memory only (DDNS_INCIDENTS_PARAMETER, by default one named after the function).
+    pub incidents_parameter: Option<String>,
 }
 
 impl Config {
@@ -239,9 +253,44 @@ impl Config {
             .unwrap_or_else(|| DEFAULT_OWNER.to_string());
 
         let webhook = parse_webhook(&get, &mut errors);
+        let timeout = match get("DDNS_TIMEOUT") {
+            None => DEFAULT_TIMEOUT,
+            Some(raw) => match parse_duration(&raw) {
+                Ok(t) if !t.is_zero() && t <= MAX_TIMEOUT => t,
+                Ok(_) => {
+                    errors.push(format!("DDNS_TIMEOUT: {:?} is out of range (1 s to 15 minutes)", raw.trim()));
+                    DEFAULT_TIMEOUT
+                }
+                Err(e) => {
+                    errors.push(format!("DDNS_TIMEOUT: {e}"));
+                    DEFAULT_TIMEOUT
+                }
+            },
+        };
+        let alert_repeat = match get("DDNS_ALERT_REPEAT") {
+            None => Some(DEFAULT_ALERT_REPEAT),
+            Some(raw) => parse_duration(&raw).map(|d| (!d.is_zero()).then_some(d)).unwrap_or_else(|e| {
+                errors.push(format!("DDNS_ALERT_REPEAT: {e}"));
+                None
+            }),
+        };
+        let incidents_parameter = match get("DDNS_INCIDENTS_PARAMETER") {
+            Some(raw) => Some(parse_parameter_name("DDNS_INCIDENTS_PARAMETER", &raw, &mut errors)),
+            None => get("AWS_LAMBDA_FUNCTION_NAME").map(|f| format!("/dynamic-dns-updater/{}/incidents", f.trim())),
+        };
 
         if errors.is_empty() {
-            Ok(Config { mappings, discovery, owner, default_ttl, on_stop, webhook })
+            Ok(Config {
+                mappings,
+                discovery,
+                owner,
+                default_ttl,
+                on_stop,
+                webhook,
+                timeout,
+                alert_repeat,
+                incidents_parameter,
+            })
         } else {
             Err(ConfigError(errors))
         }
@@ -254,6 +303,26 @@ fn parse_ttl(raw: &str) -> Result<u32, String> {
         .ok()
         .filter(|n| (1..=MAX_TTL).contains(n))
         .ok_or_else(|| format!("{n} is out of range (1 to {MAX_TTL} seconds)"))
+}
+
+/// A duration as people write it: `0`, a number of seconds, or a number with `s`, `m`, `h` or
+/// `d` (`90s`, `30m`, `6h`, `1d`).
+pub fn parse_duration(raw: &str) -> Result<Duration, String> {
+    let text = raw.trim();
+    let bad = || format!("{text:?} is not a duration (like 30m, 6h or 0)");
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let n: u64 = number.parse().map_err(|_| bad())?;
+    let seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(bad()),
+    };
+    n.checked_mul(seconds).map(Duration::from_secs).ok_or_else(bad)
 }
 
 fn parse_records(raw: &str, default_ttl: u32, errors: &mut Vec<String>) -> Vec<Mapping> {
@@ -453,9 +522,12 @@ fn parse_webhook(get: &impl Fn(&str) -> Option<String>, errors: &mut Vec<String>
 
 fn parse_parameter_name(var: &str, raw: &str, errors: &mut Vec<String>) -> String {
     let name = raw.trim();
-    let ok = name.len() <= 2048 && name.chars().all(|c| c.is_ascii_alphanumeric() || "_.-/".contains(c));
+    let ok = !name.is_empty()
+        && name.len() <= 2048
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || "_.-/".contains(c))
+        && (!name.contains('/') || name.starts_with('/'));
     if !ok {
-        errors.push(format!("{var}: {name:?} is not an SSM parameter name (letters, digits, _ . - /)"));
+        errors.push(format!("{var}: {name:?} is not an SSM parameter name (letters, digits, _ . - and /, starting with / when it has one)"));
     }
     name.to_string()
 }
@@ -614,6 +686,37 @@ mod tests {
         .unwrap();
         let shown = format!("{c:?}");
         assert!(!shown.contains("secret-token") && !shown.contains("s3cret"), "{shown}");
+    }
+
+    #[test]
+    fn durations_and_alert_settings() {
+        for (raw, secs) in [("0", 0), ("45", 45), ("90s", 90), ("30m", 1800), ("6h", 21_600), ("1d", 86_400)] {
+            assert_eq!(parse_duration(raw), Ok(Duration::from_secs(secs)), "{raw}");
+        }
+        for raw in ["soon", "6 h", "h", "-5m", "1.5h", "99999999999999999999d"] {
+            assert!(parse_duration(raw).is_err(), "{raw}");
+        }
+        let c = config(&[("DDNS_RECORDS", ONE), ("AWS_LAMBDA_FUNCTION_NAME", "ddns-prod")]).unwrap();
+        assert_eq!((c.timeout, c.alert_repeat), (DEFAULT_TIMEOUT, Some(DEFAULT_ALERT_REPEAT)));
+        assert_eq!(c.incidents_parameter.as_deref(), Some("/dynamic-dns-updater/ddns-prod/incidents"));
+        let c = config(&[("DDNS_RECORDS", ONE), ("DDNS_ALERT_REPEAT", "0"), ("DDNS_TIMEOUT", "60")]).unwrap();
+        assert_eq!((c.timeout, c.alert_repeat, c.incidents_parameter), (Duration::from_secs(60), None, None));
+        let c = config(&[("DDNS_RECORDS", ONE), ("DDNS_INCIDENTS_PARAMETER", "/team/ddns/incidents")]).unwrap();
+        assert_eq!(c.incidents_parameter.as_deref(), Some("/team/ddns/incidents"));
+        let errs = errors(&[
+            ("DDNS_RECORDS", ONE),
+            ("DDNS_ALERT_REPEAT", "soon"),
+            ("DDNS_TIMEOUT", "20m"),
+            ("DDNS_INCIDENTS_PARAMETER", "no/leading/slash"),
+        ]);
+        assert_eq!(
+            errs,
+            [
+                "DDNS_TIMEOUT: \"20m\" is out of range (1 s to 15 minutes)",
+                "DDNS_ALERT_REPEAT: \"soon\" is not a duration (like 30m, 6h or 0)",
+                "DDNS_INCIDENTS_PARAMETER: \"no/leading/slash\" is not an SSM parameter name (letters, digits, _ . - and /, starting with / when it has one)",
+            ]
+        );
     }
 
     #[test]

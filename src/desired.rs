@@ -38,11 +38,13 @@ pub struct Refusal {
     pub reason: String,
 }
 
-/// What an invocation wants: the records, and the tagged names that get none.
+/// What an invocation wants: the records, the tagged names refused, and the tagged names that
+/// lie outside every allowed zone (another deployment's business, not a problem of this one).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Wanted {
     pub records: Vec<Desired>,
     pub refusals: Vec<Refusal>,
+    pub outside: Vec<Refusal>,
 }
 
 impl Wanted {
@@ -54,15 +56,15 @@ impl Wanted {
 
 /// The records `mappings` and, in fleet mode, the tagged instances want.
 pub fn wanted(config: &Config, mappings: &[&Mapping], instances: &Instances, zones: &[(ZoneId, RecordName)]) -> Wanted {
-    let mut records = desired(mappings, instances, config.on_stop);
-    let mut refusals = Vec::new();
-    if let Some(discovery) = &config.discovery {
-        let (found, refused) =
-            discovered(instances, discovery, zones, &config.mappings, config.default_ttl, config.on_stop);
-        records.extend(found);
-        refusals = refused;
-    }
-    Wanted { records, refusals }
+    let mapped = desired(mappings, instances, config.on_stop);
+    let mut wanted = match &config.discovery {
+        Some(discovery) => {
+            discovered(instances, discovery, zones, &config.mappings, config.default_ttl, config.on_stop)
+        }
+        None => Wanted::default(),
+    };
+    wanted.records.splice(0..0, mapped);
+    wanted
 }
 
 /// Whether an instance that just started shows every address its records need: a `running`
@@ -107,18 +109,23 @@ pub fn discovered(
     explicit: &[Mapping],
     ttl: u32,
     on_stop: OnStop,
-) -> (Vec<Desired>, Vec<Refusal>) {
+) -> Wanted {
     let mut claims: HashMap<(ZoneId, RecordName), Vec<&Instance>> = HashMap::new();
-    let mut refusals = Vec::new();
+    let (mut refusals, mut outside) = (Vec::new(), Vec::new());
     let mut sorted: Vec<&Instance> = instances.values().collect();
     sorted.sort_by(|a, b| a.id.cmp(&b.id));
     for instance in sorted {
         let Some(tag) = &instance.name_tag else { continue };
         for raw in tag.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let refusal = |reason| Refusal { instance: instance.id.clone(), name: raw.to_string(), reason };
             let (zone, name) = match place(raw, discovery, zones) {
                 Ok(placed) => placed,
-                Err(reason) => {
-                    refusals.push(Refusal { instance: instance.id.clone(), name: raw.to_string(), reason });
+                Err(Unplaced::Refused(reason)) => {
+                    refusals.push(refusal(reason));
+                    continue;
+                }
+                Err(Unplaced::Outside) => {
+                    outside.push(refusal("outside every allowed zone (DDNS_ZONES)".into()));
                     continue;
                 }
             };
@@ -145,14 +152,22 @@ pub fn discovered(
             out.push(Desired { zone: zone.clone(), name: name.clone(), rtype, instance, want, discovered: true });
         }
     }
-    (out, refusals)
+    Wanted { records: out, refusals, outside }
+}
+
+/// Why a tagged name gets no zone.
+enum Unplaced {
+    /// It breaks a rule; the reason says which.
+    Refused(String),
+    /// It lies in none of the allowed zones.
+    Outside,
 }
 
 /// Where a tagged name goes: the allowed zone whose domain is its longest suffix.
-fn place(raw: &str, discovery: &Discovery, zones: &[(ZoneId, RecordName)]) -> Result<(ZoneId, RecordName), String> {
-    let name = RecordName::parse(raw)?;
+fn place(raw: &str, discovery: &Discovery, zones: &[(ZoneId, RecordName)]) -> Result<(ZoneId, RecordName), Unplaced> {
+    let name = RecordName::parse(raw).map_err(Unplaced::Refused)?;
     if name.guarded().is_some() {
-        return Err("names under _ddns-owner are reserved for ownership markers".into());
+        return Err(Unplaced::Refused("names under _ddns-owner are reserved for ownership markers".into()));
     }
     let zone = zones
         .iter()
@@ -160,7 +175,7 @@ fn place(raw: &str, discovery: &Discovery, zones: &[(ZoneId, RecordName)]) -> Re
         .max_by_key(|(_, zone_name)| zone_name.as_str().len());
     match zone {
         Some((zone, _)) => Ok((zone.clone(), name)),
-        None => Err("outside every allowed zone (DDNS_ZONES)".into()),
+        None => Err(Unplaced::Outside),
     }
 }
 
@@ -399,24 +414,30 @@ mod discovery_tests {
         explicit: &[Mapping],
         on_stop: OnStop,
     ) -> (Vec<Desired>, Vec<Refusal>) {
+        let w = run_all(instances, allowed, explicit, on_stop);
+        (w.records, w.refusals)
+    }
+
+    fn run_all(instances: Vec<Instance>, allowed: &[&str], explicit: &[Mapping], on_stop: OnStop) -> Wanted {
         let map = instances.into_iter().map(|i| (i.id.clone(), i)).collect();
         discovered(&map, &discovery(allowed), &zones(), explicit, 60, on_stop)
     }
 
     #[test]
     fn names_go_to_the_longest_allowed_suffix() {
-        let (d, r) = run(
+        let w = run_all(
             vec![tagged("i-00000001", "running", Some("a.example.com, b.dev.example.com,c.example.org"))],
             &["ZCOM", "ZDEV"],
             &[],
             OnStop::Delete,
         );
-        let placed: Vec<(String, String)> = d.iter().map(|d| (d.name.display(), d.zone.to_string())).collect();
+        let placed: Vec<(String, String)> = w.records.iter().map(|d| (d.name.display(), d.zone.to_string())).collect();
         assert_eq!(placed, [("a.example.com".into(), "ZCOM".into()), ("b.dev.example.com".into(), "ZDEV".into())]);
-        assert!(d.iter().all(|d| d.discovered));
-        assert_eq!(r.len(), 1);
-        assert_eq!(r[0].name, "c.example.org");
-        assert!(r[0].reason.contains("outside every allowed zone"));
+        assert!(w.records.iter().all(|d| d.discovered));
+        assert!(w.refusals.is_empty(), "a name in another deployment's zone is no refusal");
+        assert_eq!(w.outside.len(), 1);
+        assert_eq!(w.outside[0].name, "c.example.org");
+        assert!(w.outside[0].reason.contains("outside every allowed zone"));
     }
 
     #[test]

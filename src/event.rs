@@ -58,6 +58,13 @@ impl Trigger {
         matches!(self, Trigger::Manual { force: true, .. })
     }
 
+    /// Whether a failed invocation of this event should be retried by Lambda: an event names a
+    /// change that may otherwise go unseen until the next sweep. A sweep itself never asks,
+    /// since the next one is a minute away and retries would only pile up behind it.
+    pub fn asks_for_retry(&self) -> bool {
+        matches!(self, Trigger::StateChange { .. } | Trigger::TagChange { .. } | Trigger::Manual { .. })
+    }
+
     /// Why records moved, in a few words, for alerts ("instance started").
     pub fn cause(&self) -> String {
         match self {

@@ -1,9 +1,12 @@
 //! What can go wrong in an invocation: the kinds, the `errorType` name each one has on the wire,
-//! and the classification of AWS SDK errors into them. Holds no client and decides nothing.
+//! which of them a retry of the event could fix, and the classification of AWS SDK errors into
+//! them. Holds no client and decides nothing.
 
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde::{Serialize, Serializer};
+
+use crate::names::ZoneId;
 
 /// What went wrong, for the answer, the alert and Lambda's `errorType`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -14,6 +17,8 @@ pub enum FailureKind {
     Route53Throttled,
     Route53Rejected,
     Route53Error,
+    /// A configured hosted zone does not exist.
+    NoSuchZone,
     /// A managed name holds a record this tool may not touch.
     Conflict,
     /// A tagged name that may not be placed (outside the allowed zones, say).
@@ -27,13 +32,14 @@ pub enum FailureKind {
 
 impl FailureKind {
     /// Every kind, for tests and documentation.
-    pub const ALL: [FailureKind; 11] = [
+    pub const ALL: [FailureKind; 12] = [
         Self::Ec2Denied,
         Self::Ec2Error,
         Self::Route53Denied,
         Self::Route53Throttled,
         Self::Route53Rejected,
         Self::Route53Error,
+        Self::NoSuchZone,
         Self::Conflict,
         Self::Refused,
         Self::SafetyValve,
@@ -51,12 +57,20 @@ impl FailureKind {
             Self::Route53Throttled => "Route53Throttled",
             Self::Route53Rejected => "Route53Rejected",
             Self::Route53Error => "Route53Error",
+            Self::NoSuchZone => "NoSuchZone",
             Self::Conflict => "Conflict",
             Self::Refused => "Refused",
             Self::SafetyValve => "SafetyValve",
             Self::UnsupportedEvent => "UnsupportedEvent",
             Self::Deadline => "Deadline",
         }
+    }
+
+    /// Whether running the same event again later could succeed: throttling that outlasted the
+    /// SDK's retries, server errors, timeouts, the deadline. Everything else (a record someone
+    /// else owns, a refused name, a denial, a zone that does not exist) needs a person.
+    pub fn is_transient(self) -> bool {
+        matches!(self, Self::Ec2Error | Self::Route53Error | Self::Route53Throttled | Self::Deadline)
     }
 }
 
@@ -78,15 +92,24 @@ pub struct Failure {
     /// What it concerns: `ec2`, a zone, or a record.
     pub scope: String,
     pub message: String,
+    /// The zone it was seen in, when it came from reading or writing one; `None` when it came
+    /// from EC2's answer or the plan as a whole.
+    #[serde(skip)]
+    pub zone: Option<ZoneId>,
 }
 
 impl Failure {
     pub fn new(kind: FailureKind, scope: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { kind, scope: scope.into(), message: message.into() }
+        Self { kind, scope: scope.into(), message: message.into(), zone: None }
     }
 
     pub fn at(mut self, scope: impl Into<String>) -> Self {
         self.scope = scope.into();
+        self
+    }
+
+    pub fn in_zone(mut self, zone: &ZoneId) -> Self {
+        self.zone = Some(zone.clone());
         self
     }
 
@@ -116,6 +139,7 @@ impl Failure {
             Some("AccessDenied" | "AccessDeniedException") => FailureKind::Route53Denied,
             Some("Throttling" | "ThrottlingException" | "PriorRequestNotComplete") => FailureKind::Route53Throttled,
             Some("InvalidChangeBatch" | "InvalidInput") => FailureKind::Route53Rejected,
+            Some("NoSuchHostedZone") => FailureKind::NoSuchZone,
             _ => FailureKind::Route53Error,
         };
         Self::new(kind, "", DisplayErrorContext(err).to_string())
@@ -138,6 +162,7 @@ mod tests {
                 "Route53Throttled",
                 "Route53Rejected",
                 "Route53Error",
+                "NoSuchZone",
                 "Conflict",
                 "Refused",
                 "SafetyValve",
@@ -149,5 +174,8 @@ mod tests {
             assert_eq!(serde_json::to_value(kind).unwrap(), kind.error_type(), "the answer's kind is the errorType");
             assert_eq!(kind.to_string(), kind.error_type());
         }
+        let transient: Vec<&str> =
+            FailureKind::ALL.iter().filter(|k| k.is_transient()).map(|k| k.error_type()).collect();
+        assert_eq!(transient, ["Ec2Error", "Route53Throttled", "Route53Error", "Deadline"]);
     }
 }

@@ -7,7 +7,7 @@ use serde_json::Value;
 use tracing::{error, info, warn};
 
 use crate::app::App;
-use crate::budget::Budget;
+use crate::budget::{self, Budget};
 use crate::desired;
 use crate::event::{self, Trigger, UnsupportedEvent};
 use crate::failure::{Failure, FailureKind};
@@ -15,10 +15,10 @@ use crate::instance::Instances;
 use crate::notify::Alert;
 use crate::plan;
 use crate::registry::Registry;
-use crate::report::{self, Answer, Reconciled};
+use crate::report::{self, Answer, Coverage, Reconciled};
 use crate::route53::{apply, read};
 use crate::scope;
-use crate::{ec2, retry};
+use crate::{alerts, ec2, retry};
 
 /// Time kept back from Lambda's deadline so the answer always gets out.
 const ANSWER_RESERVE: Duration = Duration::from_millis(300);
@@ -59,7 +59,14 @@ impl From<Error> for lambda_runtime::Diagnostic {
 pub async fn handle(app: &App, payload: &Value, invocation: Invocation) -> Result<Answer, Error> {
     let started = Instant::now();
     let calls = app.clients.calls.get();
-    let total = Budget::until(invocation.deadline, ANSWER_RESERVE);
+    let (deadline, set_aside) = budget::deadline(invocation.deadline, SystemTime::now(), app.config.timeout);
+    if set_aside && app.first_time("deadline") {
+        warn!(
+            timeout_s = app.config.timeout.as_secs(),
+            "the runtime's deadline is in the past or implausibly far; using DDNS_TIMEOUT"
+        );
+    }
+    let total = Budget::until(deadline, ANSWER_RESERVE);
     let trigger = match event::parse(payload) {
         Ok(t) => t,
         Err(e) => return Err(rejected(app, e)),
@@ -71,18 +78,15 @@ pub async fn handle(app: &App, payload: &Value, invocation: Invocation) -> Resul
     let aws_budget = total.shortened(WEBHOOK_RESERVE.min(total.remaining() / 3));
     let reconciled = reconcile(app, &trigger, &aws_budget).await;
     app.env.progress.done();
-    let mut answer = Answer::new(&trigger, reconciled, app.clients.calls.get() - calls);
-    let alert = Alert::of(&answer, &trigger, account, app.env.region.clone(), app.env.function.clone());
-    if let (Some(notifier), Some(alert)) = (&app.notifier, alert) {
-        answer.webhook = Some(notifier.send(&alert, &total).await);
-    }
+    let coverage = reconciled.coverage.clone();
+    let answer = Answer::new(&trigger, reconciled, 0);
+    let mut answer = alerts::alert(app, &trigger, answer, &coverage, account, &total).await;
+    answer.aws_calls = app.clients.calls.get() - calls;
     answer.log(started.elapsed());
     metrics(app, &answer);
-    match answer.errors.first() {
+    match answer.failure(&trigger) {
         None => Ok(answer),
-        Some(first) => {
-            Err(Error::Failed { kind: first.kind, summary: answer.error_summary(), answer: Box::new(answer) })
-        }
+        Some(kind) => Err(Error::Failed { kind, summary: answer.error_summary(), answer: Box::new(answer) }),
     }
 }
 
@@ -104,18 +108,23 @@ async fn reconcile(app: &App, trigger: &Trigger, budget: &Budget) -> Reconciled 
         Err(f) => return Reconciled::failed(vec![f]),
     };
     let wanted = desired::wanted(config, &scope.mappings, &instances, &app.zones);
+    for r in wanted.outside.iter().filter(|r| app.first_time(&format!("outside {}", r.name))) {
+        warn!(instance = %r.instance, name = %r.name, "tagged name outside every allowed zone; left to the deployment that serves it");
+    }
     let refusals: Vec<Failure> = wanted.refusals.iter().map(report::refused).collect();
+    let mut coverage = Coverage { full: scope.full, described: true, read: Vec::new() };
     if wanted.records.is_empty() && scope.whole_zones.is_empty() {
         let note = match &scope.ids[..] {
             [id] => format!("instance {id} is neither configured nor tagged"),
             _ => "no records to reconcile".to_string(),
         };
         info!(note = %note, "nothing to reconcile");
-        return Reconciled { note: Some(note), ..Reconciled::failed(refusals) };
+        return Reconciled { note: Some(note), coverage, outside: wanted.outside, ..Reconciled::failed(refusals) };
     }
 
     let readings = read::readings(&scope.whole_zones, wanted.records.iter().map(|d| (&d.zone, &d.name)));
     let read = read::current(&app.clients, budget, &readings, &*app.env.progress).await;
+    coverage.read = read.readable.clone();
     // A zone that could not be read is never written.
     let desired = wanted.in_zones(&read.readable);
     let registry = Registry::read(&read.current, &config.owner);
@@ -125,19 +134,20 @@ async fn reconcile(app: &App, trigger: &Trigger, budget: &Budget) -> Reconciled 
     }
     let conflicts = plan.conflicts.iter().map(report::conflicted);
     let mut failures: Vec<Failure> = refusals.into_iter().chain(read.failures).chain(conflicts).collect();
-    let unchanged = plan.unchanged;
+    let (unchanged, outside) = (plan.unchanged, wanted.outside);
     if let Some(reason) = plan.blocked {
         failures.push(report::held_back(reason));
-        return Reconciled { unchanged, ..Reconciled::failed(failures) };
+        return Reconciled { unchanged, coverage, outside, ..Reconciled::failed(failures) };
     }
     if trigger.dry_run() {
-        return Reconciled { planned: plan.changes, unchanged, ..Reconciled::failed(failures) };
+        return Reconciled { planned: plan.changes, unchanged, coverage, outside, ..Reconciled::failed(failures) };
     }
     let comment = format!("dynamic-dns-updater ({}): {}", config.owner, trigger.label());
     let outcomes = apply::apply(&app.clients, budget, &plan.changes, &comment, &*app.env.progress).await;
     let second = retry::again(app, budget, &desired, &scope.orphans, trigger.force(), &comment, outcomes).await;
     failures.extend(second.failures);
-    Reconciled { outcomes: second.outcomes, unchanged: unchanged + second.unchanged, ..Reconciled::failed(failures) }
+    let unchanged = unchanged + second.unchanged;
+    Reconciled { outcomes: second.outcomes, unchanged, coverage, outside, ..Reconciled::failed(failures) }
 }
 
 /// An event this function does not handle: logged, counted, and answered with an error.

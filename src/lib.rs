@@ -13,13 +13,16 @@
 //! - [`plan`]: the pure diff of desired against what Route53 holds, and the safety valve.
 //! - [`retry`]: the second chance for names Route53 rejected because they moved.
 //! - [`report`]: the typed answer, its log lines and its metrics line.
+//! - [`incidents`]: open problems across invocations: new, reminder, recovered.
 //! - [`notify`]: webhook alerts: formats, signing, delivery.
+//! - [`alerts`]: the alert step: incidents -> one message -> the state kept.
 //! - [`handler`]: one invocation as a straight line through the stages above.
 //!
 //! Beside them: [`names`] and [`instance`] hold the typed values, [`records`] the record sets
 //! and changes every stage passes on, [`failure`] what can go wrong; [`clients`], [`budget`],
 //! [`progress`] and [`ssm`] are what the edges share; [`cli`] runs the same handler outside Lambda.
 
+pub mod alerts;
 pub mod app;
 pub mod budget;
 pub mod cli;
@@ -30,6 +33,7 @@ pub mod ec2;
 pub mod event;
 pub mod failure;
 pub mod handler;
+pub mod incidents;
 pub mod instance;
 pub mod names;
 pub mod notify;

@@ -3,6 +3,7 @@
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
 use dynamic_dns_updater::app::{App, Environment};
@@ -11,6 +12,7 @@ use dynamic_dns_updater::clients::Clients;
 use dynamic_dns_updater::config::Config;
 use dynamic_dns_updater::handler::{self, Invocation};
 use dynamic_dns_updater::progress::{Progress, Silent, Terminal};
+use dynamic_dns_updater::report;
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
 use tracing_subscriber::filter::Targets;
@@ -25,7 +27,7 @@ async fn main() -> ExitCode {
     init_tracing(in_lambda);
     let app = match start(in_lambda).await {
         Ok(app) => app,
-        Err(e) => return startup_error(&e),
+        Err(e) => return startup_error(&e, in_lambda),
     };
     tracing::info!(records = app.config.mappings.len(), on_stop = ?app.config.on_stop, webhook = app.notifier.as_ref().map(|n| n.host()), "started");
     match command {
@@ -57,7 +59,7 @@ async fn serve(app: &App) -> ExitCode {
     .await;
     match served {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => startup_error(&format!("the Lambda runtime stopped: {e}")),
+        Err(e) => startup_error(&format!("the Lambda runtime stopped: {e}"), true),
     }
 }
 
@@ -78,8 +80,15 @@ fn init_tracing(in_lambda: bool) {
     }
 }
 
-fn startup_error(message: &str) -> ExitCode {
+/// Says why the process cannot go on. In Lambda no webhook can carry that, so a metrics line
+/// does (an alarm watches it).
+fn startup_error(message: &str, in_lambda: bool) -> ExitCode {
     tracing::error!(error = %message, "cannot start");
     eprintln!("dynamic-dns-updater: {message}");
+    if in_lambda {
+        let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "dynamic-dns-updater".into());
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis();
+        println!("{}", report::startup_failure_line(&function, now));
+    }
     ExitCode::FAILURE
 }

@@ -13,7 +13,8 @@ use crate::budget::Budget;
 use crate::clients::Clients;
 use crate::config::{Secret, Source, WebhookFormat, WebhookSettings, WebhookUrl};
 use crate::event::Trigger;
-use crate::failure::Failure;
+use crate::failure::{Failure, FailureKind};
+use crate::incidents::Alerting;
 use crate::report::{Answer, ChangeReport, Delivery};
 use crate::ssm;
 
@@ -29,6 +30,8 @@ pub enum AlertKind {
     Changed,
     #[serde(rename = "dns.failed")]
     Failed,
+    #[serde(rename = "dns.recovered")]
+    Recovered,
     #[serde(rename = "dns.test")]
     Test,
 }
@@ -46,25 +49,37 @@ pub struct Alert {
     pub cause: String,
     pub dry_run: bool,
     pub changes: Vec<ChangeReport>,
+    /// Problems and errors met for the first time.
     pub errors: Vec<Failure>,
+    /// Problems still open, alerted again after the reminder interval.
+    pub reminders: Vec<Failure>,
+    /// What cleared since the last alert, by kind and what it concerned.
+    pub recovered: Vec<String>,
 }
 
 impl Alert {
-    /// The alert an answer calls for: one when something changed or failed, none otherwise. A
-    /// dry run changed nothing, so it alerts only on failure.
+    /// The alert an invocation calls for, or none: one when records changed, or a problem is new,
+    /// due a reminder or cleared. A dry run changed nothing, so its changes never alert.
     pub fn of(
         answer: &Answer,
+        incidents: &Alerting,
         trigger: &Trigger,
         account: Option<String>,
         region: Option<String>,
         function: Option<String>,
     ) -> Option<Self> {
         let changes = if answer.dry_run { Vec::new() } else { answer.effective_changes() };
-        if changes.is_empty() && answer.errors.is_empty() {
+        let event = if !incidents.new.is_empty() || !incidents.reminders.is_empty() {
+            AlertKind::Failed
+        } else if !changes.is_empty() {
+            AlertKind::Changed
+        } else if !incidents.recovered.is_empty() {
+            AlertKind::Recovered
+        } else {
             return None;
-        }
+        };
         Some(Self {
-            event: if answer.errors.is_empty() { AlertKind::Changed } else { AlertKind::Failed },
+            event,
             account,
             region,
             function,
@@ -72,7 +87,9 @@ impl Alert {
             cause: trigger.cause(),
             dry_run: answer.dry_run,
             changes,
-            errors: answer.errors.clone(),
+            errors: incidents.new.clone(),
+            reminders: incidents.reminders.clone(),
+            recovered: incidents.recovered.clone(),
         })
     }
 
@@ -88,6 +105,8 @@ impl Alert {
             dry_run: false,
             changes: Vec::new(),
             errors: Vec::new(),
+            reminders: Vec::new(),
+            recovered: Vec::new(),
         }
     }
 }
@@ -236,29 +255,47 @@ fn rfc3339(unix: u64) -> String {
 /// The short human message for chat channels.
 pub fn chat_text(alert: &Alert) -> String {
     let who = alert.function.as_deref().unwrap_or("dynamic-dns-updater");
-    let mut lines = Vec::new();
-    match alert.event {
-        AlertKind::Test => lines.push(format!("{who}: test alert. Alerts from this function reach this channel.")),
+    let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let mut lines = vec![match alert.event {
+        AlertKind::Test => format!("{who}: test alert. Alerts from this function reach this channel."),
         AlertKind::Changed => {
-            let n = alert.changes.len();
             let dry = if alert.dry_run { " (dry run, nothing written)" } else { "" };
-            lines.push(format!("{who}: {n} DNS change{}{dry}", if n == 1 { "" } else { "s" }));
+            format!("{who}: {}{dry}", plural(alert.changes.len(), "DNS change", "DNS changes"))
         }
-        AlertKind::Failed => {
-            let n = alert.errors.len();
-            lines.push(format!("{who}: DNS update failed ({n} error{})", if n == 1 { "" } else { "s" }));
+        AlertKind::Failed if alert.errors.is_empty() => {
+            format!("{who}: {} still open", plural(alert.reminders.len(), "problem", "problems"))
         }
-    }
+        AlertKind::Failed => format!("{who}: DNS update failed ({})", plural(alert.errors.len(), "error", "errors")),
+        AlertKind::Recovered => format!("{who}: {} cleared", plural(alert.recovered.len(), "problem", "problems")),
+    }];
     for c in &alert.changes {
         let old = c.old.as_deref().unwrap_or("(none)");
         let new = c.new.as_deref().unwrap_or("(deleted)");
         lines.push(format!("{} {} {old} → {new} ({}, {})", c.name, c.rtype, c.instance_id, alert.cause));
     }
-    for e in &alert.errors {
+    let failure = |e: &Failure| {
         let scope = if e.scope.is_empty() { String::new() } else { format!("{}: ", e.scope) };
-        lines.push(format!("{scope}{}: {}", e.kind, first_line(&e.message)));
-    }
+        let advice = advice(e.kind).map(|a| format!(" {a}")).unwrap_or_default();
+        format!("{scope}{}: {}{advice}", e.kind, first_line(&e.message))
+    };
+    lines.extend(alert.errors.iter().map(failure));
+    lines.extend(alert.reminders.iter().map(|e| format!("Still open: {}", failure(e))));
+    lines.extend(alert.recovered.iter().map(|r| format!("Cleared: {r}")));
     lines.join("\n")
+}
+
+/// What to do about a kind of problem, where its message does not say already.
+pub fn advice(kind: FailureKind) -> Option<&'static str> {
+    match kind {
+        FailureKind::Ec2Denied | FailureKind::Route53Denied => {
+            Some("The function's role does not allow this: see Permissions in the README.")
+        }
+        FailureKind::NoSuchZone => Some("Check the hosted zone id in DDNS_RECORDS or DDNS_ZONES."),
+        FailureKind::Route53Throttled => {
+            Some("Route53 allows 5 requests a second per account; the next sweep tries again.")
+        }
+        _ => None,
+    }
 }
 
 fn first_line(s: &str) -> &str {
@@ -295,6 +332,8 @@ mod tests {
                 status: crate::report::ChangeStatus::Applied,
             }],
             errors: vec![],
+            reminders: vec![],
+            recovered: vec![],
         }
     }
 
@@ -307,13 +346,37 @@ mod tests {
         let text = chat_text(&alert(AlertKind::Changed));
         assert!(text.contains("app.example.com A 3.1.2.4 → 3.1.9.9 (i-0abc, instance started)"), "{text}");
         let mut failed = alert(AlertKind::Failed);
-        failed.errors.push(Failure {
-            kind: FailureKind::Route53Denied,
-            scope: "Z1".into(),
-            message: "AccessDenied\nmore".into(),
-        });
+        failed.errors.push(Failure::new(FailureKind::Route53Denied, "Z1", "AccessDenied\nmore"));
         let text = chat_text(&failed);
-        assert!(text.contains("Z1: Route53Denied: AccessDenied"), "{text}");
+        assert!(text.contains("Z1: Route53Denied: AccessDenied The function's role does not allow this"), "{text}");
+        let recovered = Alert {
+            event: AlertKind::Recovered,
+            changes: vec![],
+            recovered: vec!["Conflict: taken.example.com A (i-0abc)".into()],
+            ..alert(AlertKind::Recovered)
+        };
+        assert_eq!(chat_text(&recovered), "ddns: 1 problem cleared\nCleared: Conflict: taken.example.com A (i-0abc)");
+        let reminder = Alert { changes: vec![], reminders: failed.errors.clone(), ..alert(AlertKind::Failed) };
+        assert!(chat_text(&reminder).starts_with("ddns: 1 problem still open\nStill open: Z1: Route53Denied"));
+    }
+
+    #[test]
+    fn an_alert_goes_out_for_news_only() {
+        let answer = Answer { trigger: "schedule".into(), ..Answer::default() };
+        let none = Alerting::default();
+        let of = |answer: &Answer, incidents: &Alerting| {
+            Alert::of(answer, incidents, &Trigger::Schedule, None, None, None).map(|a| a.event)
+        };
+        assert_eq!(of(&answer, &none), None, "nothing changed and nothing is new");
+        let gone = Alerting { recovered: vec!["Conflict: x".into()], ..Alerting::default() };
+        assert_eq!(of(&answer, &gone), Some(AlertKind::Recovered));
+        let mut changed = answer.clone();
+        changed.changes = alert(AlertKind::Changed).changes;
+        assert_eq!(of(&changed, &gone), Some(AlertKind::Changed), "one message carries both");
+        let new = Alerting { new: vec![Failure::new(FailureKind::Conflict, "x", "y")], ..gone };
+        assert_eq!(of(&changed, &new), Some(AlertKind::Failed));
+        changed.dry_run = true;
+        assert_eq!(of(&changed, &none), None, "a dry run's changes were not made");
     }
 
     #[test]

@@ -57,7 +57,10 @@ fn plan_name(group: &[&Desired], current: &Current, registry: &Registry) -> Plan
     let (zone, name, instance) = (&group[0].zone, &group[0].name, &group[0].instance);
     let claim = registry.claim(zone, name);
     if let Claim::Theirs(who) = claim {
-        let reason = format!("the name is owned by {who}; left untouched");
+        let reason = format!(
+            "the name is owned by {who}; left untouched. Choose another name, or delete the TXT record {} if that owner is gone",
+            name.marker().display()
+        );
         return Plan { conflicts: group.iter().map(|d| conflict(d, reason.clone())).collect(), ..Plan::default() };
     }
     let at_name = current.at(zone, name);
@@ -105,12 +108,17 @@ enum Step {
 
 fn diff(d: &Desired, at_name: &[Existing], claim: &Claim) -> Step {
     let same_type: Vec<&Existing> = at_name.iter().filter(|e| e.is(d.rtype)).collect();
+    const ELSEWHERE: &str = "Remove it, or stop managing this name";
     if let Some(special) = same_type.iter().find_map(|e| e.special.as_ref()) {
-        return Step::Conflict(format!("{special} at this name; refusing to overwrite it"));
+        return Step::Conflict(format!("{special} at this name; refusing to overwrite it. {ELSEWHERE}"));
     }
     let existing = same_type.first().map(|e| e.data());
     if d.discovered && existing.is_some() && *claim == Claim::Free {
-        return Step::Conflict("a record exists without this tool's ownership marker; left untouched".into());
+        return Step::Conflict(format!(
+            "a record exists without this tool's ownership marker; left untouched. Delete that {} record, or list {} in DDNS_RECORDS to adopt it",
+            d.rtype,
+            d.name.display()
+        ));
     }
     let change = |action, old, new| Change {
         zone: d.zone.clone(),
@@ -123,7 +131,7 @@ fn diff(d: &Desired, at_name: &[Existing], claim: &Claim) -> Step {
     };
     match (&d.want, existing) {
         (Want::Address { .. }, None) if at_name.iter().any(|e| e.rtype == SetType::Cname) => {
-            Step::Conflict("a CNAME record exists at this name; refusing to replace it".into())
+            Step::Conflict(format!("a CNAME record exists at this name; refusing to replace it. {ELSEWHERE}"))
         }
         (Want::Address { value, ttl }, None) => {
             let new = RecordData { ttl: *ttl, values: vec![value.clone()] };

@@ -6,11 +6,12 @@ use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::json;
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 use crate::desired::Refusal;
 use crate::event::Trigger;
 use crate::failure::{Failure, FailureKind};
+use crate::names::ZoneId;
 use crate::plan::Conflict;
 use crate::records::{Action, Change, Outcome, RecordData};
 
@@ -94,6 +95,21 @@ pub struct Reconciled {
     pub unchanged: usize,
     /// What went wrong before anything was written.
     pub failures: Vec<Failure>,
+    pub coverage: Coverage,
+    /// Tagged names in zones this deployment does not serve.
+    pub outside: Vec<Refusal>,
+}
+
+/// How much of the estate an invocation looked at: what a problem it did not meet again may
+/// have cleared in.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Coverage {
+    /// It covered every record (a sweep).
+    pub full: bool,
+    /// EC2's answer was read.
+    pub described: bool,
+    /// The zones that were read.
+    pub read: Vec<ZoneId>,
 }
 
 impl Reconciled {
@@ -114,11 +130,54 @@ pub fn refused(r: &Refusal) -> Failure {
 /// A record the plan left alone, as a failure naming the record and its instance.
 pub fn conflicted(c: &Conflict) -> Failure {
     Failure::new(FailureKind::Conflict, format!("{} {} ({})", c.name, c.rtype, c.instance), c.reason.clone())
+        .in_zone(&c.zone)
 }
 
 /// The safety valve's verdict, as a failure.
 pub fn held_back(reason: String) -> Failure {
     Failure::new(FailureKind::SafetyValve, "", reason)
+}
+
+/// The metrics of every invocation's EMF line, in the `DynamicDnsUpdater` namespace.
+pub const METRICS: [&str; 9] = [
+    "RecordsChanged",
+    "RecordsInSync",
+    "Failures",
+    "Problems",
+    "IncidentsOpen",
+    "NamesOutsideZones",
+    "IncidentStoreFailures",
+    "WebhookFailures",
+    "AwsCalls",
+];
+
+/// The line a process that cannot start writes in Lambda: no webhook can be sent then, so this
+/// metric (and the alarm on it) is what makes the failure seen.
+pub fn startup_failure_line(function: &str, timestamp_ms: u128) -> String {
+    json!({
+        "_aws": {
+            "Timestamp": timestamp_ms as u64,
+            "CloudWatchMetrics": [{
+                "Namespace": "DynamicDnsUpdater",
+                "Dimensions": [["FunctionName"]],
+                "Metrics": [{ "Name": "StartupFailures", "Unit": "Count" }],
+            }],
+        },
+        "FunctionName": function,
+        "StartupFailures": 1,
+    })
+    .to_string()
+}
+
+/// Counts for the metrics line that the answer does not show.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Gauges {
+    /// Problems open after this invocation, across invocations.
+    pub incidents_open: usize,
+    /// Tagged names in zones this deployment does not serve.
+    pub outside_names: usize,
+    /// Reads or writes of the incidents parameter that failed.
+    pub store_failures: usize,
 }
 
 /// The answer to one invocation: what the runtime serialises and the CLI prints.
@@ -130,28 +189,28 @@ pub struct Answer {
     pub unchanged: usize,
     /// Ownership markers written or removed beside the changes (not listed among them).
     pub markers_changed: usize,
+    /// What a retry could fix: throttling, server errors, timeouts.
     pub errors: Vec<Failure>,
+    /// What needs a person: a record someone else owns, a refused name, a denial, a missing zone.
+    pub problems: Vec<Failure>,
     pub aws_calls: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub webhook: Option<Delivery>,
+    #[serde(skip)]
+    pub gauges: Gauges,
 }
 
 impl Answer {
     /// Builds the answer from a reconcile's values. Markers are counted, not listed; a marker
     /// that failed is an error like any other.
     pub fn new(trigger: &Trigger, reconciled: Reconciled, aws_calls: usize) -> Self {
-        let Reconciled { note, planned, outcomes, unchanged, failures } = reconciled;
-        let mut answer = Self {
-            trigger: trigger.label(),
-            dry_run: trigger.dry_run(),
-            unchanged,
-            aws_calls,
-            note,
-            ..Self::default()
-        };
-        answer.errors = failures;
+        let Reconciled { note, planned, outcomes, unchanged, failures, outside, .. } = reconciled;
+        let (trigger, dry_run) = (trigger.label(), trigger.dry_run());
+        let mut answer = Self { trigger, dry_run, unchanged, aws_calls, note, ..Self::default() };
+        answer.gauges.outside_names = outside.len();
+        let mut all = failures;
         for c in &planned {
             answer.count(c, ChangeStatus::Planned);
         }
@@ -160,11 +219,23 @@ impl Answer {
                 Ok(()) => answer.count(&o.change, ChangeStatus::Applied),
                 Err(f) => {
                     answer.count(&o.change, ChangeStatus::Failed);
-                    answer.errors.push(f.at(format!("{} {}", o.change.name, o.change.rtype)));
+                    all.push(f.at(format!("{} {}", o.change.name, o.change.rtype)).in_zone(&o.change.zone));
                 }
             }
         }
+        (answer.errors, answer.problems) = all.into_iter().partition(|f| f.kind.is_transient());
         answer
+    }
+
+    /// Every error and problem, in the order they were met.
+    pub fn failures(&self) -> Vec<Failure> {
+        self.errors.iter().chain(&self.problems).cloned().collect()
+    }
+
+    /// Why the invocation fails, if it should: only when retrying the event could help. A
+    /// sweep never asks for a retry, since the next one is a minute away.
+    pub fn failure(&self, trigger: &Trigger) -> Option<FailureKind> {
+        self.errors.first().filter(|_| trigger.asks_for_retry()).map(|e| e.kind)
     }
 
     fn count(&mut self, c: &Change, status: ChangeStatus) {
@@ -180,20 +251,22 @@ impl Answer {
         self.changes.iter().filter(|c| c.status != ChangeStatus::Failed).cloned().collect()
     }
 
-    /// The errors as one readable message for Lambda's errorMessage.
+    /// The errors, then the problems, as one readable message for Lambda's errorMessage.
     pub fn error_summary(&self) -> String {
-        let lines: Vec<String> = self
-            .errors
-            .iter()
-            .map(|e| {
-                let scope = if e.scope.is_empty() { String::new() } else { format!("{}: ", e.scope) };
-                format!("{scope}{}: {}", e.kind, e.message)
-            })
-            .collect();
-        format!("{} error(s) during {}: {}", self.errors.len(), self.trigger, lines.join("; "))
+        let line = |e: &Failure| {
+            let scope = if e.scope.is_empty() { String::new() } else { format!("{}: ", e.scope) };
+            format!("{scope}{}: {}", e.kind, e.message)
+        };
+        let errors: Vec<String> = self.errors.iter().map(line).collect();
+        let mut summary = format!("{} error(s) during {}: {}", self.errors.len(), self.trigger, errors.join("; "));
+        if !self.problems.is_empty() {
+            let problems: Vec<String> = self.problems.iter().map(line).collect();
+            summary.push_str(&format!("; {} problem(s): {}", self.problems.len(), problems.join("; ")));
+        }
+        summary
     }
 
-    /// One line per change and per error, then the invocation's summary line.
+    /// One line per change, per error and per problem, then the invocation's summary line.
     pub fn log(&self, duration: Duration) {
         for c in &self.changes {
             info!(name = %c.name, r#type = %c.rtype, action = ?c.action, old = ?c.old, new = ?c.new, instance = %c.instance_id, status = c.status.as_str(), "record change");
@@ -201,15 +274,24 @@ impl Answer {
         for e in &self.errors {
             error!(kind = %e.kind, scope = %e.scope, message = %e.message, "reconcile error");
         }
+        for p in &self.problems {
+            warn!(kind = %p.kind, scope = %p.scope, message = %p.message, "problem");
+        }
         info!(
             trigger = %self.trigger,
             dry_run = self.dry_run,
             changes = self.changes.len(),
             unchanged = self.unchanged,
             errors = self.errors.len(),
+            problems = self.problems.len(),
+            incidents_open = self.gauges.incidents_open,
             aws_calls = self.aws_calls,
             duration_ms = duration.as_millis() as u64,
-            outcome = if self.errors.is_empty() { "ok" } else { "failed" },
+            outcome = match (self.errors.is_empty(), self.problems.is_empty()) {
+                (false, _) => "failed",
+                (true, false) => "problems",
+                (true, true) => "ok",
+            },
             "invocation finished"
         );
     }
@@ -224,13 +306,17 @@ impl Answer {
                 "CloudWatchMetrics": [{
                     "Namespace": "DynamicDnsUpdater",
                     "Dimensions": [["FunctionName"]],
-                    "Metrics": [metric("RecordsChanged"), metric("RecordsInSync"), metric("Failures"), metric("WebhookFailures"), metric("AwsCalls")],
+                    "Metrics": METRICS.iter().map(|m| metric(m)).collect::<Vec<_>>(),
                 }],
             },
             "FunctionName": function,
             "RecordsChanged": self.changes.iter().filter(|c| c.status == ChangeStatus::Applied).count(),
             "RecordsInSync": self.unchanged,
             "Failures": self.errors.len(),
+            "Problems": self.problems.len(),
+            "IncidentsOpen": self.gauges.incidents_open,
+            "NamesOutsideZones": self.gauges.outside_names,
+            "IncidentStoreFailures": self.gauges.store_failures,
             "WebhookFailures": webhook_failures,
             "AwsCalls": self.aws_calls,
         })
@@ -274,8 +360,11 @@ mod tests {
         let shown: Vec<(&str, ChangeStatus)> = a.changes.iter().map(|c| (c.name.as_str(), c.status)).collect();
         assert_eq!(shown, [("a.example.com", ChangeStatus::Applied), ("b.example.com", ChangeStatus::Failed)]);
         assert_eq!(a.markers_changed, 1);
-        let scopes: Vec<&str> = a.errors.iter().map(|e| e.scope.as_str()).collect();
+        let scopes: Vec<&str> = a.problems.iter().map(|e| e.scope.as_str()).collect();
         assert_eq!(scopes, ["c.example.com A (i-12345678)", "b.example.com A", "_ddns-owner.b.example.com TXT"]);
+        assert!(a.errors.is_empty(), "a denial is no error a retry fixes");
+        assert_eq!(a.problems[1].zone.as_ref().map(ZoneId::as_str), Some("Z1"), "a write failure knows its zone");
+        assert_eq!(a.failure(&Trigger::Schedule), None);
         assert_eq!(a.effective_changes().len(), 1);
         assert_eq!((a.trigger.as_str(), a.dry_run, a.unchanged, a.aws_calls), ("schedule", false, 2, 5));
         let dry = Trigger::Manual { instance_ids: None, dry_run: true, force: false };
@@ -286,17 +375,47 @@ mod tests {
     }
 
     #[test]
+    fn only_errors_a_retry_could_fix_fail_an_event_and_a_sweep_never_fails() {
+        let throttled = Failure::new(FailureKind::Route53Throttled, "Z1", "slow down");
+        let reconciled = Reconciled { failures: vec![throttled], ..Reconciled::default() };
+        let event = Trigger::StateChange {
+            instance: InstanceId::parse("i-12345678").unwrap(),
+            state: crate::instance::InstanceState::Running,
+        };
+        assert_eq!(Answer::new(&event, reconciled.clone(), 1).failure(&event), Some(FailureKind::Route53Throttled));
+        assert_eq!(Answer::new(&Trigger::Schedule, reconciled, 1).failure(&Trigger::Schedule), None);
+    }
+
+    #[test]
     fn metrics_line_is_emf() {
         let mut r = Answer { trigger: "schedule".into(), unchanged: 3, aws_calls: 2, ..Answer::default() };
-        r.errors.push(Failure::new(FailureKind::Route53Denied, "Z1", "denied"));
+        r.errors.push(Failure::new(FailureKind::Route53Throttled, "Z1", "slow down"));
+        r.problems.push(Failure::new(FailureKind::Route53Denied, "Z1", "denied"));
         r.webhook = Some(Delivery { host: "h".into(), status: Some(500), attempts: 3, error: Some("500".into()) });
+        r.gauges = Gauges { incidents_open: 4, outside_names: 2, store_failures: 1 };
         let v: serde_json::Value = serde_json::from_str(&r.metrics_line("ddns", 1)).unwrap();
         assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Namespace"], "DynamicDnsUpdater");
-        assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Metrics"].as_array().unwrap().len(), 5);
-        assert_eq!(v["RecordsInSync"], 3);
-        assert_eq!(v["Failures"], 1);
-        assert_eq!(v["WebhookFailures"], 1);
-        assert_eq!(v["AwsCalls"], 2);
-        assert!(r.error_summary().contains("Z1: Route53Denied: denied"));
+        let names: Vec<&str> = v["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["Name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, METRICS);
+        for (metric, want) in [
+            ("RecordsInSync", 3),
+            ("Failures", 1),
+            ("Problems", 1),
+            ("IncidentsOpen", 4),
+            ("NamesOutsideZones", 2),
+            ("IncidentStoreFailures", 1),
+            ("WebhookFailures", 1),
+            ("AwsCalls", 2),
+        ] {
+            assert_eq!(v[metric], want, "{metric}");
+        }
+        assert!(r.error_summary().contains("Z1: Route53Throttled: slow down; 1 problem(s): Z1: Route53Denied: denied"));
+        let start: serde_json::Value = serde_json::from_str(&startup_failure_line("ddns", 1)).unwrap();
+        assert_eq!((start["StartupFailures"].clone(), start["FunctionName"].clone()), (1.into(), "ddns".into()));
     }
 }

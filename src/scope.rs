@@ -30,6 +30,8 @@ pub struct Scope<'a> {
     pub orphans: Orphans,
     /// After a `running` event: the instance whose public addresses are awaited.
     pub awaits: Option<InstanceId>,
+    /// It covers every record the config and the tags ask for (a sweep).
+    pub full: bool,
 }
 
 /// The records a trigger covers, or a note on why it covers none.
@@ -44,6 +46,7 @@ pub fn scope<'a>(config: &'a Config, trigger: &Trigger) -> Result<Scope<'a>, Str
         whole_zones: if whole_zones { fleet_zones.clone() } else { Vec::new() },
         orphans: if whole_zones { Orphans::Of(vec![id.clone()]) } else { Orphans::Ignore },
         awaits: None,
+        full: false,
     };
     match trigger {
         Trigger::StateChange { state, .. }
@@ -75,6 +78,7 @@ pub fn scope<'a>(config: &'a Config, trigger: &Trigger) -> Result<Scope<'a>, Str
                 whole_zones: fleet_zones,
                 orphans: if fleet { Orphans::All } else { Orphans::Ignore },
                 awaits: None,
+                full: true,
             })
         }
         Trigger::Manual { instance_ids: Some(ids), .. } => {
@@ -89,6 +93,7 @@ pub fn scope<'a>(config: &'a Config, trigger: &Trigger) -> Result<Scope<'a>, Str
                 whole_zones: fleet_zones,
                 orphans: if fleet { Orphans::Of(ids.clone()) } else { Orphans::Ignore },
                 awaits: None,
+                full: false,
             })
         }
         Trigger::TestWebhook => Err("a test alert changes no DNS".into()),
@@ -210,6 +215,20 @@ mod tests {
         ];
         for (label, fleet, trigger, want) in cases {
             assert_eq!(summary(scope(&config(fleet), &trigger).unwrap()), want, "{label}");
+        }
+    }
+
+    #[test]
+    fn only_a_sweep_covers_everything() {
+        let manual = |ids: Option<Vec<InstanceId>>| Trigger::Manual { instance_ids: ids, dry_run: false, force: false };
+        for (trigger, full) in [
+            (Trigger::Schedule, true),
+            (manual(None), true),
+            (manual(Some(vec![id(A)])), false),
+            (state(A, InstanceState::Running), false),
+            (Trigger::TagChange { instance: id(A), changed_keys: vec!["ddns:name".into()] }, false),
+        ] {
+            assert_eq!(scope(&config(true), &trigger).unwrap().full, full, "{trigger:?}");
         }
     }
 

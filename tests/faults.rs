@@ -109,9 +109,9 @@ async fn throttling_and_busy_answers_are_retried_to_success() {
 }
 
 #[tokio::test]
-async fn persistent_faults_end_in_a_clear_error_and_an_alert_without_damage() {
-    for (status, code, kind, attempts) in
-        [(500, "InternalFailure", "Route53Error", 4), (403, "AccessDenied", "Route53Denied", 1)]
+async fn persistent_faults_end_in_a_clear_error_or_problem_and_an_alert_without_damage() {
+    for (status, code, kind, attempts, fails) in
+        [(500, "InternalFailure", "Route53Error", 4, true), (403, "AccessDenied", "Route53Denied", 1, false)]
     {
         let change = mock!(aws_sdk_route53::Client::change_resource_record_sets)
             .then_http_response(move || route53_error(status, code));
@@ -120,10 +120,20 @@ async fn persistent_faults_end_in_a_clear_error_and_an_alert_without_damage() {
         let vars = [("DDNS_RECORDS", records(&["app.example.com"])), ("DDNS_WEBHOOK_URL", url)];
         let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let app = app_with(mocks::clients(&[&describe_ok()], &[&list_ok(), &change]).await, &vars).await;
-        let err = invoke(&app, &state_change(ID, "running")).await.unwrap_err();
-        let d: lambda_runtime::Diagnostic = err.into();
-        assert_eq!(d.error_type, kind);
-        assert!(d.error_message.contains(code) && d.error_message.contains("app.example.com A"), "{}", d.error_message);
+        // A server error may pass, so the event fails for Lambda to retry; a denial will not.
+        let summary = match answer(&app, &state_change(ID, "running")).await {
+            Err(err) => {
+                let d: lambda_runtime::Diagnostic = err.into();
+                assert_eq!(d.error_type, kind);
+                d.error_message
+            }
+            Ok(a) => {
+                assert!(a.errors.is_empty() && a.problems[0].kind.error_type() == kind, "{a:?}");
+                a.error_summary()
+            }
+        };
+        assert_eq!(!summary.starts_with("0 error(s)"), fails, "{summary}");
+        assert!(summary.contains(code) && summary.contains("app.example.com A"), "{summary}");
         assert_eq!(change.num_calls(), attempts, "{code}");
         let alert = sink.received()[0].json();
         assert_eq!(alert["event"], "dns.failed");
@@ -139,9 +149,8 @@ async fn a_rejected_batch_falls_back_to_one_name_at_a_time() {
     let names = records(&["a.example.com", "bad.example.com", "c.example.com"]);
     let app =
         app_with(mocks::clients(&[&describe_ok()], &[&list, &bad, &change]).await, &[("DDNS_RECORDS", &names)]).await;
-    let err = answer(&app, &fixture("scheduled-event.json")).await.unwrap_err();
-    let handler::Error::Failed { answer, kind, .. } = err else { panic!() };
-    assert_eq!(kind.error_type(), "Route53Rejected");
+    let answer = answer(&app, &fixture("scheduled-event.json")).await.unwrap();
+    assert_eq!(answer.problems[0].kind.error_type(), "Route53Rejected");
     let status: Vec<(String, report::ChangeStatus)> =
         answer.changes.iter().map(|c| (c.name.clone(), c.status)).collect();
     assert!(
@@ -179,9 +188,8 @@ async fn a_change_rejected_because_the_record_moved_is_read_and_planned_again() 
 async fn a_slow_endpoint_cannot_push_past_the_deadline() {
     let app = app_with(mocks::hanging().await, &[("DDNS_RECORDS", &records(&["app.example.com"]))]).await;
     let deadline = SystemTime::now() + Duration::from_secs(3);
-    let err = handler::handle(&app, &fixture("scheduled-event.json"), Invocation { deadline, account: None })
-        .await
-        .unwrap_err();
+    let event = state_change(ID, "running");
+    let err = handler::handle(&app, &event, Invocation { deadline, account: None }).await.unwrap_err();
     assert!(SystemTime::now() < deadline, "answered after the deadline");
     let d: lambda_runtime::Diagnostic = err.into();
     assert_eq!(d.error_type, "Deadline", "{}", d.error_message);
@@ -199,12 +207,34 @@ async fn the_binary_answers_before_the_runtime_deadline_when_aws_is_slow() {
     let function = Function::start(&runtime, &env);
     let timeout = Duration::from_secs(4);
     let deadline = SystemTime::now() + timeout;
-    let answer = runtime.invoke(&fixture("scheduled-event.json"), timeout);
+    let answer = runtime.invoke(&state_change(&w.id, "running"), timeout);
     assert!(SystemTime::now() < deadline, "answered after Lambda-Runtime-Deadline-Ms\n{}", function.log_so_far());
     let Answered::Error(e) = answer else { panic!("{answer:?}") };
     assert_eq!(e["errorType"], "Deadline");
-    assert_eq!(proxy.count(Call::ListRecords), 1, "the read that hung");
+    // A sweep that runs out of time reports it and succeeds: the next sweep is a minute away.
+    let Answered::Response(r) = runtime.invoke(&fixture("scheduled-event.json"), timeout) else { panic!() };
+    assert_eq!(r["errors"][0]["kind"], "Deadline", "{r}");
+    assert_eq!(proxy.count(Call::ListRecords), 2, "the reads that hung");
     // And it goes on serving: a bad event is still answered at once.
     let Answered::Error(e) = runtime.invoke(&json!({}), timeout) else { panic!() };
     assert_eq!(e["errorType"], "UnsupportedEvent");
+}
+
+#[tokio::test]
+async fn persistent_throttling_fails_an_event_for_a_retry_but_never_a_sweep() {
+    let throttled = mock!(aws_sdk_route53::Client::list_resource_record_sets)
+        .then_http_response(|| route53_error(400, "Throttling"));
+    let app = app_with(
+        mocks::clients(&[&describe_ok()], &[&throttled]).await,
+        &[("DDNS_RECORDS", &records(&["app.example.com"]))],
+    )
+    .await;
+    let err = answer(&app, &state_change(ID, "running")).await.unwrap_err();
+    let d: lambda_runtime::Diagnostic = err.into();
+    assert_eq!(d.error_type, "Route53Throttled", "{}", d.error_message);
+    assert_eq!(throttled.num_calls(), 4, "the SDK's own retries first");
+    // The next sweep is a minute away: a sweep reports the failure and succeeds.
+    let r = invoke(&app, &fixture("scheduled-event.json")).await.unwrap();
+    assert_eq!(r["errors"][0]["kind"], "Route53Throttled", "{r}");
+    assert_eq!(r["errors"][0]["scope"], ZONE);
 }

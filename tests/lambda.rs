@@ -156,3 +156,36 @@ async fn an_event_and_a_sweep_racing_in_two_processes_both_succeed() {
         assert_eq!(aws.records(&zone).await.iter().filter(|r| r.1 == "TXT").count(), 1, "one marker");
     }
 }
+
+#[tokio::test]
+async fn under_cargo_lambda_watch_running_scheduled_and_stopped_events_do_their_work() {
+    use support::cargo_lambda::Watch;
+    let World { moto, aws, zone, id, records } = world().await;
+    let watch = Watch::start();
+    let mut env = moto.env();
+    env.push(("DDNS_RECORDS".into(), records));
+    // cargo lambda watch names the function "_", and sends a deadline that is no Unix time.
+    env.push(("AWS_LAMBDA_FUNCTION_NAME".into(), "_".into()));
+    let function = Function::start_at(&watch.runtime_api(), &env);
+    let answer = |event: &serde_json::Value| {
+        let out = watch.invoke(event);
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(out.status.success(), "{text}\n{}\n{}", String::from_utf8_lossy(&out.stderr), function.log_so_far());
+        serde_json::from_str::<serde_json::Value>(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
+    };
+
+    let r = answer(&state_change(&id, "running"));
+    assert_eq!(r["changes"][0]["action"], "create", "{r}");
+    let ip = aws.public_ip(&id).await.unwrap();
+    assert_eq!(aws.values(&zone, "app.example.com.", "A").await, Some(vec![ip]));
+    let r = answer(&fixture("scheduled-event.json"));
+    assert_eq!((r["unchanged"].clone(), r["aws_calls"].clone()), (json!(1), json!(2)), "{r}");
+    aws.stop(&id).await;
+    let r = answer(&state_change(&id, "stopped"));
+    assert_eq!(r["changes"][0]["action"], "delete", "{r}");
+    assert_eq!(aws.values(&zone, "app.example.com.", "A").await, None);
+
+    let log = function.stop();
+    let warnings = log.lines().filter(|l| l.contains("using DDNS_TIMEOUT")).count();
+    assert_eq!(warnings, 1, "the deadline is set aside, and that is said once:\n{log}");
+}

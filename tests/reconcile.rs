@@ -180,10 +180,11 @@ async fn alias_at_a_managed_name_is_refused() {
 
     let records = records_var(&[(&id, &zone, "app.example.com", &["A"])]);
     let app = app(&moto, &[("DDNS_RECORDS", &records)]).await;
-    let err = invoke(&app, &state_change(&id, "running")).await.unwrap_err();
-    let diagnostic: lambda_runtime::Diagnostic = err.into();
-    assert_eq!(diagnostic.error_type, "Conflict");
-    assert!(diagnostic.error_message.contains("alias record"), "{}", diagnostic.error_message);
+    // Retrying would not help, so the invocation succeeds and names the problem.
+    let r = invoke(&app, &state_change(&id, "running")).await.unwrap();
+    assert_eq!(r["problems"][0]["kind"], "Conflict");
+    assert!(r["problems"][0]["message"].as_str().unwrap().contains("alias record"), "{r}");
+    assert_eq!(r["errors"], json!([]));
     let rec = aws.r53.list_resource_record_sets().hosted_zone_id(&zone).send().await.unwrap();
     let still = rec.resource_record_sets().iter().find(|r| r.name() == "app.example.com.").unwrap();
     assert!(still.alias_target().is_some(), "the alias must stay");
@@ -262,7 +263,7 @@ async fn a_terminated_instance_loses_its_record() {
 }
 
 #[tokio::test]
-async fn a_failure_ends_in_an_error_and_a_failure_alert() {
+async fn a_missing_zone_is_a_problem_with_an_alert_and_the_rest_is_reconciled() {
     let moto = Moto::start();
     let aws = moto.aws().await;
     let zone = aws.zone("example.com").await;
@@ -273,9 +274,9 @@ async fn a_failure_ends_in_an_error_and_a_failure_alert() {
         records_var(&[(&id, &zone, "app.example.com", &["A"]), (&id, "ZNOSUCHZONE1", "app.example.net", &["A"])]);
     let url = sink.url();
     let app = app(&moto, &[("DDNS_RECORDS", &records), ("DDNS_WEBHOOK_URL", &url)]).await;
-    let err = invoke(&app, &fixture("scheduled-event.json")).await.unwrap_err();
-    let d: lambda_runtime::Diagnostic = err.into();
-    assert!(d.error_message.contains("ZNOSUCHZONE1"), "{}", d.error_message);
+    let r = invoke(&app, &fixture("scheduled-event.json")).await.unwrap();
+    assert_eq!(r["problems"][0]["kind"], "NoSuchZone", "{r}");
+    assert_eq!(r["problems"][0]["scope"], "ZNOSUCHZONE1");
     assert!(aws.values(&zone, "app.example.com.", "A").await.is_some(), "the healthy zone is still updated");
     let got = sink.received();
     assert_eq!(got.len(), 1, "one alert per invocation");

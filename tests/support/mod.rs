@@ -2,6 +2,7 @@
 //! when dropped. Every test binary includes all of it and uses part, hence the allowance below.
 #![allow(dead_code, unused_imports)]
 
+pub mod cargo_lambda;
 pub mod function;
 pub mod mocks;
 pub mod moto;

@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Sourced by test.sh, demo.sh and bench.sh. ensure_python_tools ROOT finds moto_server and a
-# Python with boto3, or installs moto[server] (which brings boto3) into ROOT/.venv/.
-# It sets and exports MOTO_SERVER, and sets PYTHON.
+# Python with boto3, or installs moto[server] (which brings boto3) into ROOT/.venv/; and finds
+# cargo-lambda (the tests run the function under `cargo lambda watch`), or installs it there.
+# It sets and exports MOTO_SERVER and CARGO_LAMBDA, and sets PYTHON.
 
 ensure_python_tools() {
   local root=$1
@@ -17,5 +18,15 @@ ensure_python_tools() {
     MOTO_SERVER=$root/.venv/bin/moto_server
     PYTHON=$root/.venv/bin/python
   fi
-  export MOTO_SERVER PYTHON
+  if command -v cargo-lambda >/dev/null 2>&1; then
+    CARGO_LAMBDA=$(command -v cargo-lambda)
+  else
+    if [[ ! -x $root/.venv/bin/cargo-lambda ]]; then
+      echo "==> installing cargo-lambda into .venv/ (once)"
+      [[ -x $root/.venv/bin/python ]] || python3 -m venv "$root/.venv"
+      "$root/.venv/bin/python" -m pip install --quiet --disable-pip-version-check 'cargo-lambda==1.9.2'
+    fi
+    CARGO_LAMBDA=$root/.venv/bin/cargo-lambda
+  fi
+  export MOTO_SERVER CARGO_LAMBDA
 }

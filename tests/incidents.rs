@@ -1,0 +1,165 @@
+//! Incidents, not storms: a problem alerts once, reminds after DDNS_ALERT_REPEAT, says when it
+//! cleared, and stays known across cold starts through its SSM parameter (moto in server mode).
+
+mod support;
+
+use std::time::Duration;
+
+use aws_sdk_ec2::types::Tag;
+use aws_sdk_ssm::types::ParameterType;
+use serde_json::Value;
+use support::*;
+
+const KEY: &str = "ddns:name";
+const STORE: &str = "/dynamic-dns-updater/ddns-test/incidents";
+
+/// moto with example.com, a record in it that someone else made, an instance tagged with that
+/// name, and a webhook receiver.
+struct Taken {
+    moto: Moto,
+    aws: Aws,
+    zone: String,
+    id: String,
+    sink: WebhookSink,
+}
+
+async fn taken() -> Taken {
+    let moto = Moto::start();
+    let aws = moto.aws().await;
+    let zone = aws.zone("example.com").await;
+    aws.put(&zone, "CREATE", "taken.example.com.", "A", 300, &["192.0.2.7"]).await;
+    let id = aws.run_instance().await;
+    tag(&aws, &id, "taken.example.com").await;
+    Taken { moto, aws, zone, id, sink: WebhookSink::start(Reply::Statuses(vec![200])) }
+}
+
+async fn tag(aws: &Aws, id: &str, names: &str) {
+    aws.ec2.create_tags().resources(id).tags(Tag::builder().key(KEY).value(names).build()).send().await.unwrap();
+}
+
+impl Taken {
+    fn vars(&self) -> Vec<(String, String)> {
+        [
+            ("DDNS_TAG_KEY", KEY.to_string()),
+            ("DDNS_ZONES", self.zone.clone()),
+            ("DDNS_OWNER_ID", "incidents-test".into()),
+            ("DDNS_WEBHOOK_URL", self.sink.url()),
+            ("DDNS_INCIDENTS_PARAMETER", STORE.into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+
+    async fn app(&self, extra: &[(&str, &str)]) -> dynamic_dns_updater::app::App {
+        let vars = self.vars();
+        let mut vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        vars.extend_from_slice(extra);
+        app(&self.moto, &vars).await
+    }
+
+    fn events(&self) -> Vec<String> {
+        self.sink.received().iter().map(|r| r.json()["event"].as_str().unwrap().to_string()).collect()
+    }
+}
+
+fn sweep() -> Value {
+    fixture("scheduled-event.json")
+}
+
+#[tokio::test]
+async fn a_persistent_foreign_record_alerts_once_and_says_once_when_it_clears() {
+    let t = taken().await;
+    let app = t.app(&[]).await;
+    for _ in 0..5 {
+        let r = invoke(&app, &sweep()).await.expect("a problem a retry cannot fix never fails a sweep");
+        assert_eq!(r["problems"][0]["kind"], "Conflict", "{r}");
+    }
+    assert_eq!(t.events(), ["dns.failed"], "one alert for five sweeps");
+    let alert = t.sink.received()[0].json();
+    let message = alert["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("Delete that A record, or list taken.example.com in DDNS_RECORDS"), "{message}");
+    // The claim goes away (the tag is removed): the next sweep says so, once.
+    t.aws.ec2.delete_tags().resources(&t.id).tags(Tag::builder().key(KEY).build()).send().await.unwrap();
+    for _ in 0..2 {
+        invoke(&app, &sweep()).await.unwrap();
+    }
+    assert_eq!(t.events(), ["dns.failed", "dns.recovered"]);
+    let recovered = t.sink.received()[1].json();
+    assert_eq!(recovered["recovered"][0], format!("Conflict: taken.example.com A ({})", t.id));
+    assert_eq!(t.aws.values(&t.zone, "taken.example.com.", "A").await, Some(vec!["192.0.2.7".to_string()]));
+}
+
+#[tokio::test]
+async fn a_reminder_goes_out_after_the_repeat_interval_and_not_before() {
+    let t = taken().await;
+    let app = t.app(&[("DDNS_ALERT_REPEAT", "2s")]).await;
+    invoke(&app, &sweep()).await.unwrap();
+    invoke(&app, &sweep()).await.unwrap();
+    assert_eq!(t.events(), ["dns.failed"]);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    invoke(&app, &sweep()).await.unwrap();
+    invoke(&app, &sweep()).await.unwrap();
+    assert_eq!(t.events(), ["dns.failed", "dns.failed"]);
+    let reminder = t.sink.received()[1].json();
+    assert_eq!(reminder["errors"], serde_json::json!([]), "nothing new");
+    assert_eq!(reminder["reminders"][0]["kind"], "Conflict");
+}
+
+#[tokio::test]
+async fn a_new_execution_environment_does_not_alert_again() {
+    let t = taken().await;
+    let runtime = RuntimeApi::start();
+    let mut env = t.moto.env();
+    env.extend(t.vars());
+    let timeout = Duration::from_secs(20);
+    let first = Function::start(&runtime, &env);
+    let Answered::Response(r) = runtime.invoke(&sweep(), timeout) else { panic!("{}", first.log_so_far()) };
+    assert_eq!(r["problems"][0]["kind"], "Conflict");
+    drop(first.stop());
+    let stored = t.aws.ssm.get_parameter().name(STORE).send().await.unwrap();
+    assert!(stored.parameter().unwrap().value().unwrap().contains("taken.example.com"), "kept across cold starts");
+    // A cold start: the incident is still open, and already alerted.
+    let second = Function::start(&runtime, &env);
+    let Answered::Response(_) = runtime.invoke(&sweep(), timeout) else { panic!("{}", second.log_so_far()) };
+    let log = second.stop();
+    assert_eq!(t.events(), ["dns.failed"], "no second alert after the cold start\n{log}");
+    let finished: Vec<Value> =
+        log.lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).filter(|l| l.get("_aws").is_some()).collect();
+    assert_eq!(finished[0]["IncidentsOpen"], 1, "{log}");
+}
+
+#[tokio::test]
+async fn an_unreadable_incident_store_is_replaced_without_a_storm() {
+    let t = taken().await;
+    t.aws.ssm.put_parameter().name(STORE).value("{\"v\": 99}").r#type(ParameterType::String).send().await.unwrap();
+    let app = t.app(&[]).await;
+    for _ in 0..3 {
+        invoke(&app, &sweep()).await.unwrap();
+    }
+    assert_eq!(t.events(), ["dns.failed"]);
+    let stored = t.aws.ssm.get_parameter().name(STORE).send().await.unwrap();
+    let text: Value = serde_json::from_str(stored.parameter().unwrap().value().unwrap()).unwrap();
+    assert_eq!(text["v"], 1, "rewritten in this version's form: {text}");
+    assert!(text["open"][0][3].as_str().unwrap().starts_with("Conflict: taken.example.com A"), "{text}");
+}
+
+#[tokio::test]
+async fn a_tagged_name_in_another_deployments_zone_is_not_this_ones_problem() {
+    let t = taken().await;
+    let other = t.aws.zone("example.org").await;
+    let id = t.aws.run_instance().await;
+    tag(&t.aws, &id, "theirs.example.org").await;
+    t.aws.ec2.delete_tags().resources(&t.id).tags(Tag::builder().key(KEY).build()).send().await.unwrap();
+    let app = t.app(&[]).await;
+    for _ in 0..3 {
+        let r = invoke(&app, &sweep()).await.unwrap();
+        assert_eq!((r["problems"].clone(), r["errors"].clone()), (serde_json::json!([]), serde_json::json!([])), "{r}");
+    }
+    assert!(t.events().is_empty(), "no alert: {:?}", t.events());
+    assert!(t.aws.records(&other).await.iter().all(|r| r.1 != "A"), "nothing written there");
+    // And nothing is stored for it either: a warm sweep in sync makes its two calls.
+    let r = invoke(&app, &sweep()).await.unwrap();
+    assert_eq!(r["aws_calls"], 2, "{r}");
+    assert!(t.aws.ssm.get_parameter().name(STORE).send().await.is_err(), "no incident, no parameter");
+}
