@@ -125,7 +125,8 @@ def main():
         os.environ.update(base_env)
         zone = boto3.client("route53").create_hosted_zone(Name="example.com", CallerReference="bench")["HostedZone"]["Id"].split("/")[-1]
         instance = boto3.client("ec2").run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
-        config = {"INSTANCE_ID": instance, "HOSTED_ZONE_ID": zone, "RECORD_NAME": "app.example.com"}
+        # DDNS_OWNER_ID as the Terraform module always sets it (without it, start-up asks STS for the account).
+        config = {"INSTANCE_ID": instance, "HOSTED_ZONE_ID": zone, "RECORD_NAME": "app.example.com", "DDNS_OWNER_ID": "bench"}
         event = {"version": "0", "id": "bench", "detail-type": "Scheduled Event", "source": "aws.events",
                  "account": "123456789012", "time": "2026-01-01T00:00:00Z", "region": "us-east-1",
                  "resources": [], "detail": {}}

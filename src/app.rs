@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tracing::warn;
 
@@ -12,6 +13,7 @@ use crate::incidents::Incidents;
 use crate::names::{RecordName, ZoneId};
 use crate::notify::Notifier;
 use crate::progress::Progress;
+use crate::registry::Owner;
 use crate::{route53, ssm};
 
 /// Where the process runs, as the runtime environment tells it.
@@ -43,7 +45,11 @@ pub struct App {
     /// The allowed zones' names, learned once at start-up (fleet mode).
     pub zones: Vec<(ZoneId, RecordName)>,
     pub env: Environment,
+    /// Who this deployment is in ownership markers.
+    pub owner: Owner,
     pub incidents: Mutex<IncidentState>,
+    /// A sweep has read the configured zones whole in this process.
+    swept: AtomicBool,
     /// What has been warned about once in this process.
     warned: Mutex<HashSet<String>>,
 }
@@ -55,7 +61,7 @@ impl App {
     /// memory.
     pub async fn build(config: Config, clients: Clients, env: Environment) -> Result<Self, String> {
         let store = config.incidents_parameter.as_deref().filter(|_| config.webhook.is_some());
-        let (notifier, zones, stored) = tokio::join!(
+        let (notifier, zones, stored, owner) = tokio::join!(
             async {
                 match &config.webhook {
                     Some(settings) => Notifier::from_settings(settings, &clients).await.map(Some),
@@ -73,15 +79,21 @@ impl App {
                     Some(name) => ssm::read(&clients, name).await,
                     None => Ok(None),
                 }
-            }
+            },
+            owner_id(&config, &clients, &env)
         );
+        let zones = zones?;
+        check_suffixes(&config, &zones)?;
+        let owner = Owner { id: owner?, legacy: config.legacy_owner.clone() };
         let app = Self {
             notifier: notifier?,
-            zones: zones?,
+            zones,
+            owner,
             config,
             clients,
             env,
             incidents: Mutex::default(),
+            swept: AtomicBool::new(false),
             warned: Mutex::default(),
         };
         app.load_incidents(stored);
@@ -113,8 +125,53 @@ impl App {
         self.env.function.as_deref().unwrap_or("dynamic-dns-updater")
     }
 
+    /// Whether no sweep has read the configured zones whole yet in this process.
+    pub fn first_sweep(&self) -> bool {
+        !self.swept.load(Ordering::Relaxed)
+    }
+
+    /// A sweep has read the configured zones whole.
+    pub fn swept(&self) {
+        self.swept.store(true, Ordering::Relaxed);
+    }
+
     /// True the first time `what` is asked about in this process: for warnings given once.
     pub fn first_time(&self, what: &str) -> bool {
         self.warned.lock().expect("not poisoned").insert(what.to_string())
     }
+}
+
+/// DDNS_OWNER_ID, else an id no other deployment has: the function's name, its region and its
+/// account (function names are unique within an account and region). The account is asked of
+/// STS at start-up only when no DDNS_OWNER_ID is set; Terraform always sets one.
+async fn owner_id(config: &Config, clients: &Clients, env: &Environment) -> Result<String, String> {
+    if let Some(id) = &config.owner_id {
+        return Ok(id.clone());
+    }
+    let who = clients.sts.get_caller_identity().send().await.map_err(|e| {
+        format!(
+            "DDNS_OWNER_ID: not set, and the account to make one from could not be learned ({})",
+            aws_smithy_types::error::display::DisplayErrorContext(&e)
+        )
+    })?;
+    let account = who.account().unwrap_or("unknown-account");
+    let function = env.function.as_deref().unwrap_or(crate::config::DEFAULT_OWNER);
+    let region = env.region.as_deref().unwrap_or("no-region");
+    Ok(format!("{function}.{region}.{account}"))
+}
+
+/// Every DDNS_TAG_SUFFIXES entry must lie within one of the allowed zones.
+fn check_suffixes(config: &Config, zones: &[(ZoneId, RecordName)]) -> Result<(), String> {
+    let Some(d) = &config.discovery else { return Ok(()) };
+    for suffix in &d.suffixes {
+        if !zones.iter().any(|(_, zone)| suffix.is_within(zone)) {
+            let names: Vec<String> = zones.iter().map(|(_, z)| z.display()).collect();
+            return Err(format!(
+                "DDNS_TAG_SUFFIXES: {} lies in none of DDNS_ZONES' zones ({})",
+                suffix.display(),
+                names.join(", ")
+            ));
+        }
+    }
+    Ok(())
 }

@@ -35,6 +35,13 @@ pub enum Command {
     Plan,
     /// Make the changes. Exit 0 on success, 1 when something went wrong or needs a person.
     Apply,
+    /// Delete every record and ownership marker this owner holds in the configured zones, as before
+    /// the deployment is removed. Exit 0 when all are gone, 1 otherwise.
+    Release {
+        /// List what would be deleted, and delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Run one event (a JSON file, or - for stdin) through the handler and print the result.
     Invoke { event: PathBuf },
     /// Send a test alert through the configured webhook.
@@ -66,27 +73,39 @@ pub async fn run(app: &App, command: Command) -> ExitCode {
                 }
             }
         }
-        Command::Invoke { event } => {
-            let text = if event.as_os_str() == "-" {
-                std::io::read_to_string(std::io::stdin())
-            } else {
-                std::fs::read_to_string(&event)
-            };
-            let payload: Value =
-                match text.map_err(|e| e.to_string()).and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
-                {
-                    Ok(v) => v,
-                    Err(e) => {
-                        eprintln!("error: cannot read {}: {e}", event.display());
-                        return ExitCode::FAILURE;
+        Command::Release { dry_run } => {
+            match handler::handle(app, &json!({"action": "release", "dry_run": dry_run}), invocation).await {
+                Ok(answer) => {
+                    print_table(&answer);
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    if let Error::Failed { answer, .. } = &e {
+                        print_table(answer);
                     }
-                };
-            print_result(handler::handle(app, &payload, invocation).await)
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
         }
+        Command::Invoke { event } => match read_event(&event) {
+            Ok(payload) => print_result(handler::handle(app, &payload, invocation).await),
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", event.display());
+                ExitCode::FAILURE
+            }
+        },
         Command::TestWebhook => {
             print_result(handler::handle(app, &json!({"action": "test-webhook"}), invocation).await)
         }
     }
+}
+
+/// The event in a JSON file, or on standard input for `-`.
+fn read_event(path: &std::path::Path) -> Result<Value, String> {
+    let text =
+        if path.as_os_str() == "-" { std::io::read_to_string(std::io::stdin()) } else { std::fs::read_to_string(path) };
+    serde_json::from_str(&text.map_err(|e| e.to_string())?).map_err(|e| e.to_string())
 }
 
 fn print_result(result: Result<Answer, Error>) -> ExitCode {

@@ -47,6 +47,8 @@ pub struct Clients {
     pub ec2: aws_sdk_ec2::Client,
     pub route53: aws_sdk_route53::Client,
     pub ssm: aws_sdk_ssm::Client,
+    /// Asks which account the credentials belong to, when the owner id is made from it.
+    pub sts: aws_sdk_sts::Client,
     pub calls: CallCounter,
 }
 
@@ -80,7 +82,7 @@ impl Clients {
 
     /// The clients of a loaded configuration.
     pub fn from_sdk(sdk: &aws_config::SdkConfig) -> Self {
-        Self::from_configs(sdk.into(), sdk.into(), sdk.into())
+        Self::from_configs(sdk.into(), sdk.into(), sdk.into(), sdk.into())
     }
 
     /// The clients of per-service configurations (tests add their own interceptors to these),
@@ -89,12 +91,14 @@ impl Clients {
         ec2: aws_sdk_ec2::config::Builder,
         route53: aws_sdk_route53::config::Builder,
         ssm: aws_sdk_ssm::config::Builder,
+        sts: aws_sdk_sts::config::Builder,
     ) -> Self {
         let calls = CallCounter::default();
         Self {
             ec2: aws_sdk_ec2::Client::from_conf(ec2.interceptor(calls.clone()).build()),
             route53: aws_sdk_route53::Client::from_conf(route53.interceptor(calls.clone()).build()),
             ssm: aws_sdk_ssm::Client::from_conf(ssm.interceptor(calls.clone()).build()),
+            sts: aws_sdk_sts::Client::from_conf(sts.interceptor(calls.clone()).build()),
             calls,
         }
     }

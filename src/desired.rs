@@ -86,7 +86,7 @@ pub fn desired(mappings: &[&Mapping], instances: &Instances, on_stop: OnStop) ->
     for m in mappings {
         let instance = instances.get(&m.instance);
         for &rtype in &m.types {
-            let want = want_for(instance, rtype, m.ttl, on_stop, false);
+            let want = want_for(instance, rtype, m.ttl, on_stop);
             out.push(Desired {
                 zone: m.zone.clone(),
                 name: m.name.clone(),
@@ -147,7 +147,7 @@ pub fn discovered(
             continue;
         };
         for &rtype in &discovery.types {
-            let want = want_for(Some(instance), rtype, ttl, on_stop, true);
+            let want = want_for(Some(instance), rtype, ttl, on_stop);
             let instance = instance.id.clone();
             out.push(Desired { zone: zone.clone(), name: name.clone(), rtype, instance, want, discovered: true });
         }
@@ -163,7 +163,8 @@ enum Unplaced {
     Outside,
 }
 
-/// Where a tagged name goes: the allowed zone whose domain is its longest suffix.
+/// Where a tagged name goes: the allowed zone whose domain is its longest suffix, if the name
+/// keeps the rules of what a tag may claim.
 fn place(raw: &str, discovery: &Discovery, zones: &[(ZoneId, RecordName)]) -> Result<(ZoneId, RecordName), Unplaced> {
     let name = RecordName::parse(raw).map_err(Unplaced::Refused)?;
     if name.guarded().is_some() {
@@ -173,10 +174,21 @@ fn place(raw: &str, discovery: &Discovery, zones: &[(ZoneId, RecordName)]) -> Re
         .iter()
         .filter(|(id, zone_name)| discovery.zones.contains(id) && name.is_within(zone_name))
         .max_by_key(|(_, zone_name)| zone_name.as_str().len());
-    match zone {
-        Some((zone, _)) => Ok((zone.clone(), name)),
-        None => Err(Unplaced::Outside),
+    let Some((zone, zone_name)) = zone else { return Err(Unplaced::Outside) };
+    let refuse = |rule: String| Err(Unplaced::Refused(rule));
+    let unlock = "set DDNS_TAG_ALLOW_WILDCARDS=true to let tags claim it";
+    if !discovery.allow_wildcards && name == *zone_name {
+        return refuse(format!("the apex of zone {}; {unlock}", zone_name.display()));
     }
+    if !discovery.allow_wildcards && name.as_str().starts_with("\\052.") {
+        return refuse(format!("a wildcard name; {unlock}"));
+    }
+    let below = |suffix: &RecordName| name.is_within(suffix) && name != *suffix;
+    if !discovery.suffixes.is_empty() && !discovery.suffixes.iter().any(below) {
+        let suffixes: Vec<String> = discovery.suffixes.iter().map(RecordName::display).collect();
+        return refuse(format!("not below DDNS_TAG_SUFFIXES ({})", suffixes.join(", ")));
+    }
+    Ok((zone.clone(), name))
 }
 
 /// A name several instances claim: each of them is refused it.
@@ -186,23 +198,20 @@ fn shared(name: &RecordName, claimants: &[&Instance]) -> Vec<Refusal> {
     claimants.iter().map(|i| Refusal { instance: i.id.clone(), name: name.display(), reason: reason.clone() }).collect()
 }
 
-/// A terminated or vanished instance never keeps a discovered name; `on_stop` governs the rest.
-fn want_for(instance: Option<&Instance>, rtype: RecordType, ttl: u32, on_stop: OnStop, discovered: bool) -> Want {
+/// A terminated or vanished instance has given its address back for good, so its records go
+/// whatever `on_stop` says; `on_stop` governs a stopped one.
+fn want_for(instance: Option<&Instance>, rtype: RecordType, ttl: u32, on_stop: OnStop) -> Want {
     let gone = |reason: String| match on_stop {
         OnStop::Delete => Want::Absent { reason },
         OnStop::Keep => Want::Leave { reason },
     };
     let Some(instance) = instance else {
-        return if discovered {
-            Want::Absent { reason: "instance not found".into() }
-        } else {
-            gone("instance not found".into())
-        };
+        return Want::Absent { reason: "instance not found".into() };
     };
-    if discovered && matches!(instance.state, InstanceState::Terminated | InstanceState::ShuttingDown) {
-        return Want::Absent { reason: format!("instance is {}", instance.state) };
-    }
     match (instance.state, instance.address(rtype)) {
+        (InstanceState::Terminated | InstanceState::ShuttingDown, _) => {
+            Want::Absent { reason: format!("instance is {}", instance.state) }
+        }
         (InstanceState::Running | InstanceState::Pending, Some(value)) => Want::Address { value, ttl },
         (InstanceState::Running, None) => gone(format!("instance has no public {} address", family(rtype))),
         (InstanceState::Pending, None) => Want::Leave { reason: "instance is starting".into() },
@@ -303,6 +312,20 @@ mod tests {
             ),
             ("gone", vec![A], HashMap::new(), OnStop::Delete, vec![absent("instance not found")]),
             (
+                "gone, keep: its address is gone for good",
+                vec![A],
+                HashMap::new(),
+                OnStop::Keep,
+                vec![absent("instance not found")],
+            ),
+            (
+                "terminated, keep: deleted all the same",
+                vec![A, AAAA],
+                instance("terminated", None, None),
+                OnStop::Keep,
+                vec![absent("instance is terminated"), absent("instance is terminated")],
+            ),
+            (
                 "pending without ip",
                 vec![A],
                 instance("pending", None, None),
@@ -338,6 +361,8 @@ mod ready_tests {
             tag_key: "ddns:name".into(),
             types: t.to_vec(),
             zones: vec![ZoneId::parse("Z1").unwrap()],
+            suffixes: vec![],
+            allow_wildcards: false,
         });
         c
     }
@@ -405,6 +430,8 @@ mod discovery_tests {
             tag_key: "ddns:name".into(),
             types: vec![RecordType::A],
             zones: allowed.iter().map(|z| ZoneId::parse(z).unwrap()).collect(),
+            suffixes: vec![],
+            allow_wildcards: false,
         }
     }
 
@@ -438,6 +465,51 @@ mod discovery_tests {
         assert_eq!(w.outside.len(), 1);
         assert_eq!(w.outside[0].name, "c.example.org");
         assert!(w.outside[0].reason.contains("outside every allowed zone"));
+    }
+
+    #[test]
+    fn what_a_tag_may_claim() {
+        let rules = |suffixes: &[&str], allow_wildcards| Discovery {
+            suffixes: suffixes.iter().map(|s| RecordName::parse(s).unwrap()).collect(),
+            allow_wildcards,
+            ..discovery(&["ZCOM"])
+        };
+        let tag = "example.com,*.example.com,login.example.com,a.dyn.example.com,*.dyn.example.com,dyn.example.com";
+        let outcome = |d: &Discovery| {
+            let instances = [(id_of("i-00000001"), tagged("i-00000001", "running", Some(tag)))].into_iter().collect();
+            let w = discovered(&instances, d, &zones(), &[], 60, OnStop::Delete);
+            let placed: Vec<String> = w.records.iter().map(|d| d.name.display()).collect();
+            let refused: Vec<String> = w.refusals.iter().map(|r| format!("{}: {}", r.name, r.reason)).collect();
+            (placed, refused)
+        };
+        let (placed, refused) = outcome(&rules(&[], false));
+        assert_eq!(placed, ["a.dyn.example.com", "dyn.example.com", "login.example.com"]);
+        assert_eq!(
+            refused,
+            [
+                "example.com: the apex of zone example.com; set DDNS_TAG_ALLOW_WILDCARDS=true to let tags claim it",
+                "*.example.com: a wildcard name; set DDNS_TAG_ALLOW_WILDCARDS=true to let tags claim it",
+                "*.dyn.example.com: a wildcard name; set DDNS_TAG_ALLOW_WILDCARDS=true to let tags claim it",
+            ]
+        );
+        let (placed, refused) = outcome(&rules(&["dyn.example.com"], false));
+        assert_eq!(placed, ["a.dyn.example.com"]);
+        assert!(
+            refused.contains(&"login.example.com: not below DDNS_TAG_SUFFIXES (dyn.example.com)".to_string()),
+            "{refused:?}"
+        );
+        assert!(
+            refused.contains(&"dyn.example.com: not below DDNS_TAG_SUFFIXES (dyn.example.com)".to_string()),
+            "{refused:?}"
+        );
+        let (placed, _) = outcome(&rules(&["dyn.example.com"], true));
+        assert_eq!(placed, ["*.dyn.example.com", "a.dyn.example.com"]);
+        let (placed, refused) = outcome(&rules(&[], true));
+        assert_eq!(placed.len(), 6, "every rule unlocked: {refused:?}");
+    }
+
+    fn id_of(id: &str) -> InstanceId {
+        InstanceId::parse(id).unwrap()
     }
 
     #[test]

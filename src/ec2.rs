@@ -1,6 +1,7 @@
 //! EC2 edge: DescribeInstances, by id or by tag, paged at the API maximum -> [`Instances`].
 //! Filters by id rather than naming ids, so an unknown or purged instance is simply absent.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use aws_sdk_ec2::types::{Filter, Instance as Ec2Instance};
@@ -67,6 +68,14 @@ pub async fn describe(
         found.extend(pages(clients, budget, filter, tag_key).await?);
     }
     Ok(found)
+}
+
+/// The instances among `ids` that EC2 shows terminated (or shutting down). One it does not show
+/// is not taken for gone: it may live in another region or account. A failed look finds none.
+pub async fn terminated(clients: &Clients, budget: &Budget, ids: &[InstanceId]) -> HashSet<InstanceId> {
+    let found = describe(clients, budget, ids, None).await.unwrap_or_default();
+    let gone = |i: &Instance| matches!(i.state, InstanceState::Terminated | InstanceState::ShuttingDown);
+    found.into_values().filter(gone).map(|i| i.id).collect()
 }
 
 /// Every instance carrying `tag_key`, filtered by EC2 itself.

@@ -35,6 +35,14 @@ pub enum Trigger {
         force: bool,
     },
     TestWebhook,
+    /// Delete every record and marker this owner holds: what a deployment gives back before it
+    /// is removed.
+    Release {
+        dry_run: bool,
+    },
+    /// Terraform created or updated the resource that releases the records on destroy: nothing
+    /// to do now.
+    Deployed,
 }
 
 impl Trigger {
@@ -47,11 +55,14 @@ impl Trigger {
             Trigger::Manual { dry_run: true, .. } => "manual:dry-run".into(),
             Trigger::Manual { .. } => "manual".into(),
             Trigger::TestWebhook => "test-webhook".into(),
+            Trigger::Release { dry_run: true } => "release:dry-run".into(),
+            Trigger::Release { .. } => "release".into(),
+            Trigger::Deployed => "deployed".into(),
         }
     }
 
     pub fn dry_run(&self) -> bool {
-        matches!(self, Trigger::Manual { dry_run: true, .. })
+        matches!(self, Trigger::Manual { dry_run: true, .. } | Trigger::Release { dry_run: true })
     }
 
     pub fn force(&self) -> bool {
@@ -74,6 +85,8 @@ impl Trigger {
             Trigger::Schedule => "drift corrected".into(),
             Trigger::Manual { .. } => "manual reconcile".into(),
             Trigger::TestWebhook => "test".into(),
+            Trigger::Release { .. } => "released".into(),
+            Trigger::Deployed => "deployed".into(),
         }
     }
 }
@@ -93,6 +106,16 @@ struct ManualEvent {
     dry_run: bool,
     #[serde(default)]
     force: bool,
+    /// Terraform's lifecycle key, when aws_lambda_invocation invokes with lifecycle_scope CRUD.
+    #[serde(default)]
+    tf: Option<Lifecycle>,
+}
+
+#[derive(Deserialize)]
+struct Lifecycle {
+    action: String,
+    #[serde(default, rename = "prev_input")]
+    _previous: Option<Value>,
 }
 
 /// An EventBridge event's `detail`, decoded as `T`; the error says what was wrong with it.
@@ -169,7 +192,13 @@ fn parse_manual(payload: &Value) -> Result<Trigger, String> {
             Ok(Trigger::Manual { instance_ids, dry_run: manual.dry_run, force: manual.force })
         }
         "test-webhook" => Ok(Trigger::TestWebhook),
-        other => Err(format!("unknown action {other:?} (reconcile or test-webhook)")),
+        "release" => match manual.tf.as_ref().map(|tf| tf.action.as_str()) {
+            None => Ok(Trigger::Release { dry_run: manual.dry_run }),
+            Some("delete") => Ok(Trigger::Release { dry_run: false }),
+            Some("create" | "update") => Ok(Trigger::Deployed),
+            Some(other) => Err(format!("tf.action {other:?} is not create, update or delete")),
+        },
+        other => Err(format!("unknown action {other:?} (reconcile, release or test-webhook)")),
     }
 }
 
@@ -267,6 +296,19 @@ mod tests {
         );
         assert!(t.dry_run());
         assert_eq!(parse(&json!({"action":"test-webhook"})).unwrap(), Trigger::TestWebhook);
+        assert_eq!(parse(&json!({"action":"release"})).unwrap(), Trigger::Release { dry_run: false });
+        let dry = parse(&json!({"action":"release","dry_run":true})).unwrap();
+        assert!(dry.dry_run() && dry.label() == "release:dry-run");
+    }
+
+    #[test]
+    fn terraform_releases_on_destroy_only() {
+        let tf =
+            |action: &str| json!({"action": "release", "tf": {"action": action, "prev_input": {"action": "release"}}});
+        assert_eq!(parse(&tf("create")).unwrap(), Trigger::Deployed);
+        assert_eq!(parse(&tf("update")).unwrap(), Trigger::Deployed);
+        assert_eq!(parse(&tf("delete")).unwrap(), Trigger::Release { dry_run: false });
+        assert!(parse(&tf("explode")).unwrap_err().to_string().contains("tf.action \"explode\""));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! One invocation, as a straight line of stages that each return a value: event -> trigger ->
 //! scope -> instances -> desired -> current -> registry -> plan -> outcomes -> answer -> alert.
 
+use std::collections::HashSet;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
@@ -8,17 +9,17 @@ use tracing::{error, info, warn};
 
 use crate::app::App;
 use crate::budget::{self, Budget};
-use crate::desired;
+use crate::desired::{self, Wanted};
 use crate::event::{self, Trigger, UnsupportedEvent};
 use crate::failure::{Failure, FailureKind};
 use crate::instance::Instances;
 use crate::notify::Alert;
-use crate::plan;
+use crate::plan::{self, Rules};
 use crate::registry::Registry;
 use crate::report::{self, Answer, Coverage, Reconciled};
 use crate::route53::{apply, read};
-use crate::scope;
-use crate::{alerts, ec2, retry};
+use crate::scope::{self, Orphans, Scope};
+use crate::{alerts, ec2, release, retry};
 
 /// Time kept back from Lambda's deadline so the answer always gets out.
 const ANSWER_RESERVE: Duration = Duration::from_millis(300);
@@ -93,7 +94,10 @@ pub async fn handle(app: &App, payload: &Value, invocation: Invocation) -> Resul
 /// Reconciles what `trigger` covers; every stage's failures are kept, in the order they ran.
 async fn reconcile(app: &App, trigger: &Trigger, budget: &Budget) -> Reconciled {
     let config = &app.config;
-    let scope = match scope::scope(config, trigger) {
+    if let Trigger::Release { dry_run } = trigger {
+        return release::release(app, budget, *dry_run).await;
+    }
+    let scope = match scope::scope(config, trigger, app.first_sweep()) {
         Ok(s) => s,
         Err(note) => {
             info!(note = %note, "nothing to reconcile");
@@ -111,29 +115,43 @@ async fn reconcile(app: &App, trigger: &Trigger, budget: &Budget) -> Reconciled 
     for r in wanted.outside.iter().filter(|r| app.first_time(&format!("outside {}", r.name))) {
         warn!(instance = %r.instance, name = %r.name, "tagged name outside every allowed zone; left to the deployment that serves it");
     }
-    let refusals: Vec<Failure> = wanted.refusals.iter().map(report::refused).collect();
-    let mut coverage = Coverage { full: scope.full, described: true, read: Vec::new() };
     if wanted.records.is_empty() && scope.whole_zones.is_empty() {
         let note = match &scope.ids[..] {
             [id] => format!("instance {id} is neither configured nor tagged"),
             _ => "no records to reconcile".to_string(),
         };
         info!(note = %note, "nothing to reconcile");
+        let coverage = Coverage { full: scope.full, described: true, read: Vec::new() };
+        let refusals = wanted.refusals.iter().map(report::refused).collect();
         return Reconciled { note: Some(note), coverage, outside: wanted.outside, ..Reconciled::failed(refusals) };
     }
+    converge(app, trigger, budget, &scope, wanted).await
+}
 
+/// Brings what Route53 holds to what `wanted` asks: read, registry, plan, apply, and the second
+/// chance for names that moved.
+async fn converge(app: &App, trigger: &Trigger, budget: &Budget, scope: &Scope<'_>, wanted: Wanted) -> Reconciled {
     let readings = read::readings(&scope.whole_zones, wanted.records.iter().map(|d| (&d.zone, &d.name)));
     let read = read::current(&app.clients, budget, &readings, &*app.env.progress).await;
-    coverage.read = read.readable.clone();
+    let coverage = Coverage { full: scope.full, described: true, read: read.readable.clone() };
+    if scope.full && !trigger.dry_run() && scope.whole_zones.iter().all(|z| read.readable.contains(z)) {
+        app.swept();
+    }
     // A zone that could not be read is never written.
     let desired = wanted.in_zones(&read.readable);
-    let registry = Registry::read(&read.current, &config.owner);
-    let plan = plan::plan(&desired, &read.current, &registry, &scope.orphans, trigger.force());
+    let registry = Registry::read(&read.current, &app.owner);
+    // Names under the earlier default owner id are released only if their instance is seen gone.
+    let legacy = registry.legacy_instances(|z, n| desired.iter().any(|d| &d.zone == z && &d.name == n));
+    let look = !legacy.is_empty() && scope.orphans != Orphans::Ignore;
+    let gone = if look { ec2::terminated(&app.clients, budget, &legacy).await } else { HashSet::new() };
+    let rules = Rules { orphans: &scope.orphans, gone: &gone, force: trigger.force() };
+    let plan = plan::plan(&desired, &read.current, &registry, &rules);
     for c in &plan.conflicts {
         warn!(name = %c.name, r#type = %c.rtype, reason = %c.reason, "record left alone");
     }
-    let conflicts = plan.conflicts.iter().map(report::conflicted);
-    let mut failures: Vec<Failure> = refusals.into_iter().chain(read.failures).chain(conflicts).collect();
+    let (refusals, conflicts) =
+        (wanted.refusals.iter().map(report::refused), plan.conflicts.iter().map(report::conflicted));
+    let mut failures: Vec<Failure> = refusals.chain(read.failures).chain(conflicts).collect();
     let (unchanged, outside) = (plan.unchanged, wanted.outside);
     if let Some(reason) = plan.blocked {
         failures.push(report::held_back(reason));
@@ -142,9 +160,9 @@ async fn reconcile(app: &App, trigger: &Trigger, budget: &Budget) -> Reconciled 
     if trigger.dry_run() {
         return Reconciled { planned: plan.changes, unchanged, coverage, outside, ..Reconciled::failed(failures) };
     }
-    let comment = format!("dynamic-dns-updater ({}): {}", config.owner, trigger.label());
+    let comment = format!("dynamic-dns-updater ({}): {}", app.owner.id, trigger.label());
     let outcomes = apply::apply(&app.clients, budget, &plan.changes, &comment, &*app.env.progress).await;
-    let second = retry::again(app, budget, &desired, &scope.orphans, trigger.force(), &comment, outcomes).await;
+    let second = retry::again(app, budget, &desired, &rules, &comment, outcomes).await;
     failures.extend(second.failures);
     let unchanged = unchanged + second.unchanged;
     Reconciled { outcomes: second.outcomes, unchanged, coverage, outside, ..Reconciled::failed(failures) }

@@ -12,6 +12,7 @@
 //! - [`registry`]: ownership markers: who owns each name, orphans, marker changes.
 //! - [`plan`]: the pure diff of desired against what Route53 holds, and the safety valve.
 //! - [`retry`]: the second chance for names Route53 rejected because they moved.
+//! - [`release`]: every record and marker this owner holds, deleted before it goes.
 //! - [`report`]: the typed answer, its log lines and its metrics line.
 //! - [`incidents`]: open problems across invocations: new, reminder, recovered.
 //! - [`notify`]: webhook alerts: formats, signing, delivery.
@@ -41,6 +42,7 @@ pub mod plan;
 pub mod progress;
 pub mod records;
 pub mod registry;
+pub mod release;
 pub mod report;
 pub mod retry;
 pub mod route53;

@@ -2,11 +2,12 @@
 //! changes, conflicts and the safety valve's verdict. No async, no SDK types, no logging: the
 //! caller logs what comes back.
 
+use std::collections::HashSet;
 use std::net::IpAddr;
 
 use crate::desired::{Desired, Want};
 use crate::names::{InstanceId, RecordName, RecordType, ZoneId};
-use crate::records::{Action, Change, Current, Existing, RecordData, SetType};
+use crate::records::{Action, Change, Current, Existing, Origin, RecordData, SetType};
 use crate::registry::{Claim, MarkerWant, Orphan, Registry};
 use crate::scope::Orphans;
 
@@ -32,10 +33,21 @@ pub struct Plan {
 /// A sweep may not delete more than half of the owned names, nor at least this many, unforced.
 pub const VALVE_MIN_DELETES: usize = 10;
 
+/// The ownership rules of one run.
+#[derive(Clone, Copy, Debug)]
+pub struct Rules<'a> {
+    /// Which names nobody wants this run may clean up.
+    pub orphans: &'a Orphans,
+    /// Instances this run saw terminated: names under the earlier default owner id that they
+    /// held may be released.
+    pub gone: &'a HashSet<InstanceId>,
+    /// Go past the safety valve.
+    pub force: bool,
+}
+
 /// Diffs `desired` against `current`. Records that neither the desired list nor one of our
-/// markers names are never touched; `orphans` says which names nobody wants may be cleaned up,
-/// and `force` goes past the safety valve.
-pub fn plan(desired: &[Desired], current: &Current, registry: &Registry, orphans: &Orphans, force: bool) -> Plan {
+/// markers names are never touched.
+pub fn plan(desired: &[Desired], current: &Current, registry: &Registry, rules: &Rules) -> Plan {
     let groups = group_by(desired, |a, b| a.zone == b.zone && a.name == b.name);
     let mut out = Plan::default();
     for group in &groups {
@@ -45,11 +57,18 @@ pub fn plan(desired: &[Desired], current: &Current, registry: &Registry, orphans
         out.conflicts.extend(name.conflicts);
     }
     let wanted = |zone: &ZoneId, name: &RecordName| groups.iter().any(|g| &g[0].zone == zone && &g[0].name == name);
-    for orphan in registry.orphans(wanted, orphans) {
+    for orphan in registry.orphans(wanted, rules.orphans, |i| rules.gone.contains(i)) {
         out.changes.extend(release(&orphan, current, registry));
     }
-    out.blocked = valve(&out.changes, registry, force);
+    out.blocked = valve(&out.changes, registry, rules.force);
     out
+}
+
+/// Deletes every record and marker this owner holds that `keep` lets go (see
+/// [`Registry::releasable`]): what a deployment gives back before it is removed.
+pub fn release_all(current: &Current, registry: &Registry, keep: impl Fn(&Orphan) -> bool) -> Plan {
+    let changes = registry.releasable(keep).iter().flat_map(|o| release(o, current, registry)).collect();
+    Plan { changes, ..Plan::default() }
 }
 
 /// The plan for one name: every type wanted there, and its marker.
@@ -64,11 +83,13 @@ fn plan_name(group: &[&Desired], current: &Current, registry: &Registry) -> Plan
         return Plan { conflicts: group.iter().map(|d| conflict(d, reason.clone())).collect(), ..Plan::default() };
     }
     let at_name = current.at(zone, name);
-    let mut out = Plan::default();
+    let origin = if group[0].discovered { Origin::Tag } else { Origin::Mapping };
+    // Records of ours at the name of a type nothing wants there any more go.
+    let mut out = Plan { changes: stale(group, at_name, claim), ..Plan::default() };
     // The TTL of what will exist at the name once the changes are made, if anything will.
     let mut kept_ttl: Option<u32> = None;
     for d in group {
-        match diff(d, at_name, claim) {
+        match diff(d, at_name, claim, origin) {
             Step::Conflict(reason) => out.conflicts.push(conflict(d, reason)),
             Step::Write(change, ttl) => {
                 kept_ttl = ttl.or(kept_ttl);
@@ -84,13 +105,52 @@ fn plan_name(group: &[&Desired], current: &Current, registry: &Registry) -> Plan
         // One foreign record at a name keeps the whole name out of our hands.
         return Plan { unchanged: group.len() - out.conflicts.len(), conflicts: out.conflicts, ..Plan::default() };
     }
+    let mut types: Vec<RecordType> = group.iter().map(|d| d.rtype).collect();
+    types.sort();
+    types.dedup();
     let want = match kept_ttl {
-        Some(ttl) => MarkerWant::Present { ttl },
+        Some(ttl) => MarkerWant::Present { ttl, types },
         None if group.iter().any(|d| matches!(d.want, Want::Leave { .. })) => MarkerWant::Keep,
         None => MarkerWant::Absent,
     };
-    out.changes.extend(registry.marker_change(zone, name, instance, want));
+    // A marker that goes together with clean-ups goes after them, as they do.
+    let cleanup = want == MarkerWant::Absent && out.changes.iter().any(|c| c.origin == Origin::Cleanup);
+    let marker_origin = if cleanup { Origin::Cleanup } else { origin };
+    out.changes.extend(registry.marker_change(zone, name, instance, want, marker_origin));
     out
+}
+
+/// Deletions of our address records at a wanted name whose types none of `group` wants: only
+/// of types our marker says we wrote (a marker from before markers named types says none).
+fn stale(group: &[&Desired], at_name: &[Existing], claim: &Claim) -> Vec<Change> {
+    let d = group[0];
+    let ours = |rtype: RecordType| claim.types().is_some_and(|types| types.contains(&rtype));
+    at_name
+        .iter()
+        .filter(|e| e.special.is_none())
+        .filter_map(|e| match e.rtype {
+            SetType::Ours(rtype @ (RecordType::A | RecordType::AAAA))
+                if ours(rtype) && group.iter().all(|g| g.rtype != rtype) =>
+            {
+                Some(delete(&d.zone, &d.name, rtype, e, &d.instance))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The deletion of an existing record of ours that nothing wants.
+fn delete(zone: &ZoneId, name: &RecordName, rtype: RecordType, e: &Existing, instance: &InstanceId) -> Change {
+    Change {
+        zone: zone.clone(),
+        name: name.clone(),
+        rtype,
+        action: Action::Delete,
+        old: Some(e.data()),
+        new: None,
+        instance: instance.clone(),
+        origin: Origin::Cleanup,
+    }
 }
 
 /// What one wanted record comes to.
@@ -106,7 +166,7 @@ enum Step {
     Conflict(String),
 }
 
-fn diff(d: &Desired, at_name: &[Existing], claim: &Claim) -> Step {
+fn diff(d: &Desired, at_name: &[Existing], claim: &Claim, origin: Origin) -> Step {
     let same_type: Vec<&Existing> = at_name.iter().filter(|e| e.is(d.rtype)).collect();
     const ELSEWHERE: &str = "Remove it, or stop managing this name";
     if let Some(special) = same_type.iter().find_map(|e| e.special.as_ref()) {
@@ -128,6 +188,7 @@ fn diff(d: &Desired, at_name: &[Existing], claim: &Claim) -> Step {
         old,
         new,
         instance: d.instance.clone(),
+        origin,
     };
     match (&d.want, existing) {
         (Want::Address { .. }, None) if at_name.iter().any(|e| e.rtype == SetType::Cname) => {
@@ -155,26 +216,22 @@ fn conflict(d: &Desired, reason: String) -> Conflict {
     Conflict { zone: d.zone.clone(), name: d.name.clone(), rtype: d.rtype, instance: d.instance.clone(), reason }
 }
 
-/// Deletes an orphan's address records and then its marker.
+/// Deletes an orphan's address records (of the types its marker names) and then its marker.
 fn release(orphan: &Orphan, current: &Current, registry: &Registry) -> Vec<Change> {
+    let (zone, name, instance) = (&orphan.zone, &orphan.name, &orphan.instance);
+    let guarded = |rtype: RecordType| orphan.types.as_ref().is_none_or(|types| types.contains(&rtype));
     let mut out: Vec<Change> = current
-        .at(&orphan.zone, &orphan.name)
+        .at(zone, name)
         .iter()
         .filter(|e| e.special.is_none())
         .filter_map(|e| match e.rtype {
-            SetType::Ours(rtype @ (RecordType::A | RecordType::AAAA)) => Some(Change {
-                zone: orphan.zone.clone(),
-                name: orphan.name.clone(),
-                rtype,
-                action: Action::Delete,
-                old: Some(e.data()),
-                new: None,
-                instance: orphan.instance.clone(),
-            }),
+            SetType::Ours(rtype @ (RecordType::A | RecordType::AAAA)) if guarded(rtype) => {
+                Some(delete(zone, name, rtype, e, instance))
+            }
             _ => None,
         })
         .collect();
-    out.extend(registry.marker_change(&orphan.zone, &orphan.name, &orphan.instance, MarkerWant::Absent));
+    out.extend(registry.marker_change(zone, name, instance, MarkerWant::Absent, Origin::Cleanup));
     out
 }
 
@@ -216,8 +273,7 @@ pub fn group_by<T>(items: impl IntoIterator<Item = T>, same: impl Fn(&T, &T) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::records::SetType;
-    use crate::registry::HERITAGE;
+    use crate::registry::{HERITAGE, Owner};
 
     fn name(n: &str) -> RecordName {
         RecordName::parse(n).unwrap()
@@ -274,18 +330,20 @@ mod tests {
         }
         c
     }
-    /// The ownership rules of a run: who we are, which orphans it may clean, and the valve.
-    struct Rules {
+    /// The ownership rules of a test run: who we are, which orphans it may clean, the valve.
+    struct Run {
         owner: &'static str,
         orphans: Orphans,
         force: bool,
     }
-    fn rules() -> Rules {
-        Rules { owner: "me", orphans: Orphans::Ignore, force: false }
+    fn rules() -> Run {
+        Run { owner: "me", orphans: Orphans::Ignore, force: false }
     }
     /// Plans as the handler does: the registry read from the same records.
-    fn plan(desired: &[Desired], current: &Current, rules: &Rules) -> Plan {
-        super::plan(desired, current, &Registry::read(current, rules.owner), &rules.orphans, rules.force)
+    fn plan(desired: &[Desired], current: &Current, run: &Run) -> Plan {
+        let registry = Registry::read(current, &Owner { id: run.owner.into(), legacy: Some("legacy".into()) });
+        let gone = HashSet::new();
+        super::plan(desired, current, &registry, &Rules { orphans: &run.orphans, gone: &gone, force: run.force })
     }
     /// The address changes, leaving ownership markers to the ownership tests.
     fn actions(p: &Plan) -> Vec<(String, Action)> {
@@ -490,7 +548,10 @@ mod tests {
         Want::Absent { reason: "instance is terminated".into() }
     }
     fn marker(n: &str, owner: &str, instance: &str) -> Existing {
-        let value = format!("\"{HERITAGE},owner={owner},instance={instance}\"");
+        marker_of(n, owner, instance, "A")
+    }
+    fn marker_of(n: &str, owner: &str, instance: &str, types: &str) -> Existing {
+        let value = format!("\"{HERITAGE},owner={owner},instance={instance},types={types}\"");
         existing(&format!("_ddns-owner.{n}."), "TXT", 60, &[&value])
     }
     fn all(p: &Plan) -> Vec<(String, Action)> {
@@ -610,11 +671,11 @@ mod tests {
             existing("old.example.com.", "A", 60, &["3.1.2.4"]),
             existing("old.example.com.", "AAAA", 60, &["2600::1"]),
             existing("old.example.com.", "MX", 60, &["10 mx.example.com."]),
-            marker("old.example.com", "me", "i-12345678"),
+            marker_of("old.example.com", "me", "i-12345678", "A+AAAA"),
             existing("theirs.example.com.", "A", 60, &["3.1.2.5"]),
             marker("theirs.example.com", "them", "i-12345678"),
         ]);
-        let with = |orphans| Rules { owner: "me", orphans, force: false };
+        let with = |orphans| Run { owner: "me", orphans, force: false };
         let p = plan(&[], &cur, &with(Orphans::All));
         let mut got = all(&p);
         got.sort();
@@ -629,9 +690,120 @@ mod tests {
         assert!(plan(&[], &cur, &with(Orphans::Ignore)).changes.is_empty());
         assert!(plan(&[], &cur, &with(Orphans::Of(vec![InstanceId::parse("i-87654321").unwrap()]))).changes.is_empty());
         assert_eq!(plan(&[], &cur, &with(Orphans::Of(vec![id()]))).changes.len(), 3);
-        // A name someone still wants is no orphan.
+        // A name someone still wants is no orphan; only its type nobody wants any more goes,
+        // and the marker says so.
         let wanted = [discovered("old.example.com", addr("3.1.2.4"))];
-        assert!(plan(&wanted, &cur, &with(Orphans::All)).changes.iter().all(|c| c.action != Action::Delete));
+        assert_eq!(
+            all(&plan(&wanted, &cur, &with(Orphans::All))),
+            [
+                ("old.example.com AAAA".to_string(), Action::Delete),
+                ("_ddns-owner.old.example.com TXT".to_string(), Action::Update)
+            ]
+        );
+    }
+
+    #[test]
+    fn changes_say_where_they_come_from() {
+        let origins =
+            |p: &Plan| p.changes.iter().map(|c| (format!("{} {}", c.name, c.rtype), c.origin)).collect::<Vec<_>>();
+        let ours = || marker_of("app.example.com", "me", "i-12345678", "A+AAAA");
+        let (a, aaaa) = (
+            existing("app.example.com.", "A", 60, &["3.1.2.4"]),
+            existing("app.example.com.", "AAAA", 60, &["2600::1"]),
+        );
+        // The tag's types shrink from A,AAAA to A: the AAAA is a clean-up, the A stays a tag's.
+        let p = plan(
+            &[discovered("app.example.com", addr("3.1.9.9"))],
+            &current(vec![a.clone(), aaaa.clone(), ours()]),
+            &rules(),
+        );
+        assert_eq!(
+            origins(&p),
+            [
+                ("app.example.com AAAA".into(), Origin::Cleanup),
+                ("app.example.com A".into(), Origin::Tag),
+                ("_ddns-owner.app.example.com TXT".into(), Origin::Tag),
+            ],
+            "and the marker now names A alone"
+        );
+        // A user's AAAA beside a name whose marker says only A is ours: never touched.
+        let theirs = current(vec![a.clone(), aaaa.clone(), marker("app.example.com", "me", "i-12345678")]);
+        let user = plan(&[discovered("app.example.com", addr("3.1.2.4"))], &theirs, &rules());
+        assert!(user.changes.is_empty(), "{:?}", user.changes);
+        // The instance is gone and the AAAA unwanted: the marker goes last, with the clean-up.
+        let p =
+            plan(&[discovered("app.example.com", gone())], &current(vec![a.clone(), aaaa.clone(), ours()]), &rules());
+        assert_eq!(
+            origins(&p),
+            [
+                ("app.example.com AAAA".into(), Origin::Cleanup),
+                ("app.example.com A".into(), Origin::Tag),
+                ("_ddns-owner.app.example.com TXT".into(), Origin::Cleanup),
+            ]
+        );
+        // A record nobody marked is not ours: its other types are left alone.
+        let p = plan(&[want_addr("app.example.com", RecordType::A, "3.1.2.4")], &current(vec![a, aaaa]), &rules());
+        assert_eq!(
+            origins(&p),
+            [("_ddns-owner.app.example.com TXT".into(), Origin::Mapping)],
+            "adopted and marked only"
+        );
+        let orphan = plan(
+            &[],
+            &current(vec![
+                existing("x.example.com.", "A", 60, &["3.1.2.4"]),
+                marker("x.example.com", "me", "i-12345678"),
+            ]),
+            &Run { orphans: Orphans::All, ..rules() },
+        );
+        assert!(
+            orphan.changes.iter().all(|c| c.origin == Origin::Cleanup && c.action == Action::Delete),
+            "{:?}",
+            orphan.changes
+        );
+    }
+
+    #[test]
+    fn markers_of_the_earlier_default_owner_are_taken_over_where_wanted() {
+        let a = existing("app.example.com.", "A", 60, &["3.1.2.4"]);
+        let p = plan(
+            &[want_addr("app.example.com", RecordType::A, "3.1.2.4")],
+            &current(vec![a.clone(), marker("app.example.com", "legacy", "i-12345678")]),
+            &rules(),
+        );
+        assert_eq!(
+            all(&p),
+            [("_ddns-owner.app.example.com TXT".to_string(), Action::Update)],
+            "rewritten under the new owner"
+        );
+        assert!(p.changes[0].new.as_ref().unwrap().values[0].contains("owner=me,"));
+        // Not wanted, and its instance not seen gone: it may be another region's. Left alone.
+        let elsewhere = current(vec![a, marker("app.example.com", "legacy", "i-12345678")]);
+        assert!(plan(&[], &elsewhere, &Run { orphans: Orphans::All, ..rules() }).changes.is_empty());
+    }
+
+    #[test]
+    fn a_release_gives_back_every_name_of_ours_and_nothing_else() {
+        let cur = current(vec![
+            existing("a.example.com.", "A", 60, &["3.1.2.4"]),
+            existing("a.example.com.", "MX", 60, &["10 mx.example.com."]),
+            marker("a.example.com", "me", "i-12345678"),
+            existing("b.example.com.", "AAAA", 60, &["2600::1"]),
+            marker_of("b.example.com", "legacy", "i-12345678", "AAAA"),
+            existing("c.example.com.", "A", 60, &["3.1.2.5"]),
+            marker("c.example.com", "them", "i-12345678"),
+            existing("d.example.com.", "A", 60, &["3.1.2.6"]),
+        ]);
+        let registry = Registry::read(&cur, &Owner { id: "me".into(), legacy: Some("legacy".into()) });
+        let mut got = all(&release_all(&cur, &registry, |o| o.name.as_str() == "b.example.com."));
+        got.sort();
+        let want: Vec<(String, Action)> =
+            ["_ddns-owner.a.example.com TXT", "_ddns-owner.b.example.com TXT", "a.example.com A", "b.example.com AAAA"]
+                .iter()
+                .map(|n| (n.to_string(), Action::Delete))
+                .collect();
+        assert_eq!(got, want);
+        assert_eq!(release_all(&cur, &registry, |_| false).changes.len(), 2, "a legacy name not configured here stays");
     }
 
     #[test]
@@ -648,7 +820,7 @@ mod tests {
         };
         let gone_all =
             |n: usize| -> Vec<Desired> { (0..n).map(|i| discovered(&format!("h{i}.example.com"), gone())).collect() };
-        let rules = |force| Rules { owner: "me", orphans: Orphans::All, force };
+        let rules = |force| Run { owner: "me", orphans: Orphans::All, force };
         // 10 of 10: held back, unless forced.
         let p = plan(&gone_all(10), &current(owned(10)), &rules(false));
         assert!(p.blocked.as_deref().unwrap().contains("would delete 10 of the 10"), "{:?}", p.blocked);

@@ -110,6 +110,19 @@ impl Action {
     }
 }
 
+/// Why a change is made: what asked for the record, or that nothing does any more. It decides
+/// which statement of the function's IAM policy allows the change (route53/batches.rs).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Origin {
+    /// A record DDNS_RECORDS lists, and its marker.
+    #[default]
+    Mapping,
+    /// A record an instance's name tag asks for, and its marker.
+    Tag,
+    /// A record of ours nothing asks for any more, or its marker: only ever deleted.
+    Cleanup,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Change {
     pub zone: ZoneId,
@@ -119,6 +132,7 @@ pub struct Change {
     pub old: Option<RecordData>,
     pub new: Option<RecordData>,
     pub instance: InstanceId,
+    pub origin: Origin,
 }
 
 impl Change {

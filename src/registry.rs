@@ -5,15 +5,32 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::names::{InstanceId, RecordName, RecordType, ZoneId};
-use crate::records::{Action, Change, Current, RecordData};
+use crate::records::{Action, Change, Current, Origin, RecordData};
 use crate::scope::Orphans;
 
 /// The text every ownership marker starts with.
 pub const HERITAGE: &str = "heritage=dynamic-dns-updater";
 
-/// The value of the TXT marker that says `owner` manages a name for `instance`.
-pub fn marker_value(owner: &str, instance: &InstanceId) -> String {
-    format!("\"{HERITAGE},owner={owner},instance={instance}\"")
+/// The value of the TXT marker that says `owner` manages the `types` records at a name for
+/// `instance`. Only the types a marker lists are ours: a user's record of another type at the
+/// same name is never touched.
+pub fn marker_value(owner: &str, instance: &InstanceId, types: &[RecordType]) -> String {
+    let types: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
+    format!("\"{HERITAGE},owner={owner},instance={instance},types={}\"", types.join("+"))
+}
+
+/// Who this deployment is in markers: its owner id, and the id an earlier version wrote by
+/// default, whose markers it takes over.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Owner {
+    pub id: String,
+    pub legacy: Option<String>,
+}
+
+impl Owner {
+    pub fn new(id: impl Into<String>) -> Self {
+        Self { id: id.into(), legacy: None }
+    }
 }
 
 /// Who a name belongs to, by its marker.
@@ -21,18 +38,40 @@ pub fn marker_value(owner: &str, instance: &InstanceId) -> String {
 pub enum Claim {
     /// No marker: nobody has claimed it.
     Free,
-    /// Our marker, naming the instance it was written for.
-    Ours { instance: Option<String>, marker: RecordData },
+    /// Our marker, naming the instance it was written for and the types it guards (`None` in
+    /// markers written before markers named them).
+    Ours { instance: Option<String>, types: Option<Vec<RecordType>>, marker: RecordData },
+    /// A marker under the owner id an earlier version of this deployment wrote by default. It
+    /// may be ours or a deployment elsewhere's that had the same default, so it is taken over
+    /// only where this deployment wants the name, and released only when its instance is gone.
+    Legacy { instance: Option<String>, types: Option<Vec<RecordType>>, marker: RecordData },
     /// Another owner's marker, or a TXT record at the marker's name that is no marker; the text
     /// says which, for people.
     Theirs(String),
 }
 
+impl Claim {
+    /// Whether this deployment may change what is at the name.
+    pub fn is_ours(&self) -> bool {
+        matches!(self, Claim::Ours { .. } | Claim::Legacy { .. })
+    }
+
+    /// The address types our marker says we wrote here: none for a name that is not ours,
+    /// `None` when the marker predates naming them.
+    pub fn types(&self) -> Option<&[RecordType]> {
+        match self {
+            Claim::Ours { types, .. } | Claim::Legacy { types, .. } => types.as_deref(),
+            _ => Some(&[]),
+        }
+    }
+}
+
 /// What the plan wants of a name's marker.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MarkerWant {
-    /// Records will exist at the name: it must carry our marker (a new one gets `ttl`).
-    Present { ttl: u32 },
+    /// Records of `types` will exist at the name: it must carry our marker saying so (a new one
+    /// gets `ttl`).
+    Present { ttl: u32, types: Vec<RecordType> },
     /// Nothing of ours will be left at the name.
     Absent,
     /// Leave the marker as it is.
@@ -45,6 +84,8 @@ pub struct Orphan {
     pub zone: ZoneId,
     pub name: RecordName,
     pub instance: InstanceId,
+    /// The address types the marker guards; `None`: it predates naming them, so any.
+    pub types: Option<Vec<RecordType>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,7 +97,7 @@ pub struct Registry {
 
 impl Registry {
     /// Reads every marker in `current` as `owner` sees it.
-    pub fn read(current: &Current, owner: &str) -> Self {
+    pub fn read(current: &Current, owner: &Owner) -> Self {
         let mut claims = BTreeMap::new();
         for (zone, marker_name) in current.names() {
             let Some(guarded) = marker_name.guarded() else { continue };
@@ -64,45 +105,82 @@ impl Registry {
             let text: String = txt.values.iter().map(|v| v.trim_matches('"')).collect();
             claims.insert((zone.clone(), guarded), claim(&text, owner, txt.data()));
         }
-        Self { owner: owner.to_string(), claims }
+        Self { owner: owner.id.clone(), claims }
     }
 
     pub fn claim(&self, zone: &ZoneId, name: &RecordName) -> &Claim {
         self.claims.get(&(zone.clone(), name.clone())).unwrap_or(&Claim::Free)
     }
 
-    /// How many names carry our marker.
+    /// How many names carry our marker, an earlier default's included.
     pub fn owned(&self) -> usize {
-        self.claims.values().filter(|c| matches!(c, Claim::Ours { .. })).count()
+        self.claims.values().filter(|c| c.is_ours()).count()
     }
 
-    /// Our names that `wanted` does not want, as far as `rule` lets this run clean them up.
-    pub fn orphans(&self, wanted: impl Fn(&ZoneId, &RecordName) -> bool, rule: &Orphans) -> Vec<Orphan> {
-        if *rule == Orphans::Ignore {
-            return Vec::new();
-        }
-        let mut out = Vec::new();
-        for ((zone, name), claim) in &self.claims {
-            let Claim::Ours { instance: Some(instance), .. } = claim else { continue };
-            let Ok(instance) = InstanceId::parse(instance) else { continue };
-            let in_scope = match rule {
-                Orphans::Of(only) => only.contains(&instance),
-                _ => true,
-            };
-            if in_scope && !wanted(zone, name) {
-                out.push(Orphan { zone: zone.clone(), name: name.clone(), instance });
-            }
-        }
+    /// The instances that markers under the earlier default name at names `wanted` does not
+    /// want: whether they are gone decides whether those names are released.
+    pub fn legacy_instances(&self, wanted: impl Fn(&ZoneId, &RecordName) -> bool) -> Vec<InstanceId> {
+        let mut out: Vec<InstanceId> = self
+            .owned_names()
+            .filter(|(o, legacy)| *legacy && !wanted(&o.zone, &o.name))
+            .map(|(o, _)| o.instance)
+            .collect();
+        out.sort();
+        out.dedup();
         out
     }
 
-    /// The change that brings `name`'s marker to what `want` asks, written for `instance`.
+    /// Our names that `wanted` does not want, as far as `rule` lets this run clean them up. A
+    /// name under the earlier default is one only when `gone` says its instance is.
+    pub fn orphans(
+        &self,
+        wanted: impl Fn(&ZoneId, &RecordName) -> bool,
+        rule: &Orphans,
+        gone: impl Fn(&InstanceId) -> bool,
+    ) -> Vec<Orphan> {
+        if *rule == Orphans::Ignore {
+            return Vec::new();
+        }
+        let in_scope = |instance: &InstanceId| match rule {
+            Orphans::Of(only) => only.contains(instance),
+            _ => true,
+        };
+        self.owned_names()
+            .filter(|(orphan, legacy)| !legacy || gone(&orphan.instance))
+            .map(|(orphan, _)| orphan)
+            .filter(|o| in_scope(&o.instance) && !wanted(&o.zone, &o.name))
+            .collect()
+    }
+
+    /// Every name a release gives back: ours, and those under the earlier default that `keep`
+    /// says are this deployment's (it configures the name, or sees its instance gone).
+    pub fn releasable(&self, keep: impl Fn(&Orphan) -> bool) -> Vec<Orphan> {
+        self.owned_names().filter(|(o, legacy)| !legacy || keep(o)).map(|(o, _)| o).collect()
+    }
+
+    /// Our names with the instance their marker names, and whether the marker is a legacy one.
+    fn owned_names(&self) -> impl Iterator<Item = (Orphan, bool)> + '_ {
+        self.claims.iter().filter_map(|((zone, name), claim)| {
+            let (instance, legacy) = match claim {
+                Claim::Ours { instance: Some(i), .. } => (i, false),
+                Claim::Legacy { instance: Some(i), .. } => (i, true),
+                _ => return None,
+            };
+            let instance = InstanceId::parse(instance).ok()?;
+            let types = claim.types().map(<[RecordType]>::to_vec);
+            Some((Orphan { zone: zone.clone(), name: name.clone(), instance, types }, legacy))
+        })
+    }
+
+    /// The change that brings `name`'s marker to what `want` asks, written for `instance`. A
+    /// marker under the earlier default is rewritten under this owner as soon as it is wanted.
     pub fn marker_change(
         &self,
         zone: &ZoneId,
         name: &RecordName,
         instance: &InstanceId,
         want: MarkerWant,
+        origin: Origin,
     ) -> Option<Change> {
         let change = |action, old: Option<RecordData>, new: Option<RecordData>| Change {
             zone: zone.clone(),
@@ -112,19 +190,24 @@ impl Registry {
             old,
             new,
             instance: instance.clone(),
+            origin,
         };
-        let value = || vec![marker_value(&self.owner, instance)];
+        let value = |types: &[RecordType]| vec![marker_value(&self.owner, instance, types)];
         match (self.claim(zone, name), want) {
-            (Claim::Free, MarkerWant::Present { ttl }) => {
-                Some(change(Action::Create, None, Some(RecordData { ttl, values: value() })))
+            (Claim::Free, MarkerWant::Present { ttl, types }) => {
+                Some(change(Action::Create, None, Some(RecordData { ttl, values: value(&types) })))
             }
-            (Claim::Ours { instance: held, marker }, MarkerWant::Present { .. })
-                if held.as_deref() != Some(instance.as_str()) =>
+            (Claim::Ours { instance: held, types: held_types, marker }, MarkerWant::Present { types, .. })
+                if held.as_deref() != Some(instance.as_str()) || held_types.as_ref() != Some(&types) =>
             {
-                let new = RecordData { ttl: marker.ttl, values: value() };
+                let new = RecordData { ttl: marker.ttl, values: value(&types) };
                 Some(change(Action::Update, Some(marker.clone()), Some(new)))
             }
-            (Claim::Ours { marker, .. }, MarkerWant::Absent) => {
+            (Claim::Legacy { marker, .. }, MarkerWant::Present { types, .. }) => {
+                let new = RecordData { ttl: marker.ttl, values: value(&types) };
+                Some(change(Action::Update, Some(marker.clone()), Some(new)))
+            }
+            (Claim::Ours { marker, .. } | Claim::Legacy { marker, .. }, MarkerWant::Absent) => {
                 Some(change(Action::Delete, Some(marker.clone()), None))
             }
             _ => None,
@@ -132,13 +215,16 @@ impl Registry {
     }
 }
 
-fn claim(text: &str, owner: &str, marker: RecordData) -> Claim {
+fn claim(text: &str, owner: &Owner, marker: RecordData) -> Claim {
     if !text.starts_with(HERITAGE) {
         return Claim::Theirs("a TXT record that is not an ownership marker".into());
     }
     let fields: HashMap<&str, &str> = text.split(',').filter_map(|kv| kv.split_once('=')).collect();
+    let instance = fields.get("instance").map(|i| i.to_string());
+    let types = fields.get("types").map(|t| t.split('+').filter_map(|t| RecordType::parse(t).ok()).collect());
     match fields.get("owner") {
-        Some(o) if *o == owner => Claim::Ours { instance: fields.get("instance").map(|i| i.to_string()), marker },
+        Some(o) if *o == owner.id => Claim::Ours { instance, types, marker },
+        Some(o) if owner.legacy.as_deref() == Some(*o) => Claim::Legacy { instance, types, marker },
         Some(o) => Claim::Theirs(format!("owner {o}")),
         None => Claim::Theirs("an unnamed owner".into()),
     }
@@ -168,14 +254,14 @@ mod tests {
         }
     }
     fn marker(n: &str, owner: &str, instance: &str) -> Existing {
-        txt(&format!("_ddns-owner.{n}."), &marker_value(owner, &id(instance)))
+        txt(&format!("_ddns-owner.{n}."), &marker_value(owner, &id(instance), &[RecordType::A]))
     }
     fn registry(sets: Vec<Existing>) -> Registry {
         let mut current = Current::default();
         for s in sets {
             current.add(&zone(), s);
         }
-        Registry::read(&current, "me")
+        Registry::read(&current, &Owner { id: "me".into(), legacy: Some("old-default".into()) })
     }
 
     #[test]
@@ -203,20 +289,21 @@ mod tests {
         let r = registry(vec![marker("ours.example.com", "me", "i-12345678")]);
         let (me, other) = (id("i-12345678"), id("i-87654321"));
         let change = |n: &str, i: &InstanceId, want| {
-            r.marker_change(&zone(), &name(n), i, want).map(|c| (c.name.to_string(), c.action, c.new.map(|d| d.ttl)))
+            r.marker_change(&zone(), &name(n), i, want, Origin::Tag)
+                .map(|c| (c.name.to_string(), c.action, c.new.map(|d| d.ttl)))
         };
-        let present = MarkerWant::Present { ttl: 30 };
+        let present = || MarkerWant::Present { ttl: 30, types: vec![RecordType::A] };
         let marker = |n: &str| format!("_ddns-owner.{n}");
         for (label, got, want) in [
             (
                 "a free name gets one",
-                change("new.example.com", &me, present),
+                change("new.example.com", &me, present()),
                 Some((marker("new.example.com"), Create, Some(30))),
             ),
-            ("ours, same instance: nothing", change("ours.example.com", &me, present), None),
+            ("ours, same instance: nothing", change("ours.example.com", &me, present()), None),
             (
                 "ours, a new instance: rewritten, its TTL kept",
-                change("ours.example.com", &other, present),
+                change("ours.example.com", &other, present()),
                 Some((marker("ours.example.com"), Update, Some(60))),
             ),
             (
@@ -229,8 +316,42 @@ mod tests {
         ] {
             assert_eq!(got, want, "{label}");
         }
-        let created = r.marker_change(&zone(), &name("new.example.com"), &me, present).unwrap();
-        assert_eq!(created.new.unwrap().values, [marker_value("me", &me)]);
+        let created = r.marker_change(&zone(), &name("new.example.com"), &me, present(), Origin::Tag).unwrap();
+        assert_eq!(
+            (created.new.unwrap().values, created.origin),
+            (vec![marker_value("me", &me, &[RecordType::A])], Origin::Tag)
+        );
+    }
+
+    #[test]
+    fn markers_under_the_earlier_default_are_taken_over_where_wanted_and_released_only_when_gone() {
+        let r = registry(vec![
+            marker("mine.example.com", "old-default", "i-0000000a"),
+            marker("elsewhere.example.com", "old-default", "i-0000000e"),
+        ]);
+        let at = |n: &str| r.claim(&zone(), &name(n)).clone();
+        assert!(matches!(at("mine.example.com"), Claim::Legacy { .. }) && at("mine.example.com").is_ours());
+        assert_eq!(r.owned(), 2);
+        let takeover = r
+            .marker_change(
+                &zone(),
+                &name("mine.example.com"),
+                &id("i-0000000a"),
+                MarkerWant::Present { ttl: 60, types: vec![RecordType::A] },
+                Origin::Mapping,
+            )
+            .unwrap();
+        assert_eq!(
+            (takeover.action, takeover.new.unwrap().values),
+            (Action::Update, vec![marker_value("me", &id("i-0000000a"), &[RecordType::A])])
+        );
+        let wants_mine = |_: &ZoneId, n: &RecordName| n.as_str() == "mine.example.com.";
+        assert_eq!(r.legacy_instances(wants_mine), [id("i-0000000e")], "only what is not wanted needs a look");
+        assert!(r.orphans(wants_mine, &Orphans::All, |_| false).is_empty(), "not seen gone: kept");
+        let gone = r.orphans(wants_mine, &Orphans::All, |i| *i == id("i-0000000e"));
+        assert_eq!(gone.iter().map(|o| o.name.to_string()).collect::<Vec<_>>(), ["elsewhere.example.com"]);
+        let released = r.releasable(|o| o.name.as_str() == "mine.example.com.");
+        assert_eq!(released.iter().map(|o| o.name.to_string()).collect::<Vec<_>>(), ["mine.example.com"]);
     }
 
     #[test]
@@ -243,9 +364,14 @@ mod tests {
         ]);
         let names = |o: Vec<Orphan>| o.into_iter().map(|o| o.name.to_string()).collect::<Vec<_>>();
         let wants_b = |_: &ZoneId, n: &RecordName| n.as_str() == "b.example.com.";
-        assert_eq!(names(r.orphans(|_, _| false, &Orphans::All)), ["a.example.com", "b.example.com"]);
-        assert_eq!(names(r.orphans(wants_b, &Orphans::All)), ["a.example.com"], "a wanted name is no orphan");
-        assert_eq!(names(r.orphans(|_, _| false, &Orphans::Of(vec![id("i-0000000b")]))), ["b.example.com"]);
-        assert!(r.orphans(|_, _| false, &Orphans::Ignore).is_empty());
+        let none_gone = |_: &InstanceId| false;
+        assert_eq!(names(r.orphans(|_, _| false, &Orphans::All, none_gone)), ["a.example.com", "b.example.com"]);
+        assert_eq!(
+            names(r.orphans(wants_b, &Orphans::All, none_gone)),
+            ["a.example.com"],
+            "a wanted name is no orphan"
+        );
+        assert_eq!(names(r.orphans(|_, _| false, &Orphans::Of(vec![id("i-0000000b")]), none_gone)), ["b.example.com"]);
+        assert!(r.orphans(|_, _| false, &Orphans::Ignore, none_gone).is_empty());
     }
 }

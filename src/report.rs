@@ -234,7 +234,12 @@ impl Answer {
 
     /// Why the invocation fails, if it should: only when retrying the event could help. A
     /// sweep never asks for a retry, since the next one is a minute away.
+    /// A release fails on anything left undone, so that whatever waits for it (Terraform's
+    /// destroy) stops.
     pub fn failure(&self, trigger: &Trigger) -> Option<FailureKind> {
+        if let Trigger::Release { .. } = trigger {
+            return self.errors.first().or(self.problems.first()).map(|e| e.kind);
+        }
         self.errors.first().filter(|_| trigger.asks_for_retry()).map(|e| e.kind)
     }
 
@@ -339,6 +344,7 @@ mod tests {
             old: None,
             new: Some(RecordData { ttl: 60, values: vec!["3.1.2.4".into()] }),
             instance: InstanceId::parse("i-12345678").unwrap(),
+            origin: crate::records::Origin::Mapping,
         }
     }
 

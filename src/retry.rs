@@ -9,7 +9,7 @@ use crate::budget::Budget;
 use crate::desired::Desired;
 use crate::failure::{Failure, FailureKind};
 use crate::names::{RecordName, ZoneId};
-use crate::plan;
+use crate::plan::{self, Rules};
 use crate::records::Outcome;
 use crate::registry::Registry;
 use crate::route53::{apply, read};
@@ -47,8 +47,7 @@ pub async fn again(
     app: &App,
     budget: &Budget,
     desired: &[Desired],
-    orphans: &Orphans,
-    force: bool,
+    rules: &Rules<'_>,
     comment: &str,
     outcomes: Vec<Outcome>,
 ) -> Again {
@@ -66,9 +65,9 @@ pub async fn again(
         &*app.env.progress,
     )
     .await;
-    let orphans = if *orphans == Orphans::Ignore { Orphans::Ignore } else { Orphans::All };
-    let registry = Registry::read(&read.current, &app.config.owner);
-    let plan = plan::plan(&wanted, &read.current, &registry, &orphans, force);
+    let orphans = if *rules.orphans == Orphans::Ignore { Orphans::Ignore } else { Orphans::All };
+    let registry = Registry::read(&read.current, &app.owner);
+    let plan = plan::plan(&wanted, &read.current, &registry, &Rules { orphans: &orphans, ..*rules });
     let second = apply::apply(&app.clients, budget, &plan.changes, comment, &*app.env.progress).await;
     Again { outcomes: replace(outcomes, &names, second), unchanged: plan.unchanged, failures: read.failures }
 }
@@ -90,6 +89,7 @@ mod tests {
             old: None,
             new: None,
             instance: InstanceId::parse("i-12345678").unwrap(),
+            origin: crate::records::Origin::Mapping,
         };
         Outcome { change, result: kind.map_or(Ok(()), |k| Err(Failure::new(k, "", "no"))) }
     }

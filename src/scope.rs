@@ -34,8 +34,10 @@ pub struct Scope<'a> {
     pub full: bool,
 }
 
-/// The records a trigger covers, or a note on why it covers none.
-pub fn scope<'a>(config: &'a Config, trigger: &Trigger) -> Result<Scope<'a>, String> {
+/// The records a trigger covers, or a note on why it covers none. The first sweep of a process
+/// also reads the mappings' zones whole: a configuration change always starts a new process,
+/// so that is when names that are ours but no longer configured are found.
+pub fn scope<'a>(config: &'a Config, trigger: &Trigger, first_sweep: bool) -> Result<Scope<'a>, String> {
     let of = |id: &InstanceId| config.mappings.iter().filter(|m| &m.instance == id).collect::<Vec<_>>();
     let fleet_zones = config.discovery.as_ref().map(|d| d.zones.clone()).unwrap_or_default();
     let fleet = config.discovery.is_some();
@@ -67,20 +69,7 @@ pub fn scope<'a>(config: &'a Config, trigger: &Trigger) -> Result<Scope<'a>, Str
             // Its old names are known only from the markers, so read the allowed zones whole.
             Some(_) => Ok(one(instance, true)),
         },
-        Trigger::Schedule | Trigger::Manual { instance_ids: None, .. } => {
-            let mut ids: Vec<InstanceId> = config.mappings.iter().map(|m| m.instance.clone()).collect();
-            ids.sort();
-            ids.dedup();
-            Ok(Scope {
-                mappings: config.mappings.iter().collect(),
-                ids,
-                all_tagged: fleet,
-                whole_zones: fleet_zones,
-                orphans: if fleet { Orphans::All } else { Orphans::Ignore },
-                awaits: None,
-                full: true,
-            })
-        }
+        Trigger::Schedule | Trigger::Manual { instance_ids: None, .. } => Ok(sweep(config, first_sweep)),
         Trigger::Manual { instance_ids: Some(ids), .. } => {
             let unknown: Vec<String> = ids.iter().filter(|id| of(id).is_empty()).map(ToString::to_string).collect();
             if !unknown.is_empty() && !fleet {
@@ -97,6 +86,30 @@ pub fn scope<'a>(config: &'a Config, trigger: &Trigger) -> Result<Scope<'a>, Str
             })
         }
         Trigger::TestWebhook => Err("a test alert changes no DNS".into()),
+        Trigger::Release { .. } => Err("a release is no reconcile".into()),
+        Trigger::Deployed => Err("the records are released when this deployment is destroyed".into()),
+    }
+}
+
+/// A sweep: every mapping, every tagged instance in fleet mode.
+fn sweep(config: &Config, first_sweep: bool) -> Scope<'_> {
+    let mut ids: Vec<InstanceId> = config.mappings.iter().map(|m| m.instance.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    let fleet = config.discovery.as_ref();
+    let whole_zones = match fleet {
+        _ if first_sweep => config.zones(),
+        Some(d) => d.zones.clone(),
+        None => Vec::new(),
+    };
+    Scope {
+        mappings: config.mappings.iter().collect(),
+        ids,
+        all_tagged: fleet.is_some(),
+        whole_zones,
+        orphans: if fleet.is_some() || first_sweep { Orphans::All } else { Orphans::Ignore },
+        awaits: None,
+        full: true,
     }
 }
 
@@ -214,8 +227,23 @@ mod tests {
             ),
         ];
         for (label, fleet, trigger, want) in cases {
-            assert_eq!(summary(scope(&config(fleet), &trigger).unwrap()), want, "{label}");
+            assert_eq!(summary(scope(&config(fleet), &trigger, false).unwrap()), want, "{label}");
         }
+    }
+
+    #[test]
+    fn the_first_sweep_reads_the_mappings_zones_whole_for_names_no_longer_configured() {
+        let (static_only, fleet) = (config(false), config(true));
+        let first = scope(&static_only, &Trigger::Schedule, true).unwrap();
+        let zones: Vec<&str> = first.whole_zones.iter().map(ZoneId::as_str).collect();
+        assert_eq!((zones, first.orphans), (vec!["ZA", "ZB"], Orphans::All));
+        let later = scope(&static_only, &Trigger::Schedule, false).unwrap();
+        assert_eq!((later.whole_zones.len(), later.orphans), (0, Orphans::Ignore), "then only the names");
+        let event = scope(&static_only, &state(A, InstanceState::Stopped), true).unwrap();
+        assert_eq!(event.whole_zones.len(), 0, "an event is no sweep");
+        let zones: Vec<String> =
+            scope(&fleet, &Trigger::Schedule, true).unwrap().whole_zones.iter().map(ToString::to_string).collect();
+        assert_eq!(zones, ["ZA", "ZB", "ZC"]);
     }
 
     #[test]
@@ -228,7 +256,7 @@ mod tests {
             (state(A, InstanceState::Running), false),
             (Trigger::TagChange { instance: id(A), changed_keys: vec!["ddns:name".into()] }, false),
         ] {
-            assert_eq!(scope(&config(true), &trigger).unwrap().full, full, "{trigger:?}");
+            assert_eq!(scope(&config(true), &trigger, false).unwrap().full, full, "{trigger:?}");
         }
     }
 
@@ -256,7 +284,7 @@ mod tests {
             (false, Trigger::TestWebhook, "a test alert changes no DNS"),
         ];
         for (fleet, trigger, note) in cases {
-            assert_eq!(scope(&config(fleet), &trigger).unwrap_err(), note, "{trigger:?}");
+            assert_eq!(scope(&config(fleet), &trigger, false).unwrap_err(), note, "{trigger:?}");
         }
     }
 }

@@ -238,3 +238,24 @@ async fn persistent_throttling_fails_an_event_for_a_retry_but_never_a_sweep() {
     assert_eq!(r["errors"][0]["kind"], "Route53Throttled", "{r}");
     assert_eq!(r["errors"][0]["scope"], ZONE);
 }
+
+#[tokio::test]
+async fn a_batch_iam_denies_falls_back_to_one_name_at_a_time() {
+    let denied = change_naming("outside.example.com.").then_http_response(|| route53_error(403, "AccessDenied"));
+    let change = change_ok();
+    let names = records(&["a.example.com", "outside.example.com"]);
+    let app =
+        app_with(mocks::clients(&[&describe_ok()], &[&list_ok(), &denied, &change]).await, &[("DDNS_RECORDS", &names)])
+            .await;
+    let r = invoke(&app, &fixture("scheduled-event.json")).await.unwrap();
+    let status: Vec<(&str, &str)> = r["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["name"].as_str().unwrap(), c["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(status, [("a.example.com", "applied"), ("outside.example.com", "failed")], "{r}");
+    assert_eq!(r["problems"][0]["kind"], "Route53Denied");
+    // The whole batch once, then each name on its own.
+    assert_eq!((denied.num_calls(), change.num_calls()), (2, 1));
+}

@@ -81,7 +81,7 @@ async fn tagged_instances_get_records_and_untagged_ones_none() {
     for name in ["web.example.com.", "api.example.com."] {
         assert_eq!(f.a(name).await, Some(vec![ip.clone()]), "{name}");
         let marker = f.marker(name).await.unwrap();
-        assert_eq!(marker, [format!("\"heritage=dynamic-dns-updater,owner=fleet-test,instance={web}\"")]);
+        assert_eq!(marker, [format!("\"heritage=dynamic-dns-updater,owner=fleet-test,instance={web},types=A\"")]);
     }
     let a_records = f.aws.records(&f.com).await.into_iter().filter(|r| r.1 == "A").count();
     assert_eq!(a_records, 2, "the untagged instance gets none");
@@ -259,7 +259,7 @@ async fn ipv6_by_tag_types_and_wildcards() {
     let (id, v6) = f.aws.dual_stack_instance().await;
     f.tag(&id, "dual.example.com,*.dual.example.com").await;
 
-    let app = f.app(&[("DDNS_TAG_TYPES", "A,AAAA")]).await;
+    let app = f.app(&[("DDNS_TAG_TYPES", "A,AAAA"), ("DDNS_TAG_ALLOW_WILDCARDS", "true")]).await;
     let r = invoke(&app, &sweep()).await.unwrap();
     assert_eq!(r["changes"].as_array().unwrap().len(), 4, "{r}");
     assert_eq!(f.aws.values(&f.com, "dual.example.com.", "AAAA").await, Some(vec![v6]));

@@ -23,7 +23,9 @@ async fn instance_life_cycle() {
     assert_eq!(r["changes"][0]["name"], "app.example.com");
     assert_eq!(r["aws_calls"], 3, "describe + one lookup + one change: {r}");
     assert_eq!(aws.values(&zone, "app.example.com.", "A").await, Some(vec![ip1.clone()]));
-    let marker = format!("\"heritage=dynamic-dns-updater,owner=dynamic-dns-updater,instance={id}\"");
+    // Without DDNS_OWNER_ID the owner is the function, its region and its account: no other deployment is.
+    let marker =
+        format!("\"heritage=dynamic-dns-updater,owner=ddns-test.us-east-1.123456789012,instance={id},types=A\"");
     assert_eq!(
         aws.values(&zone, "_ddns-owner.app.example.com.", "TXT").await,
         Some(vec![marker]),

@@ -1,5 +1,6 @@
-//! Route53 writes: one ChangeResourceRecordSets per batch. A batch Route53 rejects is retried
-//! one name at a time, so one bad name cannot block the others.
+//! Route53 writes: one ChangeResourceRecordSets per batch. A batch Route53 rejects, or IAM
+//! denies, is retried one name at a time, so one bad name cannot block the others. Markers that
+//! are released go last, and only for names whose records went.
 
 use aws_sdk_route53::types::{
     Change as R53Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
@@ -10,10 +11,29 @@ use crate::clients::Clients;
 use crate::failure::{Failure, FailureKind};
 use crate::progress::Progress;
 use crate::records::{Action, Change, Outcome, RecordData};
-use crate::route53::batches;
+use crate::route53::batches::{self, Grant};
 
 /// Applies `changes` in batches within Route53's limits and reports every change's outcome.
 pub async fn apply(
+    clients: &Clients,
+    budget: &Budget,
+    changes: &[Change],
+    comment: &str,
+    progress: &dyn Progress,
+) -> Vec<Outcome> {
+    let (markers, first): (Vec<Change>, Vec<Change>) =
+        changes.iter().cloned().partition(|c| batches::grant(c) == Grant::ReleaseMarkers);
+    let mut outcomes = send_all(clients, budget, &first, comment, progress).await;
+    // A record of ours left without its marker would be no one's: keep the marker then.
+    let kept = |m: &Change| {
+        outcomes.iter().any(|o| o.result.is_err() && o.change.zone == m.zone && o.change.group_name() == m.group_name())
+    };
+    let markers: Vec<Change> = markers.into_iter().filter(|m| !kept(m)).collect();
+    outcomes.extend(send_all(clients, budget, &markers, comment, progress).await);
+    outcomes
+}
+
+async fn send_all(
     clients: &Clients,
     budget: &Budget,
     changes: &[Change],
@@ -27,7 +47,9 @@ pub async fn apply(
         progress.say(format_args!("writing change batch {} of {total} ({} changes)", i + 1, batch.len()));
         let result = send(clients, budget, &batch, comment).await;
         let groups = match &result {
-            Err(f) if f.kind == FailureKind::Route53Rejected => batches::by_name(batch),
+            Err(f) if matches!(f.kind, FailureKind::Route53Rejected | FailureKind::Route53Denied) => {
+                batches::by_name(batch)
+            }
             _ => vec![batch],
         };
         if groups.len() == 1 {

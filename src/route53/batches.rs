@@ -1,8 +1,34 @@
-//! Route53's limits on one ChangeResourceRecordSets request, and the split of a plan's changes
-//! into requests within them. Pure.
+//! Route53's limits on one ChangeResourceRecordSets request, the IAM statement each change falls
+//! under, and the split of a plan's changes into requests within both. Pure.
 
 use crate::plan::group_by;
-use crate::records::{Action, Change, RecordData};
+use crate::records::{Action, Change, Origin, RecordData};
+
+/// The statement of the function's IAM policy that allows a change. terraform/main.tf renders
+/// one statement per grant, and no request mixes two grants: IAM checks every change of a
+/// request against one statement, so a request mixing them could be refused whole.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Grant {
+    /// ChangeManagedRecords: DDNS_RECORDS' names and their markers, their types and TXT.
+    Managed,
+    /// ChangeTaggedRecords: names within the allowed zones (or DDNS_TAG_SUFFIXES), the tag types
+    /// and TXT.
+    Tagged,
+    /// DeleteReleasedAddresses: A and AAAA records of ours nothing asks for any more, deleted.
+    ReleaseAddresses,
+    /// DeleteOwnMarkers: `_ddns-owner.*` TXT markers, deleted; always after the records they
+    /// guard, so that no record of ours is ever left without its marker.
+    ReleaseMarkers,
+}
+
+pub fn grant(c: &Change) -> Grant {
+    match c.origin {
+        Origin::Mapping => Grant::Managed,
+        Origin::Tag => Grant::Tagged,
+        Origin::Cleanup if c.is_marker() => Grant::ReleaseMarkers,
+        Origin::Cleanup => Grant::ReleaseAddresses,
+    }
+}
 
 /// Route53 accepts at most this many ResourceRecord elements per request (UPSERT counts twice).
 pub const MAX_RECORDS_PER_BATCH: usize = 1_000;
@@ -29,12 +55,23 @@ pub fn by_name(changes: Vec<Change>) -> Vec<Vec<Change>> {
     group_by(changes, |a, b| a.zone == b.zone && a.group_name() == b.group_name())
 }
 
-/// Splits changes into requests: one zone per request, all of a name's changes together, and
-/// each request within Route53's element and character limits.
+/// Splits changes into requests: one zone and one grant per request (within a zone, in the
+/// order of [`Grant`]), all of a name's changes under one grant together, and each request
+/// within Route53's element and character limits.
 pub fn batches(changes: &[Change]) -> Vec<Vec<Change>> {
-    let names = by_name(changes.to_vec());
+    let mut names = group_by(changes.iter().cloned(), |a, b| {
+        a.zone == b.zone && a.group_name() == b.group_name() && grant(a) == grant(b)
+    });
+    // Zones keep the order they were first seen in; the sort is stable, so names keep theirs.
+    let mut zones = Vec::new();
+    for c in changes {
+        if !zones.contains(&&c.zone) {
+            zones.push(&c.zone);
+        }
+    }
+    names.sort_by_key(|g| (zones.iter().position(|z| **z == g[0].zone), grant(&g[0])));
     let mut out = Vec::new();
-    for groups in group_by(&names, |a, b| a[0].zone == b[0].zone) {
+    for groups in group_by(&names, |a, b| a[0].zone == b[0].zone && grant(&a[0]) == grant(&b[0])) {
         let mut batch: Vec<Change> = Vec::new();
         let (mut records, mut chars) = (0, 0);
         for group in groups {
@@ -76,7 +113,16 @@ mod tests {
             Action::Delete => (data, None),
             Action::Update => (data.clone(), data),
         };
-        Change { zone: zone(z), name: name(n), rtype: RecordType::A, action, old, new, instance: id() }
+        Change {
+            zone: zone(z),
+            name: name(n),
+            rtype: RecordType::A,
+            action,
+            old,
+            new,
+            instance: id(),
+            origin: Origin::Mapping,
+        }
     }
 
     #[test]
@@ -114,6 +160,34 @@ mod tests {
         for b in batches(&big) {
             assert!(b.iter().map(|c| weight(c).1).sum::<usize>() <= MAX_VALUE_CHARS_PER_BATCH);
         }
+    }
+
+    #[test]
+    fn no_request_mixes_grants_and_markers_go_after_the_records_they_guard() {
+        let with = |n: &str, rtype, origin| Change { rtype, origin, ..change("Z1", n, Action::Delete, 7) };
+        let marker = |n: &str, origin| Change { name: name(n).marker(), ..with(n, RecordType::TXT, origin) };
+        let changes = vec![
+            marker("orphan.example.com", Origin::Cleanup),
+            with("orphan.example.com", RecordType::A, Origin::Cleanup),
+            with("tagged.example.com", RecordType::A, Origin::Tag),
+            marker("tagged.example.com", Origin::Tag),
+            with("static.example.com", RecordType::AAAA, Origin::Mapping),
+            with("static.example.com", RecordType::A, Origin::Cleanup),
+        ];
+        let got: Vec<(Grant, Vec<String>)> = batches(&changes)
+            .iter()
+            .map(|b| (grant(&b[0]), b.iter().map(|c| format!("{} {}", c.name, c.rtype)).collect()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (Grant::Managed, vec!["static.example.com AAAA".to_string()]),
+                (Grant::Tagged, vec!["tagged.example.com A".into(), "_ddns-owner.tagged.example.com TXT".into()]),
+                (Grant::ReleaseAddresses, vec!["orphan.example.com A".into(), "static.example.com A".into()]),
+                (Grant::ReleaseMarkers, vec!["_ddns-owner.orphan.example.com TXT".into()]),
+            ]
+        );
+        assert!(batches(&changes).iter().all(|b| b.iter().all(|c| grant(c) == grant(&b[0]))));
     }
 
     #[test]

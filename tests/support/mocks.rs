@@ -39,7 +39,15 @@ async fn clients_over(http: SharedHttpClient, ec2: &[&Rule], route53: &[&Rule]) 
         aws_sdk_ec2::config::Builder::from(&sdk).interceptor(interceptor(ec2)),
         aws_sdk_route53::config::Builder::from(&sdk).interceptor(interceptor(route53)),
         aws_sdk_ssm::config::Builder::from(&sdk).interceptor(interceptor(&[])),
+        aws_sdk_sts::config::Builder::from(&sdk).interceptor(interceptor(&[&caller()])),
     )
+}
+
+/// STS names the account the mocked credentials belong to.
+fn caller() -> Rule {
+    aws_smithy_mocks::mock!(aws_sdk_sts::Client::get_caller_identity).then_output(|| {
+        aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput::builder().account("123456789012").build()
+    })
 }
 
 /// An AWS error answer in Route53's XML shape.

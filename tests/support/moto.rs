@@ -72,7 +72,12 @@ impl Moto {
     }
 
     pub async fn aws(&self) -> Aws {
-        let sdk = self.sdk().await;
+        self.aws_in("us-east-1").await
+    }
+
+    /// Arranging clients in another region (EC2 keeps regions apart; Route53 is global).
+    pub async fn aws_in(&self, region: &str) -> Aws {
+        let sdk = sdk_in(&self.endpoint(), region).await;
         Aws {
             ec2: aws_sdk_ec2::Client::new(&sdk),
             r53: aws_sdk_route53::Client::new(&sdk),
@@ -90,9 +95,14 @@ impl Drop for Moto {
 
 /// The function's own SDK settings (timeouts, retries), pointed at `endpoint` with test credentials.
 pub async fn sdk_at(endpoint: &str) -> aws_config::SdkConfig {
+    sdk_in(endpoint, "us-east-1").await
+}
+
+/// The same, in `region`.
+pub async fn sdk_in(endpoint: &str, region: &str) -> aws_config::SdkConfig {
     Clients::loader()
         .endpoint_url(endpoint)
-        .region(Region::new("us-east-1"))
+        .region(Region::new(region.to_string()))
         .credentials_provider(aws_sdk_ec2::config::Credentials::new("testing", "testing", None, None, "test"))
         .load()
         .await

@@ -11,7 +11,7 @@ use dynamic_dns_updater::progress::Silent;
 use dynamic_dns_updater::report::Answer;
 use serde_json::Value;
 
-use super::moto::{Aws, Moto, repo_root, sdk_at};
+use super::moto::{Aws, Moto, repo_root, sdk_at, sdk_in};
 
 /// moto with a zone (example.com), a running instance, and DDNS_RECORDS mapping
 /// app.example.com to that instance: the set-up most tests start from.
@@ -50,13 +50,23 @@ pub async fn app_at(endpoint: &str, vars: &[(&str, &str)]) -> App {
 
 /// The function's App on the given clients (mocked ones, say), as the test function "ddns-test".
 pub async fn app_with(clients: Clients, vars: &[(&str, &str)]) -> App {
+    build(clients, "us-east-1", vars).await.expect("the App builds")
+}
+
+/// The function "ddns-test" deployed in `region`, against moto.
+pub async fn app_in(moto: &Moto, region: &str, vars: &[(&str, &str)]) -> App {
+    build(Clients::from_sdk(&sdk_in(&moto.endpoint(), region).await), region, vars).await.expect("the App builds")
+}
+
+/// Builds the App as main.rs does; the error is the start-up error it would print.
+pub async fn build(clients: Clients, region: &str, vars: &[(&str, &str)]) -> Result<App, String> {
     let env = Environment {
         function: Some("ddns-test".into()),
-        region: Some("us-east-1".into()),
+        region: Some(region.into()),
         emit_metrics: false,
         progress: Box::new(Silent),
     };
-    App::build(config(vars), clients, env).await.expect("the App builds")
+    App::build(config(vars), clients, env).await
 }
 
 /// Runs one event through the handler with a generous deadline; the answer as its JSON.

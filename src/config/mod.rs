@@ -2,13 +2,15 @@
 //! once, each error naming the variable. Secrets are redacted from `Debug`.
 
 use std::collections::HashMap;
-use std::fmt;
-use std::net::IpAddr;
 use std::time::Duration;
 
 use serde::Deserialize;
 
 use crate::names::{InstanceId, RecordName, RecordType, ZoneId};
+
+mod webhook;
+
+pub use webhook::{Secret, Source, WebhookFormat, WebhookSettings, WebhookUrl};
 
 pub const DEFAULT_TTL: u32 = 60;
 pub const MAX_TTL: u32 = 86_400;
@@ -41,112 +43,6 @@ pub enum OnStop {
     Keep,
 }
 
-/// The body shape of webhook alerts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum WebhookFormat {
-    Json,
-    Slack,
-    Discord,
-}
-
-impl WebhookFormat {
-    fn parse(input: &str) -> Result<Self, String> {
-        match input.trim().to_ascii_lowercase().as_str() {
-            "json" => Ok(Self::Json),
-            "slack" => Ok(Self::Slack),
-            "discord" => Ok(Self::Discord),
-            other => Err(format!("{other:?} is not a format (json, slack or discord)")),
-        }
-    }
-
-    /// The format a URL implies when none is configured.
-    pub fn for_url(url: &WebhookUrl) -> Self {
-        let host = url.host();
-        let path = url.0.path();
-        if host == "hooks.slack.com" {
-            Self::Slack
-        } else if (host == "discord.com" || host == "discordapp.com") && path.starts_with("/api/webhooks") {
-            Self::Discord
-        } else {
-            Self::Json
-        }
-    }
-}
-
-/// A string that must never reach a log, an error or a response.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: String) -> Self {
-        Self(value)
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-/// A webhook URL: https, or plain http to a loopback address. Shown by host only.
-#[derive(Clone, PartialEq, Eq)]
-pub struct WebhookUrl(reqwest::Url);
-
-impl WebhookUrl {
-    /// Parses a URL; the error never repeats the URL, which may hold a token.
-    pub fn parse(input: &str) -> Result<Self, String> {
-        let url = reqwest::Url::parse(input.trim()).map_err(|e| format!("not a valid URL ({e})"))?;
-        let host = url.host_str().unwrap_or_default().to_string();
-        if host.is_empty() {
-            return Err("the URL has no host".into());
-        }
-        match url.scheme() {
-            "https" => Ok(Self(url)),
-            "http" if is_loopback(&host) => Ok(Self(url)),
-            "http" => Err(format!("plain http is allowed only to loopback addresses; use https for {host}")),
-            other => Err(format!("scheme {other:?} is not supported; use https")),
-        }
-    }
-
-    pub fn host(&self) -> &str {
-        self.0.host_str().unwrap_or_default()
-    }
-
-    pub fn url(&self) -> &reqwest::Url {
-        &self.0
-    }
-}
-
-fn is_loopback(host: &str) -> bool {
-    host == "localhost"
-        || host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
-impl fmt::Debug for WebhookUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "WebhookUrl({}/…)", self.host())
-    }
-}
-
-/// Where a secret value comes from: the environment, or an SSM SecureString read at cold start.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Source {
-    Inline(Secret),
-    Parameter(String),
-}
-
-/// Webhook settings as configured, before any SSM parameter is read.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct WebhookSettings {
-    pub url: Source,
-    pub secret: Option<Source>,
-    pub format: Option<WebhookFormat>,
-}
-
 /// Fleet mode: instances name themselves with a tag.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Discovery {
@@ -156,14 +52,22 @@ pub struct Discovery {
     pub types: Vec<RecordType>,
     /// The only zones discovered names may be placed in.
     pub zones: Vec<ZoneId>,
+    /// When set, a tagged name must lie below one of these (DDNS_TAG_SUFFIXES).
+    pub suffixes: Vec<RecordName>,
+    /// Tags may claim zone apexes and wildcard names (DDNS_TAG_ALLOW_WILDCARDS).
+    pub allow_wildcards: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
     pub mappings: Vec<Mapping>,
     pub discovery: Option<Discovery>,
-    /// Who owns the records this copy writes, as written in their ownership markers.
-    pub owner: String,
+    /// Who owns the records this copy writes, as written in their ownership markers
+    /// (DDNS_OWNER_ID); unset, the App makes one of the function's name, region and account.
+    pub owner_id: Option<String>,
+    /// The owner id an earlier version wrote by default, whose markers this copy takes over:
+    /// DDNS_LEGACY_OWNER_ID, or with no DDNS_OWNER_ID the function's name.
+    pub legacy_owner: Option<String>,
     pub default_ttl: u32,
     pub on_stop: OnStop,
     pub webhook: Option<WebhookSettings>,
@@ -240,50 +144,17 @@ impl Config {
         };
         check_duplicates(&mappings, &mut errors);
 
-        let owner = get("DDNS_OWNER_ID")
-            .map(|raw| {
-                let owner = raw.trim().to_string();
-                let ok = owner.len() <= 64 && owner.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
-                if !ok {
-                    errors.push(format!("DDNS_OWNER_ID: {owner:?} must be 1 to 64 letters, digits, _ . or -"));
-                }
-                owner
-            })
-            .or_else(|| get("AWS_LAMBDA_FUNCTION_NAME"))
-            .unwrap_or_else(|| DEFAULT_OWNER.to_string());
-
-        let webhook = parse_webhook(&get, &mut errors);
-        let timeout = match get("DDNS_TIMEOUT") {
-            None => DEFAULT_TIMEOUT,
-            Some(raw) => match parse_duration(&raw) {
-                Ok(t) if !t.is_zero() && t <= MAX_TIMEOUT => t,
-                Ok(_) => {
-                    errors.push(format!("DDNS_TIMEOUT: {:?} is out of range (1 s to 15 minutes)", raw.trim()));
-                    DEFAULT_TIMEOUT
-                }
-                Err(e) => {
-                    errors.push(format!("DDNS_TIMEOUT: {e}"));
-                    DEFAULT_TIMEOUT
-                }
-            },
-        };
-        let alert_repeat = match get("DDNS_ALERT_REPEAT") {
-            None => Some(DEFAULT_ALERT_REPEAT),
-            Some(raw) => parse_duration(&raw).map(|d| (!d.is_zero()).then_some(d)).unwrap_or_else(|e| {
-                errors.push(format!("DDNS_ALERT_REPEAT: {e}"));
-                None
-            }),
-        };
-        let incidents_parameter = match get("DDNS_INCIDENTS_PARAMETER") {
-            Some(raw) => Some(parse_parameter_name("DDNS_INCIDENTS_PARAMETER", &raw, &mut errors)),
-            None => get("AWS_LAMBDA_FUNCTION_NAME").map(|f| format!("/dynamic-dns-updater/{}/incidents", f.trim())),
-        };
+        let (owner_id, legacy_owner) = parse_owners(&get, &mut errors);
+        let webhook = webhook::parse(&get, &mut errors);
+        let timeout = parse_timeout(&get, &mut errors);
+        let (alert_repeat, incidents_parameter) = parse_alerts(&get, &mut errors);
 
         if errors.is_empty() {
             Ok(Config {
                 mappings,
                 discovery,
-                owner,
+                owner_id,
+                legacy_owner,
                 default_ttl,
                 on_stop,
                 webhook,
@@ -295,6 +166,51 @@ impl Config {
             Err(ConfigError(errors))
         }
     }
+}
+
+/// DDNS_OWNER_ID, and the owner id whose markers this copy takes over.
+fn parse_owners(get: &impl Fn(&str) -> Option<String>, errors: &mut Vec<String>) -> (Option<String>, Option<String>) {
+    let owner_id = get("DDNS_OWNER_ID").map(|raw| parse_owner("DDNS_OWNER_ID", &raw, errors));
+    let legacy_owner = match get("DDNS_LEGACY_OWNER_ID") {
+        Some(raw) => Some(parse_owner("DDNS_LEGACY_OWNER_ID", &raw, errors)),
+        // What earlier versions wrote when DDNS_OWNER_ID was unset.
+        None if owner_id.is_none() => {
+            Some(get("AWS_LAMBDA_FUNCTION_NAME").map_or_else(|| DEFAULT_OWNER.to_string(), |f| f.trim().to_string()))
+        }
+        None => None,
+    };
+    (owner_id, legacy_owner)
+}
+
+fn parse_timeout(get: &impl Fn(&str) -> Option<String>, errors: &mut Vec<String>) -> Duration {
+    let Some(raw) = get("DDNS_TIMEOUT") else { return DEFAULT_TIMEOUT };
+    match parse_duration(&raw) {
+        Ok(t) if !t.is_zero() && t <= MAX_TIMEOUT => t,
+        Ok(_) => {
+            errors.push(format!("DDNS_TIMEOUT: {:?} is out of range (1 s to 15 minutes)", raw.trim()));
+            DEFAULT_TIMEOUT
+        }
+        Err(e) => {
+            errors.push(format!("DDNS_TIMEOUT: {e}"));
+            DEFAULT_TIMEOUT
+        }
+    }
+}
+
+/// DDNS_ALERT_REPEAT (`None`: no reminders), and the parameter that keeps open incidents.
+fn parse_alerts(get: &impl Fn(&str) -> Option<String>, errors: &mut Vec<String>) -> (Option<Duration>, Option<String>) {
+    let repeat = match get("DDNS_ALERT_REPEAT") {
+        None => Some(DEFAULT_ALERT_REPEAT),
+        Some(raw) => parse_duration(&raw).map(|d| (!d.is_zero()).then_some(d)).unwrap_or_else(|e| {
+            errors.push(format!("DDNS_ALERT_REPEAT: {e}"));
+            None
+        }),
+    };
+    let parameter = match get("DDNS_INCIDENTS_PARAMETER") {
+        Some(raw) => Some(parse_parameter_name("DDNS_INCIDENTS_PARAMETER", &raw, errors)),
+        None => get("AWS_LAMBDA_FUNCTION_NAME").map(|f| format!("/dynamic-dns-updater/{}/incidents", f.trim())),
+    };
+    (repeat, parameter)
 }
 
 fn parse_ttl(raw: &str) -> Result<u32, String> {
@@ -408,7 +324,7 @@ fn parse_shorthand(get: &impl Fn(&str) -> Option<String>, ttl: u32, errors: &mut
 
 fn parse_discovery(get: &impl Fn(&str) -> Option<String>, errors: &mut Vec<String>) -> Option<Discovery> {
     let Some(tag_key) = get("DDNS_TAG_KEY").map(|k| k.trim().to_string()) else {
-        for var in ["DDNS_ZONES", "DDNS_TAG_TYPES"] {
+        for var in ["DDNS_ZONES", "DDNS_TAG_TYPES", "DDNS_TAG_SUFFIXES", "DDNS_TAG_ALLOW_WILDCARDS"] {
             if get(var).is_some() {
                 errors.push(format!("{var}: set, but DDNS_TAG_KEY is not; set DDNS_TAG_KEY to turn on tag discovery"));
             }
@@ -432,7 +348,31 @@ fn parse_discovery(get: &impl Fn(&str) -> Option<String>, errors: &mut Vec<Strin
     if zones.is_empty() {
         errors.push("DDNS_ZONES: tag discovery needs the allow-list of hosted zone ids (comma-separated)".into());
     }
-    Some(Discovery { tag_key, types, zones })
+    let suffix = |raw: &str| match RecordName::parse(raw) {
+        Ok(n) if n.as_str().starts_with("\\052.") => Err(format!("{:?} is a wildcard, not a domain", raw.trim())),
+        other => other,
+    };
+    let suffixes =
+        get("DDNS_TAG_SUFFIXES").map(|raw| parse_list("DDNS_TAG_SUFFIXES", &raw, suffix, errors)).unwrap_or_default();
+    let allow_wildcards = match get("DDNS_TAG_ALLOW_WILDCARDS").map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            errors.push(format!("DDNS_TAG_ALLOW_WILDCARDS: {other:?} is not allowed (true or false)"));
+            false
+        }
+    };
+    Some(Discovery { tag_key, types, zones, suffixes, allow_wildcards })
+}
+
+/// An owner id as markers carry it: 1 to 64 letters, digits, `_`, `.` or `-`.
+fn parse_owner(var: &str, raw: &str, errors: &mut Vec<String>) -> String {
+    let owner = raw.trim().to_string();
+    let ok = owner.len() <= 64 && owner.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+    if !ok {
+        errors.push(format!("{var}: {owner:?} must be 1 to 64 letters, digits, _ . or -"));
+    }
+    owner
 }
 
 /// Parses a comma-separated list item by item; each bad item is an error naming `var`.
@@ -470,52 +410,6 @@ fn check_duplicates(mappings: &[Mapping], errors: &mut Vec<String>) {
                     ));
                 }
             }
-        }
-    }
-}
-
-fn parse_webhook(get: &impl Fn(&str) -> Option<String>, errors: &mut Vec<String>) -> Option<WebhookSettings> {
-    let inline = get("DDNS_WEBHOOK_URL")
-        .map(|v| ("DDNS_WEBHOOK_URL", v))
-        .or_else(|| get("WEBHOOK_URL").map(|v| ("WEBHOOK_URL", v)));
-    let parameter = get("DDNS_WEBHOOK_URL_PARAMETER");
-    let url = match (inline, parameter) {
-        (Some((var, _)), Some(_)) => {
-            errors.push(format!("{var}: set together with DDNS_WEBHOOK_URL_PARAMETER; keep only one"));
-            None
-        }
-        (Some((var, raw)), None) => match WebhookUrl::parse(&raw) {
-            Ok(_) => Some(Source::Inline(Secret::new(raw.trim().to_string()))),
-            Err(e) => {
-                errors.push(format!("{var}: {e}"));
-                None
-            }
-        },
-        (None, Some(name)) => {
-            Some(Source::Parameter(parse_parameter_name("DDNS_WEBHOOK_URL_PARAMETER", &name, errors)))
-        }
-        (None, None) => None,
-    };
-    let secret = match (get("DDNS_WEBHOOK_SECRET"), get("DDNS_WEBHOOK_SECRET_PARAMETER")) {
-        (Some(_), Some(_)) => {
-            errors.push("DDNS_WEBHOOK_SECRET: set together with DDNS_WEBHOOK_SECRET_PARAMETER; keep only one".into());
-            None
-        }
-        (Some(s), None) => Some(Source::Inline(Secret::new(s))),
-        (None, Some(name)) => {
-            Some(Source::Parameter(parse_parameter_name("DDNS_WEBHOOK_SECRET_PARAMETER", &name, errors)))
-        }
-        (None, None) => None,
-    };
-    let format = get("DDNS_WEBHOOK_FORMAT")
-        .and_then(|raw| WebhookFormat::parse(&raw).map_err(|e| errors.push(format!("DDNS_WEBHOOK_FORMAT: {e}"))).ok());
-    match url {
-        Some(url) => Some(WebhookSettings { url, secret, format }),
-        None => {
-            if secret.is_some() || format.is_some() {
-                errors.push("DDNS_WEBHOOK_URL: a webhook secret or format is set, but no webhook URL (DDNS_WEBHOOK_URL or DDNS_WEBHOOK_URL_PARAMETER)".into());
-            }
-            None
         }
     }
 }
@@ -636,18 +530,45 @@ mod tests {
         assert_eq!(d.types, vec![RecordType::A, RecordType::AAAA]);
         assert_eq!(d.zones, vec![ZoneId::parse("Z1").unwrap(), ZoneId::parse("Z2").unwrap()]);
         assert!(c.mappings.is_empty());
-        assert_eq!(c.owner, DEFAULT_OWNER);
+        assert_eq!((c.owner_id, c.legacy_owner.as_deref()), (None, Some(DEFAULT_OWNER)));
+        assert!(d.suffixes.is_empty() && !d.allow_wildcards);
         let c =
             config(&[("DDNS_TAG_KEY", "ddns:name"), ("DDNS_ZONES", "Z1"), ("AWS_LAMBDA_FUNCTION_NAME", "ddns-prod")])
                 .unwrap();
-        assert_eq!(c.owner, "ddns-prod", "the owner defaults to the function's name");
-        assert_eq!(config(&[("DDNS_RECORDS", ONE), ("DDNS_OWNER_ID", "team-a")]).unwrap().owner, "team-a");
+        assert_eq!(c.legacy_owner.as_deref(), Some("ddns-prod"), "earlier versions' default was the function's name");
+        let c = config(&[("DDNS_RECORDS", ONE), ("DDNS_OWNER_ID", "team-a")]).unwrap();
+        assert_eq!((c.owner_id.as_deref(), c.legacy_owner), (Some("team-a"), None), "an explicit owner has no past");
+        let c =
+            config(&[("DDNS_RECORDS", ONE), ("DDNS_OWNER_ID", "team-a"), ("DDNS_LEGACY_OWNER_ID", "ddns")]).unwrap();
+        assert_eq!(c.legacy_owner.as_deref(), Some("ddns"));
+        let c = config(&[
+            ("DDNS_TAG_KEY", "ddns:name"),
+            ("DDNS_ZONES", "Z1"),
+            ("DDNS_TAG_SUFFIXES", "dyn.Example.com, lab.example.com."),
+            ("DDNS_TAG_ALLOW_WILDCARDS", "TRUE"),
+        ])
+        .unwrap();
+        let d = c.discovery.unwrap();
+        let suffixes: Vec<&str> = d.suffixes.iter().map(RecordName::as_str).collect();
+        assert_eq!((suffixes, d.allow_wildcards), (vec!["dyn.example.com.", "lab.example.com."], true));
         for (vars, needle) in [
             (vec![("DDNS_TAG_KEY", "ddns:name")], "DDNS_ZONES: tag discovery needs"),
             (vec![("DDNS_RECORDS", ONE), ("DDNS_ZONES", "Z1")], "DDNS_ZONES: set, but DDNS_TAG_KEY is not"),
             (vec![("DDNS_TAG_KEY", "k"), ("DDNS_ZONES", "Z1"), ("DDNS_TAG_TYPES", "MX")], "DDNS_TAG_TYPES:"),
             (vec![("DDNS_TAG_KEY", "k"), ("DDNS_ZONES", "z-1")], "DDNS_ZONES: \"z-1\""),
             (vec![("DDNS_RECORDS", ONE), ("DDNS_OWNER_ID", "a b")], "DDNS_OWNER_ID:"),
+            (
+                vec![("DDNS_TAG_KEY", "k"), ("DDNS_ZONES", "Z1"), ("DDNS_TAG_SUFFIXES", "*.dyn.example.com")],
+                "DDNS_TAG_SUFFIXES: \"*.dyn.example.com\" is a wildcard",
+            ),
+            (
+                vec![("DDNS_TAG_KEY", "k"), ("DDNS_ZONES", "Z1"), ("DDNS_TAG_ALLOW_WILDCARDS", "yes")],
+                "DDNS_TAG_ALLOW_WILDCARDS:",
+            ),
+            (
+                vec![("DDNS_RECORDS", ONE), ("DDNS_TAG_SUFFIXES", "dyn.example.com")],
+                "DDNS_TAG_SUFFIXES: set, but DDNS_TAG_KEY",
+            ),
         ] {
             let errs = errors(&vars);
             assert!(errs.iter().any(|e| e.starts_with(needle)), "{needle}: {errs:#?}");
@@ -717,15 +638,5 @@ mod tests {
                 "DDNS_INCIDENTS_PARAMETER: \"no/leading/slash\" is not an SSM parameter name (letters, digits, _ . - and /, starting with / when it has one)",
             ]
         );
-    }
-
-    #[test]
-    fn format_follows_the_url() {
-        let f = |u: &str| WebhookFormat::for_url(&WebhookUrl::parse(u).unwrap());
-        assert_eq!(f("https://hooks.slack.com/services/T/B/X"), WebhookFormat::Slack);
-        assert_eq!(f("https://discord.com/api/webhooks/1/x"), WebhookFormat::Discord);
-        assert_eq!(f("https://discordapp.com/api/webhooks/1/x"), WebhookFormat::Discord);
-        assert_eq!(f("https://discord.com/other"), WebhookFormat::Json);
-        assert_eq!(f("https://example.com/hook"), WebhookFormat::Json);
     }
 }
