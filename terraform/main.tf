@@ -1,15 +1,17 @@
-# The dynamic-dns-updater stack: one Lambda function, the two EventBridge rules that wake it
-# (a schedule and EC2 state changes), its log group, a least-privilege role, a queue for events
-# that failed every retry, and alarms. No provider block: region and credentials come from the
-# caller (the usual AWS_* variables, a profile, or the parent module's provider).
+# The dynamic-dns-updater stack: one Lambda function, the EventBridge rules that wake it (a
+# schedule, EC2 state changes and, in fleet mode, tag changes), its log group, a failure queue,
+# and the resource that releases its DNS records when the stack is destroyed. IAM is in iam.tf,
+# alarms and the dashboard in monitoring.tf. No provider block: region and credentials come from
+# the caller (the usual AWS_* variables, a profile, or the parent module's provider).
 
 data "aws_region" "current" {}
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
 
-# Fleet mode scopes record names to each zone's apex and subdomains, so it needs the zones' names.
-data "aws_route53_zone" "discovery" {
-  for_each = toset(local.discovery_zone_ids)
+# The zones' names: to check that every record lies in its zone, and to scope the fleet's IAM
+# statement to the allowed zones' subdomains.
+data "aws_route53_zone" "this" {
+  for_each = toset(concat(local.record_zone_ids, local.discovery_zone_ids))
   zone_id  = each.value
 }
 
@@ -22,13 +24,14 @@ locals {
 
   # Names and ARNs are built here rather than read back from the resources, so that a plan
   # shows the whole IAM policy instead of "(known after apply)".
-  log_group_name   = "/aws/lambda/${local.name}"
-  log_group_arn    = "arn:${local.partition}:logs:${local.region}:${local.account}:log-group:${local.log_group_name}"
-  queue_name       = "${local.name}-failed-events"
-  queue_arn        = "arn:${local.partition}:sqs:${local.region}:${local.account}:${local.queue_name}"
-  url_parameter    = "/${local.name}/webhook-url"
-  secret_parameter = "/${local.name}/webhook-secret"
-  parameter_arn    = "arn:${local.partition}:ssm:${local.region}:${local.account}:parameter"
+  log_group_name      = "/aws/lambda/${local.name}"
+  log_group_arn       = "arn:${local.partition}:logs:${local.region}:${local.account}:log-group:${local.log_group_name}"
+  queue_name          = "${local.name}-failed-events"
+  queue_arn           = "arn:${local.partition}:sqs:${local.region}:${local.account}:${local.queue_name}"
+  url_parameter       = "/${local.name}/webhook-url"
+  secret_parameter    = "/${local.name}/webhook-secret"
+  incidents_parameter = "/dynamic-dns-updater/${local.name}/incidents"
+  parameter_arn       = "arn:${local.partition}:ssm:${local.region}:${local.account}:parameter"
 
   # The simple trio becomes ordinary mappings: one instance follows every name, or several pair
   # with the names in order (variables.tf checks the counts).
@@ -53,33 +56,45 @@ locals {
   record_keys        = flatten([for r in local.records : [for t in r.types : "${r.zone_id} ${r.name} ${t}"]])
   record_zone_ids    = distinct([for r in local.records : r.zone_id])
   discovery_zone_ids = distinct([for z in var.discovery_zone_ids : trimprefix(z, "/hostedzone/")])
+  all_zone_ids       = distinct(concat(local.record_zone_ids, local.discovery_zone_ids))
   instance_ids       = sort(distinct([for r in local.records : r.instance_id]))
+  zone_names         = { for id, z in data.aws_route53_zone.this : id => lower(trimsuffix(z.name, ".")) }
+  tag_suffixes       = [for s in var.tag_suffixes : lower(trimsuffix(s, "."))]
+
+  # Records whose name is not in the zone they are listed under: every write to them would fail.
+  misplaced = [for r in local.records : "${r.name} (zone ${r.zone_id} is ${local.zone_names[r.zone_id]})"
+  if r.name != local.zone_names[r.zone_id] && !endswith(r.name, ".${local.zone_names[r.zone_id]}")]
 
   ddns_records = jsonencode([for r in local.records : merge(
     { instance_id = r.instance_id, zone_id = r.zone_id, name = r.name, types = r.types },
     r.ttl == null ? {} : { ttl = r.ttl },
   )])
 
-  # Whether a webhook is set is not a secret, only its value is; count needs a plain value.
-  webhook_enabled = nonsensitive(var.webhook_url != null)
-  secret_enabled  = nonsensitive(var.webhook_secret != null)
-
   environment = merge(
     {
       DDNS_TTL      = tostring(var.ttl)
       DDNS_ON_STOP  = var.on_stop
-      DDNS_OWNER_ID = coalesce(var.owner_id, local.name)
+      DDNS_TIMEOUT  = tostring(var.timeout)
+      DDNS_OWNER_ID = coalesce(var.owner_id, "${local.name}.${local.region}.${local.account}")
       RUST_LOG      = var.log_level
     },
+    # Earlier versions of this module wrote markers under the name prefix: they are taken over.
+    var.owner_id == null ? { DDNS_LEGACY_OWNER_ID = local.name } : {},
     length(local.records) > 0 ? { DDNS_RECORDS = local.ddns_records } : {},
-    local.webhook_enabled ? { DDNS_WEBHOOK_URL_PARAMETER = aws_ssm_parameter.webhook_url[0].name } : {},
-    local.secret_enabled ? { DDNS_WEBHOOK_SECRET_PARAMETER = aws_ssm_parameter.webhook_secret[0].name } : {},
+    var.webhook_enabled ? {
+      DDNS_WEBHOOK_URL_PARAMETER = local.url_parameter
+      DDNS_INCIDENTS_PARAMETER   = local.incidents_parameter
+      DDNS_ALERT_REPEAT          = var.alert_repeat
+    } : {},
+    var.webhook_signed ? { DDNS_WEBHOOK_SECRET_PARAMETER = local.secret_parameter } : {},
     var.webhook_format != null ? { DDNS_WEBHOOK_FORMAT = var.webhook_format } : {},
     local.fleet ? {
       DDNS_TAG_KEY   = var.tag_key
       DDNS_ZONES     = join(",", local.discovery_zone_ids)
       DDNS_TAG_TYPES = join(",", var.discovery_record_types)
     } : {},
+    local.fleet && length(local.tag_suffixes) > 0 ? { DDNS_TAG_SUFFIXES = join(",", local.tag_suffixes) } : {},
+    local.fleet && var.tag_allow_wildcards ? { DDNS_TAG_ALLOW_WILDCARDS = "true" } : {},
   )
 }
 
@@ -97,12 +112,13 @@ resource "aws_cloudwatch_log_group" "this" {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Webhook settings: SecureString parameters written through write-only arguments, so the values
-# reach neither state nor plan. The function receives only the parameter names.
+# Webhook settings: SecureString parameters written through write-only arguments from
+# ephemeral inputs, so the values reach no state, plan or variables file. The function
+# receives only the parameter names.
 # ---------------------------------------------------------------------------------------------
 
 resource "aws_ssm_parameter" "webhook_url" {
-  count            = local.webhook_enabled ? 1 : 0
+  count            = var.webhook_enabled ? 1 : 0
   name             = local.url_parameter
   description      = "Webhook URL of ${local.name} (read at cold start)"
   type             = "SecureString"
@@ -113,7 +129,7 @@ resource "aws_ssm_parameter" "webhook_url" {
 }
 
 resource "aws_ssm_parameter" "webhook_secret" {
-  count            = local.secret_enabled ? 1 : 0
+  count            = var.webhook_signed ? 1 : 0
   name             = local.secret_parameter
   description      = "HMAC secret with which ${local.name} signs webhook bodies"
   type             = "SecureString"
@@ -121,128 +137,6 @@ resource "aws_ssm_parameter" "webhook_secret" {
   value_wo         = var.webhook_secret
   value_wo_version = var.webhook_version
   tags             = var.tags
-}
-
-# ---------------------------------------------------------------------------------------------
-# IAM: exactly what the function calls, on exactly its own resources.
-# ---------------------------------------------------------------------------------------------
-
-locals {
-  zone_arn = "arn:${local.partition}:route53:::hostedzone"
-
-  # IAM compares names in Route53's normalised form: lower case, no trailing dot, and any
-  # character other than a-z 0-9 - _ . as a backslash and three octal digits (so * is \052).
-  # Beside each name the function keeps a TXT ownership marker, "_ddns-owner.<name>".
-  iam_record_names = distinct(flatten([for r in local.records : [
-    replace(r.name, "*", "\\052"),
-    "_ddns-owner.${replace(r.name, "*", "\\052")}",
-  ]]))
-  iam_record_types = sort(distinct(concat(flatten([for r in local.records : r.types]), ["TXT"])))
-
-  # CREATE for new records and markers, UPSERT to move them, DELETE when an instance stops
-  # (on_stop = "delete"), terminates, or loses an address family.
-  record_actions = ["CREATE", "DELETE", "UPSERT"]
-
-  discovery_zone_names = [for z in local.discovery_zone_ids : lower(trimsuffix(data.aws_route53_zone.discovery[z].name, "."))]
-
-  policy_statements = concat(
-    [
-      {
-        Sid      = "FindInstanceAddresses"
-        Effect   = "Allow"
-        Action   = ["ec2:DescribeInstances"]
-        Resource = ["*"] # DescribeInstances supports no resource-level scope.
-      },
-      {
-        Sid      = "ReadZones"
-        Effect   = "Allow"
-        Action   = ["route53:GetHostedZone", "route53:ListResourceRecordSets"]
-        Resource = [for z in distinct(concat(local.record_zone_ids, local.discovery_zone_ids)) : "${local.zone_arn}/${z}"]
-      },
-      {
-        Sid      = "WriteOwnLogs"
-        Effect   = "Allow"
-        Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-        Resource = ["${local.log_group_arn}:*"]
-      },
-      {
-        Sid      = "SendFailedEvents"
-        Effect   = "Allow"
-        Action   = ["sqs:SendMessage"]
-        Resource = [local.queue_arn]
-      },
-    ],
-    length(local.records) == 0 ? [] : [
-      {
-        Sid      = "ChangeManagedRecords"
-        Effect   = "Allow"
-        Action   = ["route53:ChangeResourceRecordSets"]
-        Resource = [for z in local.record_zone_ids : "${local.zone_arn}/${z}"]
-        Condition = {
-          "ForAllValues:StringEquals" = {
-            "route53:ChangeResourceRecordSetsNormalizedRecordNames" = local.iam_record_names
-            "route53:ChangeResourceRecordSetsRecordTypes"           = local.iam_record_types
-            "route53:ChangeResourceRecordSetsActions"               = local.record_actions
-          }
-        }
-      },
-    ],
-    # Fleet mode: names come from tags at run time, so they cannot be listed here. They are held
-    # to the allowed zones' apex and subdomains instead.
-    local.fleet ? [
-      {
-        Sid      = "ChangeTaggedRecords"
-        Effect   = "Allow"
-        Action   = ["route53:ChangeResourceRecordSets"]
-        Resource = [for z in local.discovery_zone_ids : "${local.zone_arn}/${z}"]
-        Condition = {
-          "ForAllValues:StringLike" = {
-            "route53:ChangeResourceRecordSetsNormalizedRecordNames" = flatten([for n in local.discovery_zone_names : [n, "*.${n}"]])
-          }
-          "ForAllValues:StringEquals" = {
-            "route53:ChangeResourceRecordSetsRecordTypes" = sort(distinct(concat(var.discovery_record_types, ["TXT"])))
-            "route53:ChangeResourceRecordSetsActions"     = local.record_actions
-          }
-        }
-      },
-    ] : [],
-    local.webhook_enabled ? [
-      {
-        Sid      = "ReadWebhookSettings"
-        Effect   = "Allow"
-        Action   = ["ssm:GetParameter"]
-        Resource = concat(["${local.parameter_arn}${local.url_parameter}"], local.secret_enabled ? ["${local.parameter_arn}${local.secret_parameter}"] : [])
-      },
-    ] : [],
-    var.kms_key_arn == null ? [] : [
-      {
-        Sid      = "DecryptWithCustomerKey"
-        Effect   = "Allow"
-        Action   = ["kms:Decrypt"]
-        Resource = [var.kms_key_arn]
-      },
-    ],
-  )
-}
-
-resource "aws_iam_role" "this" {
-  name        = "${local.name}-${local.region}"
-  description = "Execution role of the ${local.name} Lambda function"
-  assume_role_policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Effect    = "Allow"
-      Principal = { Service = "lambda.amazonaws.com" }
-      Action    = "sts:AssumeRole"
-    }]
-  })
-  tags = var.tags
-}
-
-resource "aws_iam_role_policy" "this" {
-  name   = "least-privilege"
-  role   = aws_iam_role.this.id
-  policy = jsonencode({ Version = "2012-10-17", Statement = local.policy_statements })
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -254,6 +148,8 @@ resource "aws_lambda_function" "this" {
   # checkov:skip=CKV_AWS_272: The zip is built locally by build.sh from this repository; there is no signing profile to check it against.
   # checkov:skip=CKV_AWS_50: The function emits no X-Ray segments; one structured summary line per invocation is its trace.
   # checkov:skip=CKV_AWS_116: Failed asynchronous events go to an SQS on-failure destination (aws_lambda_function_event_invoke_config), which records more than a dead-letter queue.
+  # checkov:skip=CKV_AWS_115: Reserved concurrency is a variable, off by default: accounts at the default quota of 10 cannot reserve any (reserved_concurrency).
+  # checkov:skip=CKV_AWS_173: The environment holds no secret (the webhook's are SSM parameter names); kms_key_arn encrypts it with a customer key when given.
   function_name                  = local.name
   description                    = "Keeps Route53 records pointed at EC2 instances' public addresses"
   role                           = aws_iam_role.this.arn
@@ -289,6 +185,14 @@ resource "aws_lambda_function" "this" {
     precondition {
       condition     = length(distinct(local.record_keys)) == length(local.record_keys)
       error_message = "A record (zone, name, type) appears twice: one record can follow only one instance. Check records and record_names for duplicates."
+    }
+    precondition {
+      condition     = length(local.misplaced) == 0
+      error_message = "These record names are not inside the hosted zone they are listed under, so every write to them would fail: ${join(", ", local.misplaced)}."
+    }
+    precondition {
+      condition     = alltrue([for s in local.tag_suffixes : anytrue([for z in local.discovery_zone_ids : s == local.zone_names[z] || endswith(s, ".${local.zone_names[z]}")])])
+      error_message = "Every tag_suffixes entry must lie within one of discovery_zone_ids' zones (${join(", ", [for z in local.discovery_zone_ids : local.zone_names[z]])})."
     }
     precondition {
       # Lambda allows 4 KB of environment in all; DDNS_RECORDS takes most of it.
@@ -376,8 +280,7 @@ resource "aws_lambda_permission" "this" {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Failures: bounded retries, then the event lands in a queue where it can be read; alarms on
-# function errors and on that queue.
+# Failures: bounded retries of events, then the event lands in a queue where it can be read.
 # ---------------------------------------------------------------------------------------------
 
 resource "aws_sqs_queue" "failed_events" {
@@ -400,36 +303,38 @@ resource "aws_lambda_function_event_invoke_config" "this" {
   }
 }
 
-resource "aws_cloudwatch_metric_alarm" "errors" {
-  alarm_name          = "${local.name}-errors"
-  alarm_description   = "${local.name} failed at least once in 5 minutes. Read: aws logs tail ${aws_cloudwatch_log_group.this.name} --since 1h"
-  namespace           = "AWS/Lambda"
-  metric_name         = "Errors"
-  dimensions          = { FunctionName = aws_lambda_function.this.function_name }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = var.alarm_actions
-  ok_actions          = var.alarm_actions
-  tags                = var.tags
+# ---------------------------------------------------------------------------------------------
+# Teardown: Terraform manages no DNS record, so a destroy alone would leave the records and
+# their markers pointing at addresses the instances may no longer hold. Destroying this
+# resource invokes the function with {"action": "release"} first (creating or updating it
+# changes nothing); if the release fails, the destroy stops.
+# ---------------------------------------------------------------------------------------------
+
+resource "aws_lambda_invocation" "release" {
+  count           = var.release_on_destroy ? 1 : 0
+  function_name   = aws_lambda_function.this.function_name
+  input           = jsonencode({ action = "release" })
+  lifecycle_scope = "CRUD"
+
+  # The release needs the function's permissions and its configuration as they are.
+  depends_on = [aws_iam_role_policy.this, aws_lambda_function.this]
 }
 
-resource "aws_cloudwatch_metric_alarm" "failed_events" {
-  alarm_name          = "${local.name}-failed-events"
-  alarm_description   = "An event for ${local.name} failed every retry and waits in the ${aws_sqs_queue.failed_events.name} queue."
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = aws_sqs_queue.failed_events.name }
-  statistic           = "Maximum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = var.alarm_actions
-  ok_actions          = var.alarm_actions
-  tags                = var.tags
+# ---------------------------------------------------------------------------------------------
+# What already exists under this stack's names without being in its state (deploy.sh reads
+# these from the plan and stops with the import commands instead of half-applying).
+# ---------------------------------------------------------------------------------------------
+
+data "aws_lambda_functions" "existing" {
+  count = var.detect_existing ? 1 : 0
+}
+
+data "aws_iam_roles" "existing" {
+  count      = var.detect_existing ? 1 : 0
+  name_regex = "^${local.name}-${local.region}$"
+}
+
+data "aws_cloudwatch_log_groups" "existing" {
+  count                 = var.detect_existing ? 1 : 0
+  log_group_name_prefix = local.log_group_name
 }

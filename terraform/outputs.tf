@@ -36,8 +36,23 @@ output "failed_events_queue_url" {
 }
 
 output "alarm_names" {
-  description = "CloudWatch alarms: function errors, and events waiting in the failure queue."
-  value       = [aws_cloudwatch_metric_alarm.errors.alarm_name, aws_cloudwatch_metric_alarm.failed_events.alarm_name]
+  description = "CloudWatch alarms by purpose: failures (errors a retry could fix), incidents (open problems), startup, errors (failed events) and failed_events (the failure queue)."
+  value       = { for k, a in aws_cloudwatch_metric_alarm.this : k => a.alarm_name }
+}
+
+output "alarm_topic_arn" {
+  description = "The SNS topic alarm_email subscribes to (null without alarm_email)."
+  value       = one(aws_sns_topic.alarms[*].arn)
+}
+
+output "dashboard_name" {
+  description = "The CloudWatch dashboard of the function's metrics."
+  value       = aws_cloudwatch_dashboard.this.dashboard_name
+}
+
+output "incidents_parameter" {
+  description = "The SSM parameter where the function keeps open incidents (it creates it on the first write; a release deletes it). Only with a webhook."
+  value       = var.webhook_enabled ? local.incidents_parameter : null
 }
 
 output "webhook_parameter_names" {

@@ -124,7 +124,7 @@ variable "on_stop" {
 }
 
 variable "owner_id" {
-  description = "The owner named in the TXT ownership markers (\"_ddns-owner.<name>\") that the function keeps beside each record it manages, so that it never takes over a record it did not create (DDNS_OWNER_ID). Give each deployment that shares a zone its own. Defaults to name_prefix."
+  description = "The owner named in the TXT ownership markers (\"_ddns-owner.<name>\") that the function keeps beside each record it manages, so that it never takes over a record it did not create (DDNS_OWNER_ID). null (the default) makes one no other deployment has: \"<name_prefix>.<region>.<account>\"; markers that earlier versions wrote under name_prefix are then taken over. An explicit owner_id must differ between deployments that share a zone."
   type        = string
   default     = null
 
@@ -169,6 +169,27 @@ variable "discovery_zone_ids" {
   }
 }
 
+variable "tag_suffixes" {
+  description = "Fleet mode: when set, a tagged name must lie below one of these domains (DDNS_TAG_SUFFIXES), such as [\"dyn.example.com\"], and the IAM policy allows tagged names only there (*.dyn.example.com). Give fleet mode a subdomain of its own: anyone who may tag an instance may claim any free name the suffixes allow."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition = alltrue([for s in var.tag_suffixes : can(regex(
+      "^[a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9_])?(\\.[a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9_])?)+\\.?$", s
+    ))])
+    error_message = "Every tag_suffixes entry must be a domain such as dyn.example.com (no wildcard)."
+  }
+}
+
+variable "tag_allow_wildcards" {
+  description = "Fleet mode: let tags claim zone apexes and wildcard names (DDNS_TAG_ALLOW_WILDCARDS). Off by default: a tag on any instance could otherwise point example.com or *.example.com at it."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
 variable "discovery_record_types" {
   description = "Fleet mode: the record types written for tagged instances (DDNS_TAG_TYPES)."
   type        = list(string)
@@ -185,15 +206,23 @@ variable "discovery_record_types" {
 # Webhook (optional)
 # ---------------------------------------------------------------------------------------------
 
+variable "webhook_enabled" {
+  description = "Send alerts to a webhook. The URL itself is webhook_url, an ephemeral input: it must be given (TF_VAR_webhook_url, say) whenever webhook_version is raised, the first apply included."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
 variable "webhook_url" {
   description = <<-EOT
-    Where to POST a note about each change (Slack, Discord or any https endpoint). Stored as an
-    SSM SecureString through a write-only argument, so it is in neither state nor plan; the
-    function gets only the parameter's name. null for no webhook.
+    Where to POST alerts (Slack, Discord or any https endpoint). Ephemeral and write-only: it is
+    stored as an SSM SecureString and is in no plan, state or variables file; the function gets
+    only the parameter's name. Needed with webhook_enabled when webhook_version changes.
   EOT
   type        = string
   default     = null
   sensitive   = true
+  ephemeral   = true
 
   validation {
     # The message never repeats the value: a webhook URL often carries its own token.
@@ -202,19 +231,28 @@ variable "webhook_url" {
   }
 }
 
+variable "webhook_signed" {
+  description = "Sign webhook bodies with webhook_secret (HMAC-SHA256)."
+  type        = bool
+  default     = false
+  nullable    = false
+
+  validation {
+    condition     = !var.webhook_signed || var.webhook_enabled
+    error_message = "webhook_signed needs webhook_enabled: the secret only signs webhook bodies."
+  }
+}
+
 variable "webhook_secret" {
-  description = "Shared secret with which the function signs webhook bodies (HMAC-SHA256), so the receiver can check them. Stored like webhook_url. null for unsigned webhooks."
+  description = "Shared secret with which the function signs webhook bodies (HMAC-SHA256), so the receiver can check them. Ephemeral and write-only like webhook_url; needed with webhook_signed when webhook_version changes."
   type        = string
   default     = null
   sensitive   = true
+  ephemeral   = true
 
   validation {
     condition     = var.webhook_secret == null || try(length(var.webhook_secret) >= 16 && length(var.webhook_secret) <= 4096, false)
     error_message = "webhook_secret must be 16 to 4096 characters long."
-  }
-  validation {
-    condition     = var.webhook_secret == null || var.webhook_url != null
-    error_message = "webhook_secret is set but webhook_url is not: the secret only signs webhook bodies."
   }
 }
 
@@ -232,8 +270,7 @@ variable "webhook_format" {
 variable "webhook_version" {
   description = <<-EOT
     Raise this number to push a changed webhook_url or webhook_secret. Both are write-only, so
-    Terraform cannot see that their value changed; deploy.sh raises it for you when you enter a
-    new value.
+    Terraform cannot see that their value changed; deploy.sh raises it whenever you give one.
   EOT
   type        = number
   default     = 1
@@ -285,7 +322,7 @@ variable "memory_size" {
 }
 
 variable "timeout" {
-  description = "Timeout of one invocation in seconds. Route53 changes and a webhook call fit well within the default."
+  description = "Timeout of one invocation in seconds (also DDNS_TIMEOUT, the budget the function works to when the runtime's deadline cannot be trusted). Route53 changes and a webhook call fit well within the default."
   type        = number
   default     = 30
   nullable    = false
@@ -371,8 +408,31 @@ variable "max_event_age_seconds" {
   }
 }
 
+variable "alert_repeat" {
+  description = "How often a problem that stays open is alerted again (DDNS_ALERT_REPEAT): a duration such as 30m, 6h or 1d; 0 for never."
+  type        = string
+  default     = "6h"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^(0|[0-9]+[smhd]?)$", var.alert_repeat))
+    error_message = "alert_repeat must be a duration such as 30m, 6h or 1d, or 0."
+  }
+}
+
+variable "alarm_email" {
+  description = "An e-mail address the alarms notify: the module creates an SNS topic and subscribes it (AWS sends a confirmation mail first). null for none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.alarm_email == null || can(regex("^[^@[:space:]]+@[^@[:space:]]+\\.[^@[:space:]]+$", var.alarm_email))
+    error_message = "alarm_email must be an e-mail address, such as ops@example.com."
+  }
+}
+
 variable "alarm_actions" {
-  description = "ARNs (SNS topics, usually) notified when the function reports errors. Empty: the alarm only shows in the console."
+  description = "ARNs (SNS topics, usually) the alarms notify, besides alarm_email's topic. With neither, the alarms only show in the console."
   type        = list(string)
   default     = []
   nullable    = false
@@ -381,6 +441,20 @@ variable "alarm_actions" {
     condition     = alltrue([for a in var.alarm_actions : startswith(a, "arn:")])
     error_message = "Every alarm_actions entry must be an ARN, such as arn:aws:sns:us-east-1:123456789012:alerts."
   }
+}
+
+variable "release_on_destroy" {
+  description = "Before the stack is destroyed, invoke the function with {\"action\": \"release\"} to delete every DNS record and marker it owns; if that fails, the destroy stops. false leaves the records in place on destroy, pointing at addresses the instances may no longer hold."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "detect_existing" {
+  description = "Look up a function, role or log group that already exists under this stack's names (deploy.sh turns it on and stops with the import commands). Needs lambda:ListFunctions, iam:ListRoles and logs:DescribeLogGroups."
+  type        = bool
+  default     = false
+  nullable    = false
 }
 
 variable "kms_key_arn" {

@@ -365,12 +365,12 @@ fn parse_discovery(get: &impl Fn(&str) -> Option<String>, errors: &mut Vec<Strin
     Some(Discovery { tag_key, types, zones, suffixes, allow_wildcards })
 }
 
-/// An owner id as markers carry it: 1 to 64 letters, digits, `_`, `.` or `-`.
+/// An owner id as markers carry it: 1 to 128 letters, digits, `_`, `.` or `-`.
 fn parse_owner(var: &str, raw: &str, errors: &mut Vec<String>) -> String {
     let owner = raw.trim().to_string();
-    let ok = owner.len() <= 64 && owner.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+    let ok = owner.len() <= 128 && owner.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
     if !ok {
-        errors.push(format!("{var}: {owner:?} must be 1 to 64 letters, digits, _ . or -"));
+        errors.push(format!("{var}: {owner:?} must be 1 to 128 letters, digits, _ . or -"));
     }
     owner
 }

@@ -1,6 +1,7 @@
 # Plan-level tests of the module, offline: the AWS provider is mocked. They check the inputs'
-# validations, the normalisation of record names, and the IAM policy built from them. The
-# apply against an AWS emulator lives in tests/deploy/run.sh.
+# validations and preconditions, the normalisation of record names, the IAM policy built from
+# them, and what the monitoring creates. The apply against an AWS emulator, and the check of the
+# function's real batches against the rendered policy, live in tests/ (deploy/run.sh, iam.rs).
 
 mock_provider "aws" {
   mock_data "aws_region" {
@@ -30,13 +31,21 @@ mock_provider "aws" {
   mock_resource "aws_lambda_function" {
     defaults = { arn = "arn:aws:lambda:us-east-1:123456789012:function:dynamic-dns-updater" }
   }
+  mock_resource "aws_sns_topic" {
+    defaults = { arn = "arn:aws:sns:us-east-1:123456789012:dynamic-dns-updater-alarms" }
+  }
   mock_resource "aws_cloudwatch_event_rule" {
     defaults = { arn = "arn:aws:events:us-east-1:123456789012:rule/dynamic-dns-updater" }
   }
 }
 
+# The ephemeral webhook inputs are given a value in every run: terraform test before 1.17
+# refuses to apply a run that leaves an optional ephemeral input unset (hashicorp/terraform
+# issue 38974). Without webhook_enabled they create nothing.
 variables {
-  zip_path = "tests/fixtures/stand-in.zip"
+  zip_path       = "tests/fixtures/stand-in.zip"
+  webhook_url    = "https://hooks.example.net/unused"
+  webhook_secret = "unused-0123456789abcdef"
 }
 
 run "records_and_trio_are_normalised_into_DDNS_RECORDS" {
@@ -49,6 +58,11 @@ run "records_and_trio_are_normalised_into_DDNS_RECORDS" {
     instance_ids = ["i-12345678"]
     zone_id      = "ZONEB2"
     record_names = ["App.Example.org", "www.example.org."]
+  }
+
+  override_data {
+    target = data.aws_route53_zone.this["ZONEB2"]
+    values = { name = "example.org." }
   }
 
   assert {
@@ -66,6 +80,18 @@ run "records_and_trio_are_normalised_into_DDNS_RECORDS" {
   assert {
     condition     = !contains(keys(aws_lambda_function.this.environment[0].variables), "DDNS_WEBHOOK_URL_PARAMETER")
     error_message = "Without a webhook, the function must get no webhook parameter."
+  }
+  assert {
+    condition = (
+      aws_lambda_function.this.environment[0].variables.DDNS_OWNER_ID == "dynamic-dns-updater.us-east-1.123456789012" &&
+      aws_lambda_function.this.environment[0].variables.DDNS_LEGACY_OWNER_ID == "dynamic-dns-updater" &&
+      aws_lambda_function.this.environment[0].variables.DDNS_TIMEOUT == "30"
+    )
+    error_message = "The default owner must be unique per deployment (name, region, account), taking over the old default's markers."
+  }
+  assert {
+    condition     = jsondecode(aws_lambda_invocation.release[0].input) == { action = "release" } && aws_lambda_invocation.release[0].lifecycle_scope == "CRUD"
+    error_message = "Destroying the stack must first invoke the release."
   }
 }
 
@@ -118,8 +144,8 @@ run "on_stop_keep_reaches_the_function" {
     error_message = "DELETE must stay granted with on_stop = keep: terminated instances' records are removed."
   }
   assert {
-    condition     = aws_lambda_function.this.environment[0].variables.DDNS_OWNER_ID == "dynamic-dns-updater"
-    error_message = "DDNS_OWNER_ID must default to the name_prefix."
+    condition     = !contains(keys(aws_lambda_function.this.environment[0].variables), "DDNS_INCIDENTS_PARAMETER")
+    error_message = "Without a webhook nothing needs to survive a cold start: no incidents parameter."
   }
   assert {
     condition     = aws_lambda_function.this.environment[0].variables.DDNS_ON_STOP == "keep"
@@ -131,11 +157,14 @@ run "webhook_settings_reach_the_function_as_parameter_names_only" {
   command = apply
 
   variables {
-    instance_ids   = ["i-12345678"]
-    zone_id        = "ZONEA1"
-    record_names   = ["app.example.com"]
-    webhook_url    = "https://hooks.example.net/services/T0/B0/token"
-    webhook_secret = "0123456789abcdef0123"
+    instance_ids    = ["i-12345678"]
+    zone_id         = "ZONEA1"
+    record_names    = ["app.example.com"]
+    webhook_enabled = true
+    webhook_signed  = true
+    webhook_url     = "https://hooks.example.net/services/T0/B0/token"
+    webhook_secret  = "0123456789abcdef0123"
+    owner_id        = "team-a"
   }
 
   assert {
@@ -154,6 +183,120 @@ run "webhook_settings_reach_the_function_as_parameter_names_only" {
     condition     = one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Action if s.Sid == "ReadWebhookSettings"]) == ["ssm:GetParameter"]
     error_message = "The function must be allowed ssm:GetParameter on its parameters."
   }
+  assert {
+    condition = one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "KeepOpenIncidents"]) == {
+      Sid      = "KeepOpenIncidents"
+      Effect   = "Allow"
+      Action   = ["ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter"]
+      Resource = ["arn:aws:ssm:us-east-1:123456789012:parameter/dynamic-dns-updater/dynamic-dns-updater/incidents"]
+    }
+    error_message = "The function may keep its open incidents in exactly its own parameter."
+  }
+  assert {
+    condition = (
+      aws_lambda_function.this.environment[0].variables.DDNS_INCIDENTS_PARAMETER == "/dynamic-dns-updater/dynamic-dns-updater/incidents" &&
+      aws_lambda_function.this.environment[0].variables.DDNS_ALERT_REPEAT == "6h" &&
+      aws_lambda_function.this.environment[0].variables.DDNS_OWNER_ID == "team-a" &&
+      !contains(keys(aws_lambda_function.this.environment[0].variables), "DDNS_LEGACY_OWNER_ID")
+    )
+    error_message = "The incidents parameter, the reminder interval and an explicit owner must reach the function."
+  }
+}
+
+run "a_customer_key_may_also_make_the_data_keys_sqs_needs" {
+  command = apply
+
+  variables {
+    instance_ids = ["i-12345678"]
+    zone_id      = "ZONEA1"
+    record_names = ["app.example.com"]
+    kms_key_arn  = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+  }
+
+  assert {
+    condition = one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s if s.Sid == "EncryptFailedEvents"]) == {
+      Sid       = "EncryptFailedEvents"
+      Effect    = "Allow"
+      Action    = ["kms:GenerateDataKey"]
+      Resource  = ["arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"]
+      Condition = { StringEquals = { "kms:ViaService" = "sqs.us-east-1.amazonaws.com" } }
+    }
+    error_message = "With a customer key, the role must be able to encrypt failed events for the queue, through SQS only."
+  }
+  assert {
+    condition     = aws_sqs_queue.failed_events.kms_master_key_id == "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    error_message = "The failure queue must be encrypted with the customer key."
+  }
+}
+
+run "clean_ups_are_deletes_of_addresses_and_of_markers_only" {
+  command = apply
+
+  variables {
+    instance_ids = ["i-12345678"]
+    zone_id      = "ZONEA1"
+    record_names = ["app.example.com"]
+  }
+
+  assert {
+    condition = one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Condition if s.Sid == "DeleteReleasedAddresses"]) == {
+      "ForAllValues:StringEquals" = {
+        "route53:ChangeResourceRecordSetsRecordTypes" = ["A", "AAAA"]
+        "route53:ChangeResourceRecordSetsActions"     = ["DELETE"]
+      }
+    }
+    error_message = "Released addresses may only be deleted, and only A and AAAA."
+  }
+  assert {
+    condition = one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Condition if s.Sid == "DeleteOwnMarkers"]) == {
+      "ForAllValues:StringLike"   = { "route53:ChangeResourceRecordSetsNormalizedRecordNames" = ["_ddns-owner.*"] }
+      "ForAllValues:StringEquals" = { "route53:ChangeResourceRecordSetsRecordTypes" = ["TXT"], "route53:ChangeResourceRecordSetsActions" = ["DELETE"] }
+    }
+    error_message = "Markers may only be deleted, and only TXT records under _ddns-owner."
+  }
+}
+
+run "alarms_reach_an_address_and_watch_the_functions_own_metrics" {
+  command = apply
+
+  variables {
+    instance_ids = ["i-12345678"]
+    zone_id      = "ZONEA1"
+    record_names = ["app.example.com"]
+    alarm_email  = "ops@example.com"
+  }
+
+  assert {
+    condition     = aws_sns_topic_subscription.alarms[0].protocol == "email" && aws_sns_topic_subscription.alarms[0].endpoint == "ops@example.com"
+    error_message = "An alarm e-mail address must get a topic and a subscription."
+  }
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.this["failures"].metric_name == "Failures" &&
+      aws_cloudwatch_metric_alarm.this["incidents"].metric_name == "IncidentsOpen" &&
+      aws_cloudwatch_metric_alarm.this["startup"].metric_name == "StartupFailures" &&
+      aws_cloudwatch_metric_alarm.this["failures"].namespace == "DynamicDnsUpdater"
+    )
+    error_message = "The alarms must watch the function's own failures, open incidents and start-up failures."
+  }
+  assert {
+    condition     = alltrue([for a in aws_cloudwatch_metric_alarm.this : contains(a.alarm_actions, aws_sns_topic.alarms[0].arn)])
+    error_message = "Every alarm must notify the topic."
+  }
+  assert {
+    condition     = length(jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets) == 7
+    error_message = "The dashboard must show the function's metrics."
+  }
+}
+
+run "rejects_a_record_outside_its_zone" {
+  command = plan
+  variables {
+    instance_ids = ["i-12345678"]
+    zone_id      = "ZONEA1"
+    record_names = ["app.example.org"]
+  }
+  expect_failures = [aws_lambda_function.this]
 }
 
 run "fleet_mode_adds_the_tag_rule_and_scopes_names_to_the_zones" {
@@ -176,7 +319,7 @@ run "fleet_mode_adds_the_tag_rule_and_scopes_names_to_the_zones" {
   assert {
     condition = one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Condition if s.Sid == "ChangeTaggedRecords"]) == {
       "ForAllValues:StringLike" = {
-        "route53:ChangeResourceRecordSetsNormalizedRecordNames" = ["example.com", "*.example.com"]
+        "route53:ChangeResourceRecordSetsNormalizedRecordNames" = ["*.example.com"]
       }
       "ForAllValues:StringEquals" = {
         "route53:ChangeResourceRecordSetsRecordTypes" = ["A", "AAAA", "TXT"]
@@ -190,7 +333,6 @@ run "fleet_mode_adds_the_tag_rule_and_scopes_names_to_the_zones" {
       aws_lambda_function.this.environment[0].variables.DDNS_TAG_KEY == "ddns:name" &&
       aws_lambda_function.this.environment[0].variables.DDNS_ZONES == "ZONEA1" &&
       aws_lambda_function.this.environment[0].variables.DDNS_TAG_TYPES == "A,AAAA" &&
-      aws_lambda_function.this.environment[0].variables.DDNS_OWNER_ID == "dynamic-dns-updater" &&
       !contains(keys(aws_lambda_function.this.environment[0].variables), "DDNS_RECORDS")
     )
     error_message = "Fleet mode settings did not reach the function's environment."
@@ -199,6 +341,54 @@ run "fleet_mode_adds_the_tag_rule_and_scopes_names_to_the_zones" {
     condition     = !can(jsondecode(aws_cloudwatch_event_rule.this["state_change"].event_pattern).detail["instance-id"])
     error_message = "In fleet mode the state-change rule must not be limited to listed instances."
   }
+}
+
+run "tag_suffixes_scope_what_a_tag_may_claim" {
+  command = apply
+
+  variables {
+    tag_key             = "ddns:name"
+    discovery_zone_ids  = ["ZONEA1"]
+    tag_suffixes        = ["Dyn.Example.com."]
+    tag_allow_wildcards = true
+  }
+
+  assert {
+    condition     = one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Condition["ForAllValues:StringLike"]["route53:ChangeResourceRecordSetsNormalizedRecordNames"] if s.Sid == "ChangeTaggedRecords"]) == ["*.dyn.example.com"]
+    error_message = "With suffixes, tagged names may be written only below them."
+  }
+  assert {
+    condition = (
+      aws_lambda_function.this.environment[0].variables.DDNS_TAG_SUFFIXES == "dyn.example.com" &&
+      aws_lambda_function.this.environment[0].variables.DDNS_TAG_ALLOW_WILDCARDS == "true"
+    )
+    error_message = "The suffixes and the wildcard switch must reach the function."
+  }
+}
+
+run "tags_may_claim_the_apex_only_when_allowed" {
+  command = apply
+
+  variables {
+    tag_key             = "ddns:name"
+    discovery_zone_ids  = ["ZONEA1"]
+    tag_allow_wildcards = true
+  }
+
+  assert {
+    condition     = one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Condition["ForAllValues:StringLike"]["route53:ChangeResourceRecordSetsNormalizedRecordNames"] if s.Sid == "ChangeTaggedRecords"]) == ["example.com", "*.example.com"]
+    error_message = "With wildcards allowed, the apex is allowed too."
+  }
+}
+
+run "rejects_a_suffix_outside_the_allowed_zones" {
+  command = plan
+  variables {
+    tag_key            = "ddns:name"
+    discovery_zone_ids = ["ZONEA1"]
+    tag_suffixes       = ["dyn.example.net"]
+  }
+  expect_failures = [aws_lambda_function.this]
 }
 
 # Wrong values are caught at plan time, each by its own check.
@@ -268,15 +458,27 @@ run "rejects_a_plain_http_webhook" {
   expect_failures = [var.webhook_url]
 }
 
-run "rejects_a_secret_without_a_webhook" {
+run "rejects_a_signed_webhook_without_a_webhook" {
   command = plan
   variables {
     instance_ids   = ["i-12345678"]
     zone_id        = "ZONEA1"
     record_names   = ["app.example.com"]
-    webhook_secret = "0123456789abcdef0123"
+    webhook_signed = true
   }
-  expect_failures = [var.webhook_secret]
+  expect_failures = [var.webhook_signed]
+}
+
+run "rejects_a_bad_alert_repeat_and_alarm_email" {
+  command = plan
+  variables {
+    instance_ids = ["i-12345678"]
+    zone_id      = "ZONEA1"
+    record_names = ["app.example.com"]
+    alert_repeat = "soon"
+    alarm_email  = "not an address"
+  }
+  expect_failures = [var.alert_repeat, var.alarm_email]
 }
 
 run "rejects_a_ttl_out_of_range" {

@@ -4,11 +4,14 @@
 
 pub mod cargo_lambda;
 pub mod function;
+pub mod iam;
 pub mod mocks;
 pub mod moto;
 pub mod net;
 pub mod proxy;
+pub mod record;
 pub mod runtime;
+pub mod terraform;
 pub mod webhook;
 pub mod world;
 

@@ -1,6 +1,8 @@
-# An example use of the module: two names for one instance, one of them with IPv6 too, and a
-# webhook. Copy this folder, fill in terraform.tfvars (see terraform.tfvars.example), then run
-# terraform init and terraform apply. ../../build.sh makes the zip.
+# An example use of the module: two names for one instance, one of them with IPv6 too, a webhook
+# and an alarm address. Copy this folder, fill in terraform.tfvars (see terraform.tfvars.example),
+# then run terraform init and terraform apply; give the webhook's URL and secret as
+# TF_VAR_webhook_url and TF_VAR_webhook_secret, so that no file holds them. ../../build.sh makes
+# the zip.
 
 terraform {
   required_version = ">= 1.11"
@@ -31,10 +33,13 @@ module "ddns" {
     { instance_id = var.instance_id, zone_id = var.zone_id, name = "ssh.${var.domain}", ttl = 300 },
   ]
 
-  webhook_url    = var.webhook_url
-  webhook_secret = var.webhook_secret
-  on_stop        = "delete"
-  alarm_actions  = var.alarm_actions
+  webhook_enabled = var.webhook_enabled
+  webhook_signed  = var.webhook_signed
+  webhook_url     = var.webhook_url
+  webhook_secret  = var.webhook_secret
+  webhook_version = var.webhook_version
+  on_stop         = "delete"
+  alarm_email     = var.alarm_email
 }
 
 variable "name_prefix" {
@@ -64,24 +69,44 @@ variable "domain" {
   type        = string
 }
 
+variable "webhook_enabled" {
+  description = "Send alerts to var.webhook_url."
+  type        = bool
+  default     = false
+}
+
+variable "webhook_signed" {
+  description = "Sign alerts with var.webhook_secret."
+  type        = bool
+  default     = false
+}
+
 variable "webhook_url" {
-  description = "Optional https webhook for change notes."
+  description = "The https webhook for alerts (TF_VAR_webhook_url). Needed when webhook_version changes."
   type        = string
   default     = null
   sensitive   = true
+  ephemeral   = true
 }
 
 variable "webhook_secret" {
-  description = "Optional HMAC secret for signing webhook bodies."
+  description = "The HMAC secret that signs alerts (TF_VAR_webhook_secret). Needed when webhook_version changes."
   type        = string
   default     = null
   sensitive   = true
+  ephemeral   = true
 }
 
-variable "alarm_actions" {
-  description = "SNS topic ARNs to notify when the function fails."
-  type        = list(string)
-  default     = []
+variable "webhook_version" {
+  description = "Raise to push a new webhook URL or secret."
+  type        = number
+  default     = 1
+}
+
+variable "alarm_email" {
+  description = "An e-mail address the alarms notify (null for none)."
+  type        = string
+  default     = null
 }
 
 output "function_name" {

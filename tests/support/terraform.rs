@@ -1,0 +1,118 @@
+//! The Terraform module, planned against moto: terraform init once in a copy of terraform/, then
+//! a plan per set of inputs, read back as JSON. Terraform's AWS provider comes from the local
+//! filesystem mirror (found the way tests/deploy/run.sh finds it, or given in DDNS_TF_MIRROR).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+use super::moto::{Moto, repo_root};
+
+pub struct Module {
+    dir: PathBuf,
+    rc: PathBuf,
+    endpoint: String,
+}
+
+/// The folder that holds registry.terraform.io, if this machine has a provider mirror.
+fn mirror() -> Option<PathBuf> {
+    if let Some(m) = std::env::var_os("DDNS_TF_MIRROR") {
+        return Some(PathBuf::from(m));
+    }
+    let out = Command::new("find")
+        .args([
+            "/",
+            "-xdev",
+            "(",
+            "-path",
+            "/proc",
+            "-o",
+            "-name",
+            ".terraform",
+            "-o",
+            "-name",
+            ".git",
+            "-o",
+            "-name",
+            "target",
+            ")",
+        ])
+        .args(["-prune", "-o", "-type", "d", "-name", "registry.terraform.io", "-print", "-quit"])
+        .output()
+        .ok()?;
+    let found = String::from_utf8_lossy(&out.stdout).lines().next().map(PathBuf::from)?;
+    found.parent().map(Path::to_path_buf)
+}
+
+impl Module {
+    /// A copy of terraform/ in a temporary folder, initialised, planning against `moto`.
+    pub fn init(moto: &Moto) -> Self {
+        let dir = std::env::temp_dir().join(format!("ddns-module-{}-{}", std::process::id(), moto.port));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let copy = Command::new("cp").arg("-R").arg(repo_root().join("terraform")).arg(&dir).status().unwrap();
+        assert!(copy.success());
+        let dir = dir.join("terraform");
+        let rc = dir.join("terraformrc");
+        let provider = match mirror() {
+            Some(m) => {
+                format!("provider_installation {{\n  filesystem_mirror {{\n    path = \"{}\"\n  }}\n}}\n", m.display())
+            }
+            None => String::new(),
+        };
+        std::fs::write(&rc, format!("{provider}disable_checkpoint = true\n")).unwrap();
+        let module = Self { dir, rc, endpoint: moto.endpoint() };
+        module.terraform(&["init", "-input=false", "-backend=false"]);
+        module
+    }
+
+    fn terraform(&self, args: &[&str]) -> String {
+        let out = Command::new("terraform")
+            .arg(format!("-chdir={}", self.dir.display()))
+            .args(args)
+            .env("TF_CLI_CONFIG_FILE", &self.rc)
+            .env("TF_IN_AUTOMATION", "1")
+            .env("CHECKPOINT_DISABLE", "1")
+            .env("AWS_ENDPOINT_URL", &self.endpoint)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .output()
+            .expect("terraform must be installed (1.11 or later)");
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(out.status.success(), "terraform {args:?} failed:\n{text}\n{}", String::from_utf8_lossy(&out.stderr));
+        text
+    }
+
+    /// The plan for `inputs` (the module's variables, as JSON), as `terraform show -json` gives it.
+    pub fn plan(&self, inputs: &Value) -> Value {
+        let mut inputs = inputs.clone();
+        inputs["zip_path"] = repo_root().join("terraform/tests/fixtures/stand-in.zip").display().to_string().into();
+        std::fs::write(self.dir.join("inputs.tfvars.json"), inputs.to_string()).unwrap();
+        self.terraform(&["plan", "-input=false", "-var-file=inputs.tfvars.json", "-out=inputs.tfplan"]);
+        serde_json::from_str(&self.terraform(&["show", "-json", "inputs.tfplan"])).unwrap()
+    }
+
+    /// The role's policy as the plan for `inputs` renders it.
+    pub fn policy(&self, inputs: &Value) -> Value {
+        let plan = self.plan(inputs);
+        let policy = plan["resource_changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["address"] == "aws_iam_role_policy.this")
+            .map(|r| r["change"]["after"]["policy"].as_str().unwrap().to_string())
+            .expect("the plan has the role's policy");
+        serde_json::from_str(&policy).unwrap()
+    }
+}
+
+impl Drop for Module {
+    fn drop(&mut self) {
+        if let Some(parent) = self.dir.parent() {
+            let _ = std::fs::remove_dir_all(parent);
+        }
+    }
+}
