@@ -91,7 +91,7 @@ status=0
 scale_out=""
 if [[ $scale == 1 ]]; then
   echo "==> fleet scale: 1, 100 and 1,000 tagged instances among untagged ones, one zone"
-  scale_out=$(cd "$root" && MOTO_SERVER="$moto" cargo test --locked --quiet --test scale -- --ignored --nocapture 2>/dev/null | grep -E '^\||^$|^minimum' | sed '/./,$!d' || true)
+  scale_out=$(cd "$root" && { MOTO_SERVER="$moto" cargo test --locked --quiet --test scale -- --ignored --nocapture 2>/dev/null | grep -E '^\||^$|^minimum' | sed '/./,$!d' || true; })
   printf '%s\n' "$scale_out"
 fi
 

@@ -14,7 +14,8 @@ Usage: ./build.sh [--arm64 | --x86-64] [--yes]
 
 Builds the function with:
   cargo lambda build --release --arm64 --output-format zip
-and checks that the zip holds an executable 'bootstrap' for that architecture. The zip is
+and checks that the zip holds an executable 'bootstrap' for that architecture, within
+Lambda's limits for a zip uploaded directly (50 MB zipped, 250 MB unzipped). The zip is
 \${CARGO_TARGET_DIR:-target}/lambda/${PACKAGE}/bootstrap.zip; its path and size are printed.
 
 Options:
@@ -40,12 +41,20 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The zip must hold an executable ELF named bootstrap for the architecture Lambda will run.
+# What Lambda takes as a zip uploaded directly: 50 MB zipped, 250 MB unzipped.
+readonly MAX_ZIPPED=$((50 * 1024 * 1024)) MAX_UNZIPPED=$((250 * 1024 * 1024))
+
+# The zip must hold an executable ELF named bootstrap for the architecture Lambda will run,
+# within Lambda's size limits.
 check_zip() {
-  local zip=$1 arch=$2 listing mode bytes machine size
+  local zip=$1 arch=$2 listing mode bytes machine size unzipped
   [[ -f $zip ]] || die "no zip at $zip (run ./build.sh to make it)"
   command -v unzip >/dev/null || die "unzip is needed to check the zip (apt-get install unzip)"
   listing=$(unzip -Z1 "$zip" 2>/dev/null) || die "$zip is not a zip file"
+  size=$(wc -c <"$zip" | tr -d ' ')
+  ((size <= MAX_ZIPPED)) || die "$zip is $size bytes: Lambda takes at most $MAX_ZIPPED (50 MB) zipped. Build with ./build.sh (a stripped release build), or deflate the zip"
+  unzipped=$(unzip -Zt "$zip" | awk '{print $3}')
+  ((unzipped <= MAX_UNZIPPED)) || die "$zip unzips to $unzipped bytes: Lambda takes at most $MAX_UNZIPPED (250 MB) unzipped. Deploy a stripped build (./build.sh)"
   grep -qx 'bootstrap' <<<"$listing" || die "$zip holds no 'bootstrap' at its top level; Lambda's provided.al2023 runtime needs one"
   mode=$(unzip -Z "$zip" bootstrap)
   [[ $mode =~ ^-..x ]] || die "'bootstrap' in $zip is not executable ($mode); Lambda could not start it"
@@ -61,7 +70,6 @@ check_zip() {
     x86_64:b700) die "'bootstrap' in $zip is built for arm64, not x86_64 (build with ./build.sh --x86-64)" ;;
     *) die "'bootstrap' in $zip is an ELF for machine 0x$machine, neither arm64 nor x86_64" ;;
   esac
-  size=$(wc -c <"$zip" | tr -d ' ')
   printf 'OK: %s (%s bytes) holds an executable bootstrap for %s\n' "$zip" "$size" "$arch"
 }
 

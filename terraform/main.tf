@@ -32,6 +32,9 @@ locals {
   secret_parameter    = "/${local.name}/webhook-secret"
   incidents_parameter = "/dynamic-dns-updater/${local.name}/incidents"
   parameter_arn       = "arn:${local.partition}:ssm:${local.region}:${local.account}:parameter"
+  # What the provider is handed for a webhook value this run does not give (see below). Should
+  # it ever be written, the function refuses it at start-up, and says which parameter it is.
+  value_kept = "not given: set webhook_url and webhook_secret when this parameter is created or webhook_version is raised"
 
   # The simple trio becomes ordinary mappings: one instance follows every name, or several pair
   # with the names in order (variables.tf checks the counts).
@@ -114,7 +117,9 @@ resource "aws_cloudwatch_log_group" "this" {
 # ---------------------------------------------------------------------------------------------
 # Webhook settings: SecureString parameters written through write-only arguments from
 # ephemeral inputs, so the values reach no state, plan or variables file. The function
-# receives only the parameter names.
+# receives only the parameter names. A write-only value is written only when the parameter is
+# created or webhook_version changes; a run that changes neither need not give it, and the
+# provider is handed a stand-in that is never written.
 # ---------------------------------------------------------------------------------------------
 
 resource "aws_ssm_parameter" "webhook_url" {
@@ -123,7 +128,7 @@ resource "aws_ssm_parameter" "webhook_url" {
   description      = "Webhook URL of ${local.name} (read at cold start)"
   type             = "SecureString"
   key_id           = var.kms_key_arn
-  value_wo         = var.webhook_url
+  value_wo         = coalesce(var.webhook_url, local.value_kept)
   value_wo_version = var.webhook_version
   tags             = var.tags
 }
@@ -134,7 +139,7 @@ resource "aws_ssm_parameter" "webhook_secret" {
   description      = "HMAC secret with which ${local.name} signs webhook bodies"
   type             = "SecureString"
   key_id           = var.kms_key_arn
-  value_wo         = var.webhook_secret
+  value_wo         = coalesce(var.webhook_secret, local.value_kept)
   value_wo_version = var.webhook_version
   tags             = var.tags
 }

@@ -64,3 +64,8 @@ output "ddns_records" {
   description = "The DDNS_RECORDS value given to the function: every mapping, normalised."
   value       = local.ddns_records
 }
+
+output "owner_id" {
+  description = "The owner id the function writes in its ownership markers (DDNS_OWNER_ID); the CLI needs it to act for this deployment."
+  value       = local.environment.DDNS_OWNER_ID
+}

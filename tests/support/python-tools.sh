@@ -2,7 +2,7 @@
 # Sourced by test.sh, demo.sh and bench.sh. ensure_python_tools ROOT finds moto_server and a
 # Python with boto3, or installs moto[server] (which brings boto3) into ROOT/.venv/; and finds
 # cargo-lambda (the tests run the function under `cargo lambda watch`), or installs it there.
-# It sets and exports MOTO_SERVER and CARGO_LAMBDA, and sets PYTHON.
+# It sets and exports MOTO_SERVER, CARGO_LAMBDA and PYTHON.
 
 ensure_python_tools() {
   local root=$1
@@ -28,5 +28,5 @@ ensure_python_tools() {
     fi
     CARGO_LAMBDA=$root/.venv/bin/cargo-lambda
   fi
-  export MOTO_SERVER CARGO_LAMBDA
+  export MOTO_SERVER CARGO_LAMBDA PYTHON
 }

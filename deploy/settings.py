@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""deploy.sh's JSON side: the settings file, and the checks of a plan before it is applied.
+
+  settings.py write SETTINGS FLAGS [--webhook] [--secret]
+      Writes SETTINGS (terraform/variables.auto.tfvars.json, mode 600) with the flag lines of
+      FLAGS ("key<TAB>kind<TAB>value") over what it held. Strings stay strings, whatever they
+      hold. --webhook / --secret: a value was given this run, so the webhook's version is raised
+      and its write-only parameters rewritten.
+  settings.py check-plan ZIP [--webhook] [--secret]  < plan.json
+      Exit 3, printing the import commands, when the plan would create a function, role or log
+      group that exists outside the state; exit 1 when it creates a webhook parameter whose
+      value this run did not give.
+"""
+
+import argparse
+import json
+import os
+import shlex
+import sys
+
+
+def split(value):
+    return [x for x in value.replace(",", " ").split() if x]
+
+
+def write(args):
+    old = json.load(open(args.settings)) if os.path.exists(args.settings) else {}
+    given, instances, zone, records = {}, [], None, []
+    for line in open(args.flags).read().splitlines():
+        if not line:
+            continue
+        key, kind, value = line.split("\t", 2)
+        if key == "instance_ids":
+            instances += split(value)
+        elif key == "zone_id":
+            zone = value
+        elif kind == "record":
+            for item in split(value):
+                name, types, ttl = (item.split(":") + ["", ""])[:3]
+                record = {"name": name}
+                if types:
+                    record["types"] = types.split("+")
+                if ttl:
+                    record["ttl"] = int(ttl) if ttl.isdigit() else ttl
+                records.append(record)
+        elif kind == "list":
+            given[key] = given.get(key, []) + split(value)
+        elif kind == "bool":
+            given[key] = value == "true"
+        elif kind == "json":
+            try:
+                given[key] = json.loads(value)
+            except ValueError:
+                sys.exit(f"deploy.sh: {key}: {value!r} is not JSON (quote strings: --set 'name=\"x\"')")
+        else:
+            given[key] = value
+    new = dict(old, **given)
+    if records or instances:
+        if len(instances) > 1 and len(instances) != len(records):
+            sys.exit(f"deploy.sh: {len(instances)} instance ids need {len(instances)} records, one each, in order")
+        follows = lambda i: instances[i if len(instances) > 1 else 0] if instances else ""
+        new["records"] = [dict(r, instance_id=follows(i), zone_id=zone or "") for i, r in enumerate(records)]
+    version = old.get("webhook_version", 0)
+    if args.webhook:
+        new["webhook_enabled"] = True
+    if args.secret:
+        new["webhook_signed"] = True
+    new["webhook_version"] = version + 1 if args.webhook or args.secret else max(version, 1)
+    tmp = args.settings + ".tmp"
+    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as f:
+        json.dump(new, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+    os.replace(tmp, args.settings)
+
+
+# The resources deploy.sh checks for, and where the plan's lookup of existing ones lists them.
+EXISTING = {
+    "aws_lambda_function.this": ("data.aws_lambda_functions.existing[0]", "function_names", "function_name"),
+    "aws_iam_role.this": ("data.aws_iam_roles.existing[0]", "names", "name"),
+    "aws_cloudwatch_log_group.this": ("data.aws_cloudwatch_log_groups.existing[0]", "log_group_names", "name"),
+}
+PARAMETERS = {"aws_ssm_parameter.webhook_url[0]": "webhook", "aws_ssm_parameter.webhook_secret[0]": "secret"}
+
+
+def check_plan(args):
+    plan = json.load(sys.stdin)
+    resources = plan.get("prior_state", {}).get("values", {}).get("root_module", {}).get("resources", [])
+    looked_up = {r["address"]: r["values"] for r in resources}
+    clash = []
+    for rc in plan.get("resource_changes", []):
+        creates = "create" in rc["change"]["actions"]
+        if rc["address"] in EXISTING and rc["change"]["actions"] == ["create"]:
+            data, field, attribute = EXISTING[rc["address"]]
+            name = rc["change"]["after"][attribute]
+            if name in (looked_up.get(data, {}).get(field) or []):
+                clash.append((rc["address"], name))
+        if rc["address"] in PARAMETERS and creates and not getattr(args, PARAMETERS[rc["address"]]):
+            flag = "--webhook-url" if PARAMETERS[rc["address"]] == "webhook" else "--webhook-secret-file"
+            sys.exit(f"deploy.sh: the webhook parameter {rc['change']['after']['name']} is new, so its value is needed: give {flag}")
+    for address, name in clash:
+        print(f"  terraform -chdir=terraform import -var zip_path={shlex.quote(args.zip)} {address} {shlex.quote(name)}",
+              file=sys.stderr)
+    return 3 if clash else 0
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    w = sub.add_parser("write")
+    w.add_argument("settings")
+    w.add_argument("flags")
+    c = sub.add_parser("check-plan")
+    c.add_argument("zip")
+    for p in (w, c):
+        p.add_argument("--webhook", action="store_true")
+        p.add_argument("--secret", action="store_true")
+    args = parser.parse_args()
+    return write(args) if args.command == "write" else check_plan(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
