@@ -4,12 +4,12 @@
   settings.py write SETTINGS FLAGS [--webhook] [--secret]
       Writes SETTINGS (terraform/variables.auto.tfvars.json, mode 600) with the flag lines of
       FLAGS ("key<TAB>kind<TAB>value") over what it held. Strings stay strings, whatever they
-      hold. --webhook / --secret: a value was given this run, so the webhook's version is raised
-      and its write-only parameters rewritten.
+      hold. --webhook / --secret: the URL / the secret was given this run, so its version is
+      raised and its write-only parameter rewritten.
   settings.py check-plan ZIP [--webhook] [--secret]  < plan.json
       Exit 3, printing the import commands, when the plan would create a function, role or log
-      group that exists outside the state; exit 1 when it creates a webhook parameter whose
-      value this run did not give.
+      group that exists outside the state; exit 1 when it would write a webhook parameter (a
+      new one, or a raised version) whose value this run did not give.
 """
 
 import argparse
@@ -60,12 +60,14 @@ def write(args):
             sys.exit(f"deploy.sh: {len(instances)} instance ids need {len(instances)} records, one each, in order")
         follows = lambda i: instances[i if len(instances) > 1 else 0] if instances else ""
         new["records"] = [dict(r, instance_id=follows(i), zone_id=zone or "") for i, r in enumerate(records)]
-    version = old.get("webhook_version", 0)
-    if args.webhook:
-        new["webhook_enabled"] = True
-    if args.secret:
-        new["webhook_signed"] = True
-    new["webhook_version"] = version + 1 if args.webhook or args.secret else max(version, 1)
+    # A write-only value is written when its version changes: each given value raises its own
+    # (unless --set already did).
+    for given_now, switch, version in ((args.webhook, "webhook_enabled", "webhook_version"),
+                                       (args.secret, "webhook_signed", "webhook_secret_version")):
+        if given_now:
+            new[switch] = True
+        before, value = old.get(version, 0), new.get(version, 0)
+        new[version] = before + 1 if given_now and value == before else max(value, 1)
     tmp = args.settings + ".tmp"
     with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as f:
         json.dump(new, f, indent=2, ensure_ascii=False)
@@ -94,9 +96,12 @@ def check_plan(args):
             name = rc["change"]["after"][attribute]
             if name in (looked_up.get(data, {}).get(field) or []):
                 clash.append((rc["address"], name))
-        if rc["address"] in PARAMETERS and creates and not getattr(args, PARAMETERS[rc["address"]]):
-            flag = "--webhook-url" if PARAMETERS[rc["address"]] == "webhook" else "--webhook-secret-file"
-            sys.exit(f"deploy.sh: the webhook parameter {rc['change']['after']['name']} is new, so its value is needed: give {flag}")
+        if rc["address"] in PARAMETERS and not getattr(args, PARAMETERS[rc["address"]]):
+            before, after = rc["change"]["before"] or {}, rc["change"]["after"] or {}
+            if creates or before.get("value_wo_version") != after.get("value_wo_version"):
+                flag = "--webhook-url" if PARAMETERS[rc["address"]] == "webhook" else "--webhook-secret-file"
+                why = "is new" if creates else "is to be rewritten (its version was raised)"
+                sys.exit(f"deploy.sh: the webhook parameter {after['name']} {why}, so its value is needed: give {flag}")
     for address, name in clash:
         print(f"  terraform -chdir=terraform import -var zip_path={shlex.quote(args.zip)} {address} {shlex.quote(name)}",
               file=sys.stderr)

@@ -34,7 +34,7 @@ locals {
   parameter_arn       = "arn:${local.partition}:ssm:${local.region}:${local.account}:parameter"
   # What the provider is handed for a webhook value this run does not give (see below). Should
   # it ever be written, the function refuses it at start-up, and says which parameter it is.
-  value_kept = "not given: set webhook_url and webhook_secret when this parameter is created or webhook_version is raised"
+  value_kept = "not given: set webhook_url (webhook_secret) when this parameter is created or webhook_version (webhook_secret_version) is raised"
 
   # The simple trio becomes ordinary mappings: one instance follows every name, or several pair
   # with the names in order (variables.tf checks the counts).
@@ -117,9 +117,9 @@ resource "aws_cloudwatch_log_group" "this" {
 # ---------------------------------------------------------------------------------------------
 # Webhook settings: SecureString parameters written through write-only arguments from
 # ephemeral inputs, so the values reach no state, plan or variables file. The function
-# receives only the parameter names. A write-only value is written only when the parameter is
-# created or webhook_version changes; a run that changes neither need not give it, and the
-# provider is handed a stand-in that is never written.
+# receives only the parameter names. A write-only value is written only when its parameter is
+# created or its version changes (webhook_version, webhook_secret_version); a run that changes
+# neither need not give it, and the provider is handed a stand-in that is never written.
 # ---------------------------------------------------------------------------------------------
 
 resource "aws_ssm_parameter" "webhook_url" {
@@ -140,7 +140,7 @@ resource "aws_ssm_parameter" "webhook_secret" {
   type             = "SecureString"
   key_id           = var.kms_key_arn
   value_wo         = coalesce(var.webhook_secret, local.value_kept)
-  value_wo_version = var.webhook_version
+  value_wo_version = var.webhook_secret_version
   tags             = var.tags
 }
 

@@ -217,7 +217,7 @@ variable "webhook_url" {
   description = <<-EOT
     Where to POST alerts (Slack, Discord or any https endpoint). Ephemeral and write-only: it is
     stored as an SSM SecureString and is in no plan, state or variables file; the function gets
-    only the parameter's name. Needed with webhook_enabled when webhook_version changes.
+    only the parameter's name. Needed with webhook_enabled when the parameter is created or webhook_version changes.
   EOT
   type        = string
   default     = null
@@ -244,7 +244,7 @@ variable "webhook_signed" {
 }
 
 variable "webhook_secret" {
-  description = "Shared secret with which the function signs webhook bodies (HMAC-SHA256), so the receiver can check them. Ephemeral and write-only like webhook_url; needed with webhook_signed when webhook_version changes."
+  description = "Shared secret with which the function signs webhook bodies (HMAC-SHA256), so the receiver can check them. Ephemeral and write-only like webhook_url; needed with webhook_signed when the parameter is created or webhook_secret_version changes."
   type        = string
   default     = null
   sensitive   = true
@@ -269,8 +269,8 @@ variable "webhook_format" {
 
 variable "webhook_version" {
   description = <<-EOT
-    Raise this number to push a changed webhook_url or webhook_secret. Both are write-only, so
-    Terraform cannot see that their value changed; deploy.sh raises it whenever you give one.
+    Raise this number, with the new webhook_url, to write a changed URL. It is write-only, so
+    Terraform cannot see that its value changed; deploy.sh raises it whenever you give one.
   EOT
   type        = number
   default     = 1
@@ -279,6 +279,18 @@ variable "webhook_version" {
   validation {
     condition     = var.webhook_version >= 1 && floor(var.webhook_version) == var.webhook_version
     error_message = "webhook_version must be a whole number from 1."
+  }
+}
+
+variable "webhook_secret_version" {
+  description = "Raise this number, with the new webhook_secret, to write a changed secret; like webhook_version, kept apart so that one value can change without the other."
+  type        = number
+  default     = 1
+  nullable    = false
+
+  validation {
+    condition     = var.webhook_secret_version >= 1 && floor(var.webhook_secret_version) == var.webhook_secret_version
+    error_message = "webhook_secret_version must be a whole number from 1."
   }
 }
 

@@ -165,6 +165,7 @@ run "webhook_settings_reach_the_function_as_parameter_names_only" {
     webhook_url     = "https://hooks.example.net/services/T0/B0/token"
     webhook_secret  = "0123456789abcdef0123"
     owner_id        = "team-a"
+    webhook_version = 3
   }
 
   assert {
@@ -200,6 +201,10 @@ run "webhook_settings_reach_the_function_as_parameter_names_only" {
       !contains(keys(aws_lambda_function.this.environment[0].variables), "DDNS_LEGACY_OWNER_ID")
     )
     error_message = "The incidents parameter, the reminder interval and an explicit owner must reach the function."
+  }
+  assert {
+    condition     = aws_ssm_parameter.webhook_url[0].value_wo_version == 3 && aws_ssm_parameter.webhook_secret[0].value_wo_version == 1
+    error_message = "The URL and the secret must each be rewritten by their own version, so one can change without the other."
   }
 }
 

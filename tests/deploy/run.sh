@@ -248,7 +248,21 @@ check_deploy_simple() {
 import json, sys
 s = json.load(open(sys.argv[1]))
 assert s["tags"]["note"] == sys.argv[2], s["tags"]
-assert s["webhook_version"] == 1 and s["webhook_enabled"] and s["webhook_signed"], s' "$settings" "$TRICKY_TAG"
+assert s["webhook_version"] == 1 and s["webhook_secret_version"] == 1 and s["webhook_enabled"] and s["webhook_signed"], s' "$settings" "$TRICKY_TAG"
+  # A new URL alone is written, and the secret is left as it was.
+  expect_ok "deploy.sh writes a new webhook URL given alone" env DDNS_WEBHOOK_URL=https://hooks.example.org/rotated "$copy/deploy.sh" --zip "$DEPLOY_ZIP" --yes
+  expect_ok "the URL's parameter holds the new URL, the secret's still the secret" "$PY" - "$settings" "$TRICKY_SECRET" <<'EOF'
+import boto3, json, sys
+ssm = boto3.client("ssm")
+value = lambda name: ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
+assert value("/ddns-flags/webhook-url") == "https://hooks.example.org/rotated"
+assert value("/ddns-flags/webhook-secret") == sys.argv[2]
+s = json.load(open(sys.argv[1]))
+assert (s["webhook_version"], s["webhook_secret_version"]) == (2, 1), s
+EOF
+  expect_fail "a raised secret version without the secret is refused before anything is written" "is to be rewritten" \
+    "$copy/deploy.sh" --zip "$DEPLOY_ZIP" --set webhook_secret_version=2 --plan
+  "$PY" -c 'import json,sys; s=json.load(open(sys.argv[1])); s["webhook_secret_version"]=1; json.dump(s,open(sys.argv[1],"w"))' "$settings"
   # A saved plan made with the webhook given holds no trace of it either.
   expect_ok "terraform plan with the webhook given" env TF_VAR_webhook_url="$TRICKY_URL" TF_VAR_webhook_secret="$TRICKY_SECRET" \
     terraform -chdir="$tf" plan -input=false -var "zip_path=$DEPLOY_ZIP" -var kms_key_arn=arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab -out="$WORK/kms.tfplan"

@@ -33,13 +33,14 @@ module "ddns" {
     { instance_id = var.instance_id, zone_id = var.zone_id, name = "ssh.${var.domain}", ttl = 300 },
   ]
 
-  webhook_enabled = var.webhook_enabled
-  webhook_signed  = var.webhook_signed
-  webhook_url     = var.webhook_url
-  webhook_secret  = var.webhook_secret
-  webhook_version = var.webhook_version
-  on_stop         = "delete"
-  alarm_email     = var.alarm_email
+  webhook_enabled        = var.webhook_enabled
+  webhook_signed         = var.webhook_signed
+  webhook_url            = var.webhook_url
+  webhook_secret         = var.webhook_secret
+  webhook_version        = var.webhook_version
+  webhook_secret_version = var.webhook_secret_version
+  on_stop                = "delete"
+  alarm_email            = var.alarm_email
 }
 
 variable "name_prefix" {
@@ -82,7 +83,7 @@ variable "webhook_signed" {
 }
 
 variable "webhook_url" {
-  description = "The https webhook for alerts (TF_VAR_webhook_url). Needed when webhook_version changes."
+  description = "The https webhook for alerts (TF_VAR_webhook_url). Needed when its parameter is created or webhook_version changes."
   type        = string
   default     = null
   sensitive   = true
@@ -90,7 +91,7 @@ variable "webhook_url" {
 }
 
 variable "webhook_secret" {
-  description = "The HMAC secret that signs alerts (TF_VAR_webhook_secret). Needed when webhook_version changes."
+  description = "The HMAC secret that signs alerts (TF_VAR_webhook_secret). Needed when its parameter is created or webhook_secret_version changes."
   type        = string
   default     = null
   sensitive   = true
@@ -98,7 +99,13 @@ variable "webhook_secret" {
 }
 
 variable "webhook_version" {
-  description = "Raise to push a new webhook URL or secret."
+  description = "Raise, with the new webhook_url, to write it."
+  type        = number
+  default     = 1
+}
+
+variable "webhook_secret_version" {
+  description = "Raise, with the new webhook_secret, to write it."
   type        = number
   default     = 1
 }
