@@ -265,7 +265,9 @@ pub fn chat_text(alert: &Alert) -> String {
         AlertKind::Failed if alert.errors.is_empty() => {
             format!("{who}: {} still open", plural(alert.reminders.len(), "problem", "problems"))
         }
-        AlertKind::Failed => format!("{who}: DNS update failed ({})", plural(alert.errors.len(), "error", "errors")),
+        AlertKind::Failed => {
+            format!("{who}: DNS update failed ({})", plural(alert.errors.len(), "new problem", "new problems"))
+        }
         AlertKind::Recovered => format!("{who}: {} cleared", plural(alert.recovered.len(), "problem", "problems")),
     }];
     for c in &alert.changes {
@@ -275,8 +277,10 @@ pub fn chat_text(alert: &Alert) -> String {
     }
     let failure = |e: &Failure| {
         let scope = if e.scope.is_empty() { String::new() } else { format!("{}: ", e.scope) };
-        let advice = advice(e.kind).map(|a| format!(" {a}")).unwrap_or_default();
-        format!("{scope}{}: {}{advice}", e.kind, first_line(&e.message))
+        let message = first_line(&e.message);
+        let stop = if message.ends_with(['.', '!', '?']) { " " } else { ". " };
+        let advice = advice(e.kind).map(|a| format!("{stop}{a}")).unwrap_or_default();
+        format!("{scope}{}: {message}{advice}", e.kind)
     };
     lines.extend(alert.errors.iter().map(failure));
     lines.extend(alert.reminders.iter().map(|e| format!("Still open: {}", failure(e))));
@@ -348,7 +352,8 @@ mod tests {
         let mut failed = alert(AlertKind::Failed);
         failed.errors.push(Failure::new(FailureKind::Route53Denied, "Z1", "AccessDenied\nmore"));
         let text = chat_text(&failed);
-        assert!(text.contains("Z1: Route53Denied: AccessDenied The function's role does not allow this"), "{text}");
+        assert!(text.contains("Z1: Route53Denied: AccessDenied. The function's role does not allow this"), "{text}");
+        assert!(text.starts_with("ddns: DNS update failed (1 new problem)"), "{text}");
         let recovered = Alert {
             event: AlertKind::Recovered,
             changes: vec![],
