@@ -103,7 +103,8 @@ if [[ $write == 1 && -f $work/table.md ]]; then
   {
     echo "# Benchmarks"
     echo
-    echo "Reproduce with \`./bench.sh --write\` (about 15 minutes from a clean build on 2 cores)."
+    echo "Reproduce with \`./bench.sh --write\` (about 15 minutes from a clean build on 2 cores, 3 minutes"
+    echo "when the release build is current)."
     echo "Each function runs as Lambda runs it, through the Runtime API harness in"
     echo "tests/support/lambda_harness.py, against one moto server on loopback, taken side by side in one"
     echo "run. The baseline (bench/baseline/) does what the seed does with boto3. The SDK floor"
