@@ -154,19 +154,27 @@ pub const METRICS: [&str; 9] = [
 /// The line a process that cannot start writes in Lambda: no webhook can be sent then, so this
 /// metric (and the alarm on it) is what makes the failure seen.
 pub fn startup_failure_line(function: &str, timestamp_ms: u128) -> String {
-    json!({
+    emf_line(function, timestamp_ms, &[("StartupFailures", 1)])
+}
+
+/// One CloudWatch Embedded Metric Format line of counts, in the `DynamicDnsUpdater` namespace
+/// with the `FunctionName` dimension; written to stdout, it costs no API call.
+fn emf_line(function: &str, timestamp_ms: u128, counts: &[(&str, usize)]) -> String {
+    let mut line = json!({
         "_aws": {
             "Timestamp": timestamp_ms as u64,
             "CloudWatchMetrics": [{
                 "Namespace": "DynamicDnsUpdater",
                 "Dimensions": [["FunctionName"]],
-                "Metrics": [{ "Name": "StartupFailures", "Unit": "Count" }],
+                "Metrics": counts.iter().map(|(name, _)| json!({ "Name": name, "Unit": "Count" })).collect::<Vec<_>>(),
             }],
         },
         "FunctionName": function,
-        "StartupFailures": 1,
-    })
-    .to_string()
+    });
+    for (name, count) in counts {
+        line[*name] = json!(count);
+    }
+    line.to_string()
 }
 
 /// Counts for the metrics line that the answer does not show.
@@ -301,31 +309,22 @@ impl Answer {
         );
     }
 
-    /// One CloudWatch Embedded Metric Format line; written to stdout, it costs no API call.
+    /// The invocation's metrics line: every metric of [`METRICS`], in that order.
     pub fn metrics_line(&self, function: &str, timestamp_ms: u128) -> String {
-        let metric = |name: &str| json!({ "Name": name, "Unit": "Count" });
         let webhook_failures = usize::from(self.webhook.as_ref().is_some_and(|d| !d.ok()));
-        json!({
-            "_aws": {
-                "Timestamp": timestamp_ms as u64,
-                "CloudWatchMetrics": [{
-                    "Namespace": "DynamicDnsUpdater",
-                    "Dimensions": [["FunctionName"]],
-                    "Metrics": METRICS.iter().map(|m| metric(m)).collect::<Vec<_>>(),
-                }],
-            },
-            "FunctionName": function,
-            "RecordsChanged": self.changes.iter().filter(|c| c.status == ChangeStatus::Applied).count(),
-            "RecordsInSync": self.unchanged,
-            "Failures": self.errors.len(),
-            "Problems": self.problems.len(),
-            "IncidentsOpen": self.gauges.incidents_open,
-            "NamesOutsideZones": self.gauges.outside_names,
-            "IncidentStoreFailures": self.gauges.store_failures,
-            "WebhookFailures": webhook_failures,
-            "AwsCalls": self.aws_calls,
-        })
-        .to_string()
+        let applied = self.changes.iter().filter(|c| c.status == ChangeStatus::Applied).count();
+        let counts = [
+            ("RecordsChanged", applied),
+            ("RecordsInSync", self.unchanged),
+            ("Failures", self.errors.len()),
+            ("Problems", self.problems.len()),
+            ("IncidentsOpen", self.gauges.incidents_open),
+            ("NamesOutsideZones", self.gauges.outside_names),
+            ("IncidentStoreFailures", self.gauges.store_failures),
+            ("WebhookFailures", webhook_failures),
+            ("AwsCalls", self.aws_calls),
+        ];
+        emf_line(function, timestamp_ms, &counts)
     }
 }
 
