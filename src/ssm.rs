@@ -17,11 +17,25 @@ pub async fn resolve(clients: &Clients, source: &Source, var: &str) -> Result<Se
         let code = e.code().unwrap_or("the request failed").to_string();
         format!("{var}: parameter {name:?} could not be read ({code}: {})", DisplayErrorContext(&e))
     })?;
-    out.parameter()
-        .and_then(|p| p.value())
-        .filter(|v| !v.trim().is_empty())
-        .map(|v| Secret::new(v.trim().to_string()))
-        .ok_or_else(|| format!("{var}: parameter {name:?} is empty"))
+    value_of(var, name, out.parameter().and_then(|p| p.value()))
+}
+
+/// What the Terraform module writes for a webhook value that a run did not give (`value_kept`
+/// in terraform/main.tf). It is never a usable URL or secret.
+pub const STAND_IN: &str = "not given:";
+
+/// A parameter's value as a setting: neither empty nor the module's stand-in.
+fn value_of(var: &str, name: &str, raw: Option<&str>) -> Result<Secret, String> {
+    let value = raw.map(str::trim).unwrap_or_default();
+    if value.is_empty() {
+        return Err(format!("{var}: parameter {name:?} is empty"));
+    }
+    if value.starts_with(STAND_IN) {
+        return Err(format!(
+            "{var}: parameter {name:?} holds the Terraform module's stand-in, not a value: apply again with the value given (webhook_url or webhook_secret) and its version raised"
+        ));
+    }
+    Ok(Secret::new(value.to_string()))
 }
 
 /// The value of a plain parameter of the function's own; `None` when it does not exist yet.
@@ -55,5 +69,27 @@ pub async fn delete(clients: &Clients, name: &str) -> Result<(), String> {
         Ok(_) => Ok(()),
         Err(e) if e.code() == Some("ParameterNotFound") => Ok(()),
         Err(e) => Err(format!("parameter {name:?} could not be deleted ({})", DisplayErrorContext(&e))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_value_is_neither_empty_nor_the_modules_stand_in() {
+        let var = "DDNS_WEBHOOK_SECRET_PARAMETER";
+        assert_eq!(value_of(var, "/f/s", Some(" s3cret-0123456789 ")).unwrap().expose(), "s3cret-0123456789");
+        for raw in [None, Some(""), Some("  ")] {
+            assert_eq!(value_of(var, "/f/s", raw).unwrap_err(), format!("{var}: parameter \"/f/s\" is empty"));
+        }
+        let stand_in = "not given: set webhook_url (webhook_secret) when this parameter is created or webhook_version (webhook_secret_version) is raised";
+        let err = value_of(var, "/f/s", Some(stand_in)).unwrap_err();
+        assert!(err.starts_with(&format!("{var}: parameter \"/f/s\" holds the Terraform module's stand-in")), "{err}");
+        let module = include_str!("../terraform/main.tf");
+        assert!(
+            module.contains(&format!("value_kept = \"{STAND_IN} ")),
+            "the module's stand-in must start with {STAND_IN:?}"
+        );
     }
 }

@@ -33,7 +33,8 @@ locals {
   incidents_parameter = "/dynamic-dns-updater/${local.name}/incidents"
   parameter_arn       = "arn:${local.partition}:ssm:${local.region}:${local.account}:parameter"
   # What the provider is handed for a webhook value this run does not give (see below). Should
-  # it ever be written, the function refuses it at start-up, and says which parameter it is.
+  # it ever be written, the function refuses it at start-up (src/ssm.rs, STAND_IN), and says
+  # which parameter it is.
   value_kept = "not given: set webhook_url (webhook_secret) when this parameter is created or webhook_version (webhook_secret_version) is raised"
 
   # The simple trio becomes ordinary mappings: one instance follows every name, or several pair
