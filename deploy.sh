@@ -200,7 +200,10 @@ if [[ $DESTROY == yes ]]; then
   tf plan -destroy -input=false "${VARS[@]}"
   [[ $PLAN_ONLY == no ]] || { say "Plan only (--plan): nothing was changed."; exit 0; }
   [[ $YES == yes ]] || { ask "Release the DNS records, then destroy everything listed above? Type yes: "; [[ $REPLY == yes ]] || die "cancelled: nothing was changed"; }
-  if tf state list 2>/dev/null | grep -qx 'aws_lambda_invocation.release\[0\]'; then
+  # With no state there is nothing to release; a state that cannot be read stops the destroy.
+  states=$(tf state list 2>"$WORK/state.log") || grep -q 'No state file was found' "$WORK/state.log" || [[ $FORCE == yes ]] ||
+    die "the Terraform state cannot be read, so the release cannot run: $(tail -n 3 "$WORK/state.log")"
+  if grep -qx 'aws_lambda_invocation.release\[0\]' <<<"${states:-}"; then
     say "Releasing: the function deletes every DNS record and marker it owns."
     if ! tf apply -destroy -input=false -auto-approve "${VARS[@]}" -target='aws_lambda_invocation.release[0]'; then
       [[ $FORCE == yes ]] || die "the release failed, so nothing was destroyed. Fix what it says, or destroy with --force and delete the records by hand (see --help)"
