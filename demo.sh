@@ -87,8 +87,10 @@ source "$support/python-tools.sh"
 ensure_python_tools "$root"
 moto=$MOTO_SERVER
 python=$PYTHON
-detail "building the function (cargo build)"
-(cd "$root" && cargo build --quiet --locked --bin dynamic-dns-updater)
+# Built as the tests build it (dev-dependencies change the SDK's features), so that after
+# ./test.sh's cargo test nothing is compiled twice.
+detail "building the function (cargo test --no-run)"
+(cd "$root" && cargo test --no-run --quiet --locked)
 target_dir=$(cd "$root" && cargo metadata --format-version 1 --no-deps | "$python" -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 binary="$target_dir/debug/dynamic-dns-updater"
 started=$(date +%s)
