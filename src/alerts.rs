@@ -9,9 +9,9 @@ use tracing::warn;
 use crate::app::App;
 use crate::budget::Budget;
 use crate::event::Trigger;
-use crate::incidents::{Incidents, Observation};
+use crate::incidents::{Coverage, Incidents};
 use crate::notify::Alert;
-use crate::report::{Answer, Coverage, Delivery};
+use crate::report::{Answer, Delivery};
 use crate::ssm;
 
 /// Alerts about `answer` as the incidents call for, and fills in its webhook delivery and the
@@ -25,10 +25,7 @@ pub async fn alert(
     budget: &Budget,
 ) -> Answer {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
-    let failures = answer.failures();
-    let seen =
-        Observation { problems: &failures, full: coverage.full, described: coverage.described, read: &coverage.read };
-    let step = lock(app).incidents.observe(&seen, now, app.config.alert_repeat);
+    let step = lock(app).incidents.observe(&answer.failures(), coverage, now, app.config.alert_repeat);
     let alert = Alert::of(&answer, &step.alerting, trigger, account, app.env.region.clone(), app.env.function.clone());
     if let (Some(notifier), Some(alert)) = (&app.notifier, alert) {
         answer.webhook = Some(notifier.send(&alert, budget).await);
@@ -43,18 +40,17 @@ fn lock(app: &App) -> std::sync::MutexGuard<'_, crate::app::IncidentState> {
     app.incidents.lock().expect("not poisoned")
 }
 
-/// Keeps the incidents in memory, and writes their parameter when what it holds would change
-/// (and a webhook is configured: without alerts, nothing needs to survive a cold start).
+/// Keeps the incidents in memory, and writes their parameter (when there is one) when what it
+/// holds would change: a parameter not yet made is made for the first open incident.
 /// Returns the store failures not yet counted.
 async fn keep(app: &App, kept: Incidents) -> usize {
-    let name = app.config.incidents_parameter.as_deref().filter(|_| app.notifier.is_some());
+    let name = app.config.incident_store();
     let text = name.map(|_| kept.store());
     let changed = {
         let mut state = lock(app);
+        let changed = text.as_deref().is_some_and(|t| state.stored.as_deref().map_or(!kept.is_empty(), |s| s != t));
         state.incidents = kept;
-        text.as_ref().is_some_and(|t| {
-            state.stored.as_ref() != Some(t) && !(state.stored.is_none() && t == &Incidents::default().store())
-        })
+        changed
     };
     let mut failures = std::mem::take(&mut lock(app).store_failures);
     if let (true, Some(name), Some(text)) = (changed, name, text) {

@@ -60,7 +60,7 @@ impl App {
     /// be used; an incident store that cannot be read is said once, and alerting goes on from
     /// memory.
     pub async fn build(config: Config, clients: Clients, env: Environment) -> Result<Self, String> {
-        let store = config.incidents_parameter.as_deref().filter(|_| config.webhook.is_some());
+        let store = config.incident_store();
         let (notifier, zones, stored, owner) = tokio::join!(
             async {
                 match &config.webhook {
@@ -122,7 +122,7 @@ impl App {
 
     /// The function's name as alerts and metrics show it.
     pub fn function_name(&self) -> &str {
-        self.env.function.as_deref().unwrap_or("dynamic-dns-updater")
+        self.env.function.as_deref().unwrap_or(crate::config::DEFAULT_NAME)
     }
 
     /// Whether no sweep has read the configured zones whole yet in this process.
@@ -155,7 +155,7 @@ async fn owner_id(config: &Config, clients: &Clients, env: &Environment) -> Resu
         )
     })?;
     let account = who.account().unwrap_or("unknown-account");
-    let function = env.function.as_deref().unwrap_or(crate::config::DEFAULT_OWNER);
+    let function = env.function.as_deref().unwrap_or(crate::config::DEFAULT_NAME);
     let region = env.region.as_deref().unwrap_or("no-region");
     Ok(format!("{function}.{region}.{account}"))
 }

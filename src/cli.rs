@@ -54,39 +54,19 @@ pub async fn run(app: &App, command: Command) -> ExitCode {
         Command::Plan | Command::Apply => {
             let dry_run = matches!(command, Command::Plan);
             let result = handler::handle(app, &json!({"action": "reconcile", "dry_run": dry_run}), invocation).await;
-            match result {
+            match tabled(result) {
                 Ok(answer) if !answer.problems.is_empty() || !answer.errors.is_empty() => {
-                    print_table(&answer);
                     eprintln!("error: {}", answer.error_summary());
                     ExitCode::FAILURE
                 }
-                Ok(answer) => {
-                    print_table(&answer);
-                    if dry_run && !answer.changes.is_empty() { ExitCode::from(2) } else { ExitCode::SUCCESS }
-                }
-                Err(e) => {
-                    if let Error::Failed { answer, .. } = &e {
-                        print_table(answer);
-                    }
-                    eprintln!("error: {e}");
-                    ExitCode::FAILURE
-                }
+                Ok(answer) if dry_run && !answer.changes.is_empty() => ExitCode::from(2),
+                Ok(_) => ExitCode::SUCCESS,
+                Err(code) => code,
             }
         }
         Command::Release { dry_run } => {
-            match handler::handle(app, &json!({"action": "release", "dry_run": dry_run}), invocation).await {
-                Ok(answer) => {
-                    print_table(&answer);
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    if let Error::Failed { answer, .. } = &e {
-                        print_table(answer);
-                    }
-                    eprintln!("error: {e}");
-                    ExitCode::FAILURE
-                }
-            }
+            let result = handler::handle(app, &json!({"action": "release", "dry_run": dry_run}), invocation).await;
+            tabled(result).err().unwrap_or(ExitCode::SUCCESS)
         }
         Command::Invoke { event } => match read_event(&event) {
             Ok(payload) => print_result(handler::handle(app, &payload, invocation).await),
@@ -122,6 +102,23 @@ fn print_result(result: Result<Answer, Error>) -> ExitCode {
                     .unwrap_or_default()
             );
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints the answer's table (a failed invocation's too) and, for a failure, the error.
+fn tabled(result: Result<Answer, Error>) -> Result<Answer, ExitCode> {
+    match result {
+        Ok(answer) => {
+            print_table(&answer);
+            Ok(answer)
+        }
+        Err(e) => {
+            if let Error::Failed { answer, .. } = &e {
+                print_table(answer);
+            }
+            eprintln!("error: {e}");
+            Err(ExitCode::FAILURE)
         }
     }
 }

@@ -209,9 +209,7 @@ fn want_for(instance: Option<&Instance>, rtype: RecordType, ttl: u32, on_stop: O
         return Want::Absent { reason: "instance not found".into() };
     };
     match (instance.state, instance.address(rtype)) {
-        (InstanceState::Terminated | InstanceState::ShuttingDown, _) => {
-            Want::Absent { reason: format!("instance is {}", instance.state) }
-        }
+        (state, _) if state.is_gone() => Want::Absent { reason: format!("instance is {state}") },
         (InstanceState::Running | InstanceState::Pending, Some(value)) => Want::Address { value, ttl },
         (InstanceState::Running, None) => gone(format!("instance has no public {} address", family(rtype))),
         (InstanceState::Pending, None) => Want::Leave { reason: "instance is starting".into() },

@@ -55,7 +55,7 @@ pub async fn describe_scope(
 }
 
 /// The instances with these ids (one call per 200 ids). `tag_key` names the tag to read names from.
-pub async fn describe(
+async fn describe(
     clients: &Clients,
     budget: &Budget,
     ids: &[InstanceId],
@@ -74,12 +74,11 @@ pub async fn describe(
 /// is not taken for gone: it may live in another region or account. A failed look finds none.
 pub async fn terminated(clients: &Clients, budget: &Budget, ids: &[InstanceId]) -> HashSet<InstanceId> {
     let found = describe(clients, budget, ids, None).await.unwrap_or_default();
-    let gone = |i: &Instance| matches!(i.state, InstanceState::Terminated | InstanceState::ShuttingDown);
-    found.into_values().filter(gone).map(|i| i.id).collect()
+    found.into_values().filter(|i| i.state.is_gone()).map(|i| i.id).collect()
 }
 
 /// Every instance carrying `tag_key`, filtered by EC2 itself.
-pub async fn describe_tagged(clients: &Clients, budget: &Budget, tag_key: &str) -> Result<Instances, Failure> {
+async fn describe_tagged(clients: &Clients, budget: &Budget, tag_key: &str) -> Result<Instances, Failure> {
     pages(clients, budget, Filter::builder().name("tag-key").values(tag_key).build(), Some(tag_key)).await
 }
 

@@ -114,8 +114,6 @@ struct ManualEvent {
 #[derive(Deserialize)]
 struct Lifecycle {
     action: String,
-    #[serde(default, rename = "prev_input")]
-    _previous: Option<Value>,
 }
 
 /// An EventBridge event's `detail`, decoded as `T`; the error says what was wrong with it.
@@ -126,62 +124,49 @@ fn detail<T: DeserializeOwned>(detail: Option<Value>, kind: &str) -> Result<T, S
 
 /// Turns one invocation payload into a trigger.
 pub fn parse(payload: &Value) -> Result<Trigger, UnsupportedEvent> {
-    let reject = |why: String| Err(UnsupportedEvent(format!("{why}; received {}", describe(payload))));
-    let Some(object) = payload.as_object() else {
-        return reject(format!("expected a JSON object, got {}", kind(payload)));
-    };
+    classify(payload).map_err(|why| UnsupportedEvent(format!("{why}; received {}", describe(payload))))
+}
+
+/// The trigger a payload asks for, or why it asks for none.
+fn classify(payload: &Value) -> Result<Trigger, String> {
+    let object = payload.as_object().ok_or_else(|| format!("expected a JSON object, got {}", kind(payload)))?;
     if object.contains_key("action") {
-        return parse_manual(payload).map_err(|why| UnsupportedEvent(format!("{why}; received {}", describe(payload))));
+        return parse_manual(payload);
     }
-    let Some(source) = object.get("source") else {
-        return reject("no \"source\" or \"action\" field".into());
-    };
-    let envelope: CloudWatchEvent<Value> = match serde_json::from_value(payload.clone()) {
-        Ok(e) => e,
-        Err(e) => return reject(format!("not an EventBridge event ({e})")),
-    };
+    let source = object.get("source").ok_or("no \"source\" or \"action\" field")?;
+    let envelope =
+        CloudWatchEvent::<Value>::deserialize(payload).map_err(|e| format!("not an EventBridge event ({e})"))?;
     let detail_type = envelope.detail_type.as_deref().unwrap_or_default();
     match (source.as_str(), detail_type) {
         (Some("aws.ec2"), STATE_CHANGE) => {
-            let change: InstanceStateChange = match detail(envelope.detail, "state-change") {
-                Ok(c) => c,
-                Err(why) => return reject(why),
-            };
-            let instance = match InstanceId::parse(&change.instance_id) {
-                Ok(i) => i,
-                Err(e) => return reject(format!("state-change detail: {e}")),
-            };
-            let Some(state) = InstanceState::parse(&change.state) else {
-                return reject(format!("state-change detail: {:?} is not an EC2 instance state", change.state));
-            };
+            let change: InstanceStateChange = detail(envelope.detail, "state-change")?;
+            let instance = InstanceId::parse(&change.instance_id).map_err(|e| format!("state-change detail: {e}"))?;
+            let state = InstanceState::parse(&change.state)
+                .ok_or_else(|| format!("state-change detail: {:?} is not an EC2 instance state", change.state))?;
             Ok(Trigger::StateChange { instance, state })
         }
         (Some("aws.events"), SCHEDULED) => Ok(Trigger::Schedule),
         (Some("aws.tag"), TAG_CHANGE) => {
-            let change: TagChangeOnResource = match detail(envelope.detail, "tag-change") {
-                Ok(c) => c,
-                Err(why) => return reject(why),
-            };
+            let change: TagChangeOnResource = detail(envelope.detail, "tag-change")?;
             if change.service != "ec2" || change.resource_type != "instance" {
-                return reject(format!("tag change on {} {} is not handled", change.service, change.resource_type));
+                return Err(format!("tag change on {} {} is not handled", change.service, change.resource_type));
             }
             let arn = envelope.resources.first().map(String::as_str).unwrap_or_default();
-            let instance = match arn.rsplit_once("instance/").map(|(_, id)| InstanceId::parse(id)) {
-                Some(Ok(i)) => i,
-                _ => return reject(format!("tag-change event without an instance ARN in resources ({arn:?})")),
-            };
+            let instance = arn
+                .rsplit_once("instance/")
+                .and_then(|(_, id)| InstanceId::parse(id).ok())
+                .ok_or_else(|| format!("tag-change event without an instance ARN in resources ({arn:?})"))?;
             Ok(Trigger::TagChange { instance, changed_keys: change.changed_tag_keys })
         }
         (Some(source), detail_type) => {
-            reject(format!("source {source:?} with detail-type {detail_type:?} is not handled"))
+            Err(format!("source {source:?} with detail-type {detail_type:?} is not handled"))
         }
-        (None, _) => reject("\"source\" is not a string".into()),
+        (None, _) => Err("\"source\" is not a string".into()),
     }
 }
 
 fn parse_manual(payload: &Value) -> Result<Trigger, String> {
-    let manual: ManualEvent =
-        serde_json::from_value(payload.clone()).map_err(|e| format!("manual invocation is malformed ({e})"))?;
+    let manual = ManualEvent::deserialize(payload).map_err(|e| format!("manual invocation is malformed ({e})"))?;
     match manual.action.as_str() {
         "reconcile" => {
             let instance_ids = manual

@@ -103,6 +103,11 @@ impl Failure {
         Self { kind, scope: scope.into(), message: message.into(), zone: None }
     }
 
+    /// `scope: Kind`, or `Kind` when it concerns nothing narrower: how messages start.
+    pub fn heading(&self) -> String {
+        if self.scope.is_empty() { self.kind.to_string() } else { format!("{}: {}", self.scope, self.kind) }
+    }
+
     pub fn at(mut self, scope: impl Into<String>) -> Self {
         self.scope = scope.into();
         self

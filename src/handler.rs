@@ -12,11 +12,13 @@ use crate::budget::{self, Budget};
 use crate::desired::{self, Wanted};
 use crate::event::{self, Trigger, UnsupportedEvent};
 use crate::failure::{Failure, FailureKind};
+use crate::incidents::Coverage;
 use crate::instance::Instances;
+use crate::names::{InstanceId, RecordName, ZoneId};
 use crate::notify::Alert;
 use crate::plan::{self, Rules};
 use crate::registry::Registry;
-use crate::report::{self, Answer, Coverage, Reconciled};
+use crate::report::{self, Answer, Reconciled};
 use crate::route53::{apply, read};
 use crate::scope::{self, Orphans, Scope};
 use crate::{alerts, ec2, release, retry};
@@ -125,12 +127,19 @@ async fn reconcile(app: &App, trigger: &Trigger, budget: &Budget) -> Reconciled 
         let refusals = wanted.refusals.iter().map(report::refused).collect();
         return Reconciled { note: Some(note), coverage, outside: wanted.outside, ..Reconciled::failed(refusals) };
     }
-    converge(app, trigger, budget, &scope, wanted).await
+    converge(app, trigger, budget, &scope, &instances, wanted).await
 }
 
 /// Brings what Route53 holds to what `wanted` asks: read, registry, plan, apply, and the second
 /// chance for names that moved.
-async fn converge(app: &App, trigger: &Trigger, budget: &Budget, scope: &Scope<'_>, wanted: Wanted) -> Reconciled {
+async fn converge(
+    app: &App,
+    trigger: &Trigger,
+    budget: &Budget,
+    scope: &Scope<'_>,
+    instances: &Instances,
+    wanted: Wanted,
+) -> Reconciled {
     let readings = read::readings(&scope.whole_zones, wanted.records.iter().map(|d| (&d.zone, &d.name)));
     let read = read::current(&app.clients, budget, &readings, &*app.env.progress).await;
     let coverage = Coverage { full: scope.full, described: true, read: read.readable.clone() };
@@ -140,10 +149,16 @@ async fn converge(app: &App, trigger: &Trigger, budget: &Budget, scope: &Scope<'
     // A zone that could not be read is never written.
     let desired = wanted.in_zones(&read.readable);
     let registry = Registry::read(&read.current, &app.owner);
-    // Names under the earlier default owner id are released only if their instance is seen gone.
-    let legacy = registry.legacy_instances(|z, n| desired.iter().any(|d| &d.zone == z && &d.name == n));
-    let look = !legacy.is_empty() && scope.orphans != Orphans::Ignore;
-    let gone = if look { ec2::terminated(&app.clients, budget, &legacy).await } else { HashSet::new() };
+    // Names under the earlier default owner id are released only if their instance is seen gone:
+    // from this invocation's answer where it described them, else asked.
+    let wanted_names: HashSet<(&ZoneId, &RecordName)> = desired.iter().map(|d| (&d.zone, &d.name)).collect();
+    let legacy = registry.legacy_instances(|z, n| wanted_names.contains(&(z, n)));
+    let (seen, unseen): (Vec<InstanceId>, Vec<InstanceId>) =
+        legacy.into_iter().partition(|i| instances.contains_key(i));
+    let mut gone: HashSet<InstanceId> = seen.into_iter().filter(|i| instances[i].state.is_gone()).collect();
+    if !unseen.is_empty() && scope.orphans != Orphans::Ignore {
+        gone.extend(ec2::terminated(&app.clients, budget, &unseen).await);
+    }
     let rules = Rules { orphans: &scope.orphans, gone: &gone, force: trigger.force() };
     let plan = plan::plan(&desired, &read.current, &registry, &rules);
     for c in &plan.conflicts {
@@ -160,7 +175,7 @@ async fn converge(app: &App, trigger: &Trigger, budget: &Budget, scope: &Scope<'
     if trigger.dry_run() {
         return Reconciled { planned: plan.changes, unchanged, coverage, outside, ..Reconciled::failed(failures) };
     }
-    let comment = format!("dynamic-dns-updater ({}): {}", app.owner.id, trigger.label());
+    let comment = app.owner.comment(&trigger.label());
     let outcomes = apply::apply(&app.clients, budget, &plan.changes, &comment, &*app.env.progress).await;
     let second = retry::again(app, budget, &desired, &rules, &comment, outcomes).await;
     failures.extend(second.failures);

@@ -49,17 +49,16 @@ pub struct Incidents {
     folded: Option<Folded>,
 }
 
-/// What one invocation saw, and how much of the estate it looked at.
-#[derive(Clone, Copy, Debug)]
-pub struct Observation<'a> {
-    /// Every problem and error it met.
-    pub problems: &'a [Failure],
-    /// It covered every record (a sweep), so a problem it did not meet may have cleared.
+/// How much of the estate an invocation looked at: where a problem it did not meet again may
+/// have cleared.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Coverage {
+    /// It covered every record (a sweep).
     pub full: bool,
     /// EC2's answer was read.
     pub described: bool,
     /// The zones that were read.
-    pub read: &'a [ZoneId],
+    pub read: Vec<ZoneId>,
 }
 
 /// What the invocation's alert says about incidents.
@@ -123,19 +122,25 @@ pub fn label(f: &Failure) -> String {
 }
 
 impl Incidents {
+    /// Nothing is open, nor folded away.
+    pub fn is_empty(&self) -> bool {
+        self.open.is_empty() && self.folded.is_none()
+    }
+
     /// How many problems are open (cleared ones whose notice is pending included).
     pub fn open(&self) -> usize {
         self.open.values().filter(|e| !e.cleared).count() + self.folded.as_ref().map_or(0, |f| f.count)
     }
 
-    /// Compares what was seen with what is open. A problem not met again clears only when the
-    /// invocation looked where it was: a full sweep that read its zone (or EC2, for the rest).
-    pub fn observe(&self, seen: &Observation, now: u64, repeat: Option<Duration>) -> Step {
+    /// Compares the `problems` (and errors) an invocation met with what is open. A problem not
+    /// met again clears only when the invocation looked where it was: a full sweep that read its
+    /// zone (or EC2, for the rest).
+    pub fn observe(&self, problems: &[Failure], seen: &Coverage, now: u64, repeat: Option<Duration>) -> Step {
         let mut next = self.clone();
         let (mut alerting, mut due, mut met) = (Alerting::default(), Vec::new(), HashSet::new());
         // Unknown problems stand for those folded into "and N more" before a cold start.
-        let mut unfolded = next.folded.as_ref().map_or(0, |f| f.count);
-        for p in seen.problems {
+        let mut folded_left = next.folded.as_ref().map_or(0, |f| f.count);
+        for p in problems {
             let id = fingerprint(p);
             if !met.insert(id.clone()) {
                 continue;
@@ -151,10 +156,10 @@ impl Incidents {
                     }
                 }
                 None => {
-                    let folded = next.folded.as_ref().filter(|_| unfolded > 0);
+                    let folded = next.folded.as_ref().filter(|_| folded_left > 0);
                     let (since, alerted) = folded.map_or((now, None), |f| (f.since, f.alerted));
                     if folded.is_some() {
-                        unfolded -= 1;
+                        folded_left -= 1;
                     } else {
                         due.push(id.clone());
                         alerting.new.push(p.clone());
@@ -167,15 +172,20 @@ impl Incidents {
         let looked = |zone: &Option<String>| {
             seen.full && zone.as_ref().map_or(seen.described, |z| seen.read.iter().any(|r| r.as_str() == z))
         };
-        next.open.retain(|id, e| met.contains(id) || e.alerted.is_some() || !(e.cleared || looked(&e.zone)));
-        for (_, e) in next.open.iter_mut().filter(|(id, _)| !met.contains(*id)) {
-            if e.cleared || looked(&e.zone) {
-                e.cleared = true;
-                alerting.recovered.push(e.label.clone());
+        // Gone where the invocation looked: one never alerted goes quietly, the rest say so.
+        next.open.retain(|id, e| {
+            if met.contains(id) || !(e.cleared || looked(&e.zone)) {
+                return true;
             }
-        }
+            if e.alerted.is_none() {
+                return false;
+            }
+            e.cleared = true;
+            alerting.recovered.push(e.label.clone());
+            true
+        });
         if let Some(f) = &mut next.folded {
-            f.count = unfolded;
+            f.count = folded_left;
         }
         next.folded = next.folded.filter(|f| f.count > 0);
         let unfolded = next.folded.is_some() && seen.full && seen.described;
@@ -256,8 +266,8 @@ mod tests {
     fn zones() -> Vec<ZoneId> {
         vec![ZoneId::parse("Z1").unwrap()]
     }
-    fn sweep<'a>(problems: &'a [Failure], read: &'a [ZoneId]) -> Observation<'a> {
-        Observation { problems, full: true, described: true, read }
+    fn sweep(read: &[ZoneId]) -> Coverage {
+        Coverage { full: true, described: true, read: read.to_vec() }
     }
     fn labels(f: &[Failure]) -> Vec<String> {
         f.iter().map(label).collect()
@@ -267,82 +277,82 @@ mod tests {
     fn a_problem_alerts_once_reminds_after_the_interval_and_says_when_it_clears() {
         let (zones, taken) = (zones(), [conflict("taken.example.com")]);
         let repeat = Some(Duration::from_secs(6 * HOUR));
-        let first = Incidents::default().observe(&sweep(&taken, &zones), 0, repeat);
+        let first = Incidents::default().observe(&taken, &sweep(&zones), 0, repeat);
         assert_eq!(labels(&first.alerting.new), ["Conflict: taken.example.com A (i-12345678)"]);
         let mut state = first.delivered(0);
         for minute in 1..5 {
-            let step = state.observe(&sweep(&taken, &zones), minute * 60, repeat);
+            let step = state.observe(&taken, &sweep(&zones), minute * 60, repeat);
             assert!(step.alerting.is_empty(), "minute {minute}: {:?}", step.alerting);
             state = step.delivered(minute * 60);
         }
-        let later = state.observe(&sweep(&taken, &zones), 6 * HOUR, repeat);
+        let later = state.observe(&taken, &sweep(&zones), 6 * HOUR, repeat);
         assert_eq!(labels(&later.alerting.reminders), ["Conflict: taken.example.com A (i-12345678)"]);
         let state = later.delivered(6 * HOUR);
-        assert!(state.observe(&sweep(&taken, &zones), 7 * HOUR, repeat).alerting.is_empty(), "reminded: quiet again");
-        assert!(state.observe(&sweep(&taken, &zones), 99 * HOUR, None).alerting.is_empty(), "no reminders at 0");
-        let fixed = state.observe(&sweep(&[], &zones), 8 * HOUR, repeat);
+        assert!(state.observe(&taken, &sweep(&zones), 7 * HOUR, repeat).alerting.is_empty(), "reminded: quiet again");
+        assert!(state.observe(&taken, &sweep(&zones), 99 * HOUR, None).alerting.is_empty(), "no reminders at 0");
+        let fixed = state.observe(&[], &sweep(&zones), 8 * HOUR, repeat);
         assert_eq!(fixed.alerting.recovered, ["Conflict: taken.example.com A (i-12345678)"]);
         let state = fixed.delivered(8 * HOUR);
         assert_eq!(state.open(), 0);
-        assert!(state.observe(&sweep(&[], &zones), 9 * HOUR, repeat).alerting.is_empty(), "recovered once");
+        assert!(state.observe(&[], &sweep(&zones), 9 * HOUR, repeat).alerting.is_empty(), "recovered once");
     }
 
     #[test]
     fn a_problem_clears_only_where_the_invocation_looked() {
         let (zones, taken) = (zones(), [conflict("taken.example.com")]);
-        let state = Incidents::default().observe(&sweep(&taken, &zones), 0, None).delivered(0);
-        let event = Observation { problems: &[], full: false, described: true, read: &zones };
-        assert!(state.observe(&event, 60, None).alerting.recovered.is_empty(), "an event covers one instance");
-        let unread = Observation { problems: &[], full: true, described: true, read: &[] };
-        assert!(state.observe(&unread, 60, None).alerting.recovered.is_empty(), "its zone was not read");
+        let state = Incidents::default().observe(&taken, &sweep(&zones), 0, None).delivered(0);
+        let event = Coverage { full: false, described: true, read: zones.clone() };
+        assert!(state.observe(&[], &event, 60, None).alerting.recovered.is_empty(), "an event covers one instance");
+        let unread = Coverage { full: true, described: true, read: Vec::new() };
+        assert!(state.observe(&[], &unread, 60, None).alerting.recovered.is_empty(), "its zone was not read");
         let ec2 = [Failure::new(FailureKind::Ec2Denied, "ec2", "denied")];
-        let blind = Observation { problems: &ec2, full: true, described: false, read: &[] };
-        let step = state.observe(&blind, 60, None);
+        let blind = Coverage { full: true, described: false, read: Vec::new() };
+        let step = state.observe(&ec2, &blind, 60, None);
         assert!(step.alerting.recovered.is_empty(), "nothing was read: nothing clears");
         assert_eq!(labels(&step.alerting.new), ["Ec2Denied: ec2"]);
         let state = step.delivered(60);
         assert_eq!(state.open(), 2);
-        assert_eq!(state.observe(&sweep(&[], &zones), 120, None).alerting.recovered.len(), 2);
+        assert_eq!(state.observe(&[], &sweep(&zones), 120, None).alerting.recovered.len(), 2);
     }
 
     #[test]
     fn an_undelivered_alert_is_tried_again_and_the_message_is_not_the_identity() {
         let zones = zones();
-        let first = Incidents::default().observe(&sweep(&[conflict("a.example.com")], &zones), 0, None);
+        let first = Incidents::default().observe(&[conflict("a.example.com")], &sweep(&zones), 0, None);
         let state = first.undelivered();
         let mut reworded = conflict("a.example.com");
         reworded.message = "RequestId 42".into();
-        let again = state.observe(&sweep(&[reworded], &zones), 60, None);
+        let again = state.observe(&[reworded], &sweep(&zones), 60, None);
         assert_eq!(again.alerting.new.len(), 1, "not yet delivered: still new");
         let state = again.delivered(60);
-        let gone = state.observe(&sweep(&[], &zones), 120, None);
+        let gone = state.observe(&[], &sweep(&zones), 120, None);
         assert_eq!(gone.alerting.recovered.len(), 1);
         let state = gone.undelivered();
-        assert_eq!(state.observe(&sweep(&[], &zones), 180, None).alerting.recovered.len(), 1, "the notice is retried");
+        assert_eq!(state.observe(&[], &sweep(&zones), 180, None).alerting.recovered.len(), 1, "the notice is retried");
     }
 
     #[test]
     fn the_store_round_trips_and_folds_what_does_not_fit() {
         let zones = zones();
         let many: Vec<Failure> = (0..200).map(|i| conflict(&format!("host-{i:03}.example.com"))).collect();
-        let state = Incidents::default().observe(&sweep(&many, &zones), 0, None).delivered(0);
+        let state = Incidents::default().observe(&many, &sweep(&zones), 0, None).delivered(0);
         let stored = state.store();
         assert!(stored.len() <= MAX_STORED, "{}", stored.len());
         let loaded = Incidents::load(&stored).unwrap();
         assert_eq!(loaded.open(), 200, "every problem is accounted for");
         assert!(loaded.folded.as_ref().is_some_and(|f| f.count > 100), "{:?}", loaded.folded);
         // After a cold start, the same problems are not news.
-        let step = loaded.observe(&sweep(&many, &zones), 60, None);
+        let step = loaded.observe(&many, &sweep(&zones), 60, None);
         assert!(step.alerting.is_empty(), "{:?}", step.alerting.new.len());
         // And when they clear, one notice names the kept ones and counts the rest.
-        let cleared = Incidents::load(&stored).unwrap().observe(&sweep(&[], &zones), 60, None);
+        let cleared = Incidents::load(&stored).unwrap().observe(&[], &sweep(&zones), 60, None);
         assert!(
             cleared.alerting.recovered.last().unwrap().starts_with("and "),
             "{:?}",
             cleared.alerting.recovered.last()
         );
         assert_eq!(cleared.delivered(60).open(), 0);
-        let small = Incidents::default().observe(&sweep(&many[..2], &zones), 0, None).delivered(0);
+        let small = Incidents::default().observe(&many[..2], &sweep(&zones), 0, None).delivered(0);
         assert_eq!(Incidents::load(&small.store()).unwrap(), small);
     }
 

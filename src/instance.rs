@@ -46,6 +46,11 @@ impl InstanceState {
     pub fn is_up(self) -> bool {
         matches!(self, Self::Pending | Self::Running)
     }
+
+    /// Terminated, or on its way there: its address is given back for good.
+    pub fn is_gone(self) -> bool {
+        matches!(self, Self::ShuttingDown | Self::Terminated)
+    }
 }
 
 impl std::fmt::Display for InstanceState {

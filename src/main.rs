@@ -9,7 +9,7 @@ use clap::Parser;
 use dynamic_dns_updater::app::{App, Environment};
 use dynamic_dns_updater::cli::{self, Cli};
 use dynamic_dns_updater::clients::Clients;
-use dynamic_dns_updater::config::Config;
+use dynamic_dns_updater::config::{self, Config};
 use dynamic_dns_updater::handler::{self, Invocation};
 use dynamic_dns_updater::progress::{Progress, Silent, Terminal};
 use dynamic_dns_updater::report;
@@ -86,7 +86,7 @@ fn startup_error(message: &str, in_lambda: bool) -> ExitCode {
     tracing::error!(error = %message, "cannot start");
     eprintln!("dynamic-dns-updater: {message}");
     if in_lambda {
-        let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "dynamic-dns-updater".into());
+        let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| config::DEFAULT_NAME.into());
         let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis();
         println!("{}", report::startup_failure_line(&function, now));
     }

@@ -11,7 +11,7 @@ use sha2::Sha256;
 
 use crate::budget::Budget;
 use crate::clients::Clients;
-use crate::config::{Secret, Source, WebhookFormat, WebhookSettings, WebhookUrl};
+use crate::config::{Secret, WebhookFormat, WebhookSettings, WebhookUrl};
 use crate::event::Trigger;
 use crate::failure::{Failure, FailureKind};
 use crate::incidents::Alerting;
@@ -135,29 +135,23 @@ impl Notifier {
     /// Builds the notifier, reading SSM parameters (with decryption) where the config names them.
     pub async fn from_settings(settings: &WebhookSettings, clients: &Clients) -> Result<Self, String> {
         // Both parameters are read at once, so a cold start waits for one round trip, not two.
-        let (url_raw, secret) =
-            tokio::join!(ssm::resolve(clients, &settings.url, "DDNS_WEBHOOK_URL_PARAMETER"), async {
+        let (url, secret) = tokio::join!(
+            ssm::resolve(clients, &settings.url, "DDNS_WEBHOOK_URL_PARAMETER", WebhookUrl::parse),
+            async {
                 match &settings.secret {
-                    Some(source) => ssm::resolve(clients, source, "DDNS_WEBHOOK_SECRET_PARAMETER").await.map(Some),
+                    Some(source) => {
+                        let secret = |v: &str| Ok(Secret::new(v.to_string()));
+                        ssm::resolve(clients, source, "DDNS_WEBHOOK_SECRET_PARAMETER", secret).await.map(Some)
+                    }
                     None => Ok(None),
                 }
-            });
-        let url_raw = url_raw?;
-        let url = WebhookUrl::parse(url_raw.expose()).map_err(|e| match &settings.url {
-            Source::Parameter(name) => {
-                format!("DDNS_WEBHOOK_URL_PARAMETER: the value of parameter {name:?} is unusable: {e}")
             }
-            Source::Inline(_) => format!("DDNS_WEBHOOK_URL: {e}"),
-        })?;
-        Ok(Self::new(url, secret?, settings.format))
+        );
+        Ok(Self::new(url?, secret?, settings.format))
     }
 
     pub fn host(&self) -> &str {
         self.url.host()
-    }
-
-    pub fn format(&self) -> WebhookFormat {
-        self.format
     }
 
     /// The exact bytes sent for `alert`, sent at `unix` seconds.
@@ -254,7 +248,7 @@ fn rfc3339(unix: u64) -> String {
 
 /// The short human message for chat channels.
 pub fn chat_text(alert: &Alert) -> String {
-    let who = alert.function.as_deref().unwrap_or("dynamic-dns-updater");
+    let who = alert.function.as_deref().unwrap_or(crate::config::DEFAULT_NAME);
     let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     let mut lines = vec![match alert.event {
         AlertKind::Test => format!("{who}: test alert. Alerts from this function reach this channel."),
@@ -276,11 +270,10 @@ pub fn chat_text(alert: &Alert) -> String {
         lines.push(format!("{} {} {old} → {new} ({}, {})", c.name, c.rtype, c.instance_id, alert.cause));
     }
     let failure = |e: &Failure| {
-        let scope = if e.scope.is_empty() { String::new() } else { format!("{}: ", e.scope) };
         let message = first_line(&e.message);
         let stop = if message.ends_with(['.', '!', '?']) { " " } else { ". " };
         let advice = advice(e.kind).map(|a| format!("{stop}{a}")).unwrap_or_default();
-        format!("{scope}{}: {message}{advice}", e.kind)
+        format!("{}: {message}{advice}", e.heading())
     };
     lines.extend(alert.errors.iter().map(failure));
     lines.extend(alert.reminders.iter().map(|e| format!("Still open: {}", failure(e))));

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 
 use crate::desired::{Desired, Want};
 use crate::names::{InstanceId, RecordName, RecordType, ZoneId};
-use crate::records::{Action, Change, Current, Existing, Origin, RecordData, SetType};
+use crate::records::{Action, Change, Current, Existing, Origin, RecordData, SetType, group_by};
 use crate::registry::{Claim, MarkerWant, Orphan, Registry};
 use crate::scope::Orphans;
 
@@ -48,7 +48,7 @@ pub struct Rules<'a> {
 /// Diffs `desired` against `current`. Records that neither the desired list nor one of our
 /// markers names are never touched.
 pub fn plan(desired: &[Desired], current: &Current, registry: &Registry, rules: &Rules) -> Plan {
-    let groups = group_by(desired, |a, b| a.zone == b.zone && a.name == b.name);
+    let groups = group_by(desired, |d| (&d.zone, &d.name));
     let mut out = Plan::default();
     for group in &groups {
         let name = plan_name(group, current, registry);
@@ -56,7 +56,8 @@ pub fn plan(desired: &[Desired], current: &Current, registry: &Registry, rules: 
         out.unchanged += name.unchanged;
         out.conflicts.extend(name.conflicts);
     }
-    let wanted = |zone: &ZoneId, name: &RecordName| groups.iter().any(|g| &g[0].zone == zone && &g[0].name == name);
+    let names: HashSet<(&ZoneId, &RecordName)> = groups.iter().map(|g| (&g[0].zone, &g[0].name)).collect();
+    let wanted = |zone: &ZoneId, name: &RecordName| names.contains(&(zone, name));
     for orphan in registry.orphans(wanted, rules.orphans, |i| rules.gone.contains(i)) {
         out.changes.extend(release(&orphan, current, registry));
     }
@@ -125,14 +126,23 @@ fn plan_name(group: &[&Desired], current: &Current, registry: &Registry) -> Plan
 fn stale(group: &[&Desired], at_name: &[Existing], claim: &Claim) -> Vec<Change> {
     let d = group[0];
     let ours = |rtype: RecordType| claim.types().is_some_and(|types| types.contains(&rtype));
+    deletions(&d.zone, &d.name, &d.instance, at_name, |rtype| ours(rtype) && group.iter().all(|g| g.rtype != rtype))
+}
+
+/// Deletions of the plain address records at a name whose type `delete_it` picks.
+fn deletions(
+    zone: &ZoneId,
+    name: &RecordName,
+    instance: &InstanceId,
+    at_name: &[Existing],
+    delete_it: impl Fn(RecordType) -> bool,
+) -> Vec<Change> {
     at_name
         .iter()
         .filter(|e| e.special.is_none())
         .filter_map(|e| match e.rtype {
-            SetType::Ours(rtype @ (RecordType::A | RecordType::AAAA))
-                if ours(rtype) && group.iter().all(|g| g.rtype != rtype) =>
-            {
-                Some(delete(&d.zone, &d.name, rtype, e, &d.instance))
+            SetType::Ours(rtype @ (RecordType::A | RecordType::AAAA)) if delete_it(rtype) => {
+                Some(delete(zone, name, rtype, e, instance))
             }
             _ => None,
         })
@@ -220,17 +230,7 @@ fn conflict(d: &Desired, reason: String) -> Conflict {
 fn release(orphan: &Orphan, current: &Current, registry: &Registry) -> Vec<Change> {
     let (zone, name, instance) = (&orphan.zone, &orphan.name, &orphan.instance);
     let guarded = |rtype: RecordType| orphan.types.as_ref().is_none_or(|types| types.contains(&rtype));
-    let mut out: Vec<Change> = current
-        .at(zone, name)
-        .iter()
-        .filter(|e| e.special.is_none())
-        .filter_map(|e| match e.rtype {
-            SetType::Ours(rtype @ (RecordType::A | RecordType::AAAA)) if guarded(rtype) => {
-                Some(delete(zone, name, rtype, e, instance))
-            }
-            _ => None,
-        })
-        .collect();
+    let mut out = deletions(zone, name, instance, current.at(zone, name), guarded);
     out.extend(registry.marker_change(zone, name, instance, MarkerWant::Absent, Origin::Cleanup));
     out
 }
@@ -256,18 +256,6 @@ fn same_address(a: &str, b: &str) -> bool {
         (Ok(a), Ok(b)) => a == b,
         _ => a == b,
     }
-}
-
-/// Items gathered into groups of those `same` pairs up; groups and their items keep first-seen order.
-pub fn group_by<T>(items: impl IntoIterator<Item = T>, same: impl Fn(&T, &T) -> bool) -> Vec<Vec<T>> {
-    let mut groups: Vec<Vec<T>> = Vec::new();
-    for item in items {
-        match groups.iter_mut().find(|g| same(&g[0], &item)) {
-            Some(g) => g.push(item),
-            None => groups.push(vec![item]),
-        }
-    }
-    groups
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! registry and the plan, to the Route53 write and the report. Plain data, no I/O.
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::Hash;
 
 use serde::Serialize;
 
@@ -80,16 +81,6 @@ impl Current {
         out.sort();
         out
     }
-
-    /// Adds what `other` holds at names this does not hold yet.
-    pub fn merge(&mut self, other: Current) {
-        for (zone, names) in other.0 {
-            let here = self.0.entry(zone).or_default();
-            for (name, sets) in names {
-                here.entry(name).or_insert(sets);
-            }
-        }
-    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -141,6 +132,11 @@ impl Change {
         self.name.guarded().unwrap_or_else(|| self.name.clone())
     }
 
+    /// The zone and [`Change::group_name`]: what the changes that travel together share.
+    pub fn group_key(&self) -> (ZoneId, RecordName) {
+        (self.zone.clone(), self.group_name())
+    }
+
     /// Whether this changes an ownership marker rather than an address record.
     pub fn is_marker(&self) -> bool {
         self.rtype == RecordType::TXT
@@ -152,4 +148,20 @@ impl Change {
 pub struct Outcome {
     pub change: Change,
     pub result: Result<(), Failure>,
+}
+
+/// Items gathered into groups by `key`; groups and their items keep first-seen order.
+pub fn group_by<T, K: Eq + Hash>(items: impl IntoIterator<Item = T>, key: impl Fn(&T) -> K) -> Vec<Vec<T>> {
+    let mut index: HashMap<K, usize> = HashMap::new();
+    let mut groups: Vec<Vec<T>> = Vec::new();
+    for item in items {
+        match index.get(&key(&item)) {
+            Some(&i) => groups[i].push(item),
+            None => {
+                index.insert(key(&item), groups.len());
+                groups.push(vec![item]);
+            }
+        }
+    }
+    groups
 }

@@ -28,8 +28,9 @@ pub struct Owner {
 }
 
 impl Owner {
-    pub fn new(id: impl Into<String>) -> Self {
-        Self { id: id.into(), legacy: None }
+    /// The comment of a change batch this owner sends, for Route53's change history.
+    pub fn comment(&self, what: &str) -> String {
+        format!("dynamic-dns-updater ({}): {what}", self.id)
     }
 }
 
@@ -54,6 +55,12 @@ impl Claim {
     /// Whether this deployment may change what is at the name.
     pub fn is_ours(&self) -> bool {
         matches!(self, Claim::Ours { .. } | Claim::Legacy { .. })
+    }
+
+    /// Our own marker (not an earlier default's), naming exactly this instance and these types.
+    fn says(&self, instance: &InstanceId, types: &[RecordType]) -> bool {
+        matches!(self, Claim::Ours { instance: Some(held), types: Some(held_types), .. }
+            if held == instance.as_str() && held_types == types)
     }
 
     /// The address types our marker says we wrote here: none for a name that is not ours,
@@ -197,13 +204,9 @@ impl Registry {
             (Claim::Free, MarkerWant::Present { ttl, types }) => {
                 Some(change(Action::Create, None, Some(RecordData { ttl, values: value(&types) })))
             }
-            (Claim::Ours { instance: held, types: held_types, marker }, MarkerWant::Present { types, .. })
-                if held.as_deref() != Some(instance.as_str()) || held_types.as_ref() != Some(&types) =>
+            (held @ (Claim::Ours { marker, .. } | Claim::Legacy { marker, .. }), MarkerWant::Present { types, .. })
+                if !held.says(instance, &types) =>
             {
-                let new = RecordData { ttl: marker.ttl, values: value(&types) };
-                Some(change(Action::Update, Some(marker.clone()), Some(new)))
-            }
-            (Claim::Legacy { marker, .. }, MarkerWant::Present { types, .. }) => {
                 let new = RecordData { ttl: marker.ttl, values: value(&types) };
                 Some(change(Action::Update, Some(marker.clone()), Some(new)))
             }

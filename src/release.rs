@@ -6,9 +6,10 @@ use tracing::warn;
 
 use crate::app::App;
 use crate::budget::Budget;
+use crate::incidents::Coverage;
 use crate::plan;
 use crate::registry::{Orphan, Registry};
-use crate::report::{Coverage, Reconciled};
+use crate::report::Reconciled;
 use crate::route53::{apply, read};
 use crate::ssm;
 
@@ -24,7 +25,7 @@ pub async fn release(app: &App, budget: &Budget, dry_run: bool) -> Reconciled {
     if dry_run {
         return Reconciled { planned: plan.changes, coverage, ..Reconciled::failed(read.failures) };
     }
-    let comment = format!("dynamic-dns-updater ({}): release", app.owner.id);
+    let comment = app.owner.comment("release");
     let outcomes = apply::apply(&app.clients, budget, &plan.changes, &comment, progress).await;
     if read.failures.is_empty() && outcomes.iter().all(|o| o.result.is_ok()) {
         forget_incidents(app).await;
@@ -34,7 +35,7 @@ pub async fn release(app: &App, budget: &Budget, dry_run: bool) -> Reconciled {
 
 /// Nothing of the deployment's is left to have problems with: its incidents go, parameter and all.
 async fn forget_incidents(app: &App) {
-    if let (Some(name), Some(_)) = (&app.config.incidents_parameter, &app.notifier)
+    if let Some(name) = app.config.incident_store()
         && let Err(e) = ssm::delete(&app.clients, name).await
     {
         warn!(error = %e, "the incidents parameter could not be deleted");

@@ -11,7 +11,7 @@ use tracing::{error, info, warn};
 use crate::desired::Refusal;
 use crate::event::Trigger;
 use crate::failure::{Failure, FailureKind};
-use crate::names::ZoneId;
+use crate::incidents::Coverage;
 use crate::plan::Conflict;
 use crate::records::{Action, Change, Outcome, RecordData};
 
@@ -98,18 +98,6 @@ pub struct Reconciled {
     pub coverage: Coverage,
     /// Tagged names in zones this deployment does not serve.
     pub outside: Vec<Refusal>,
-}
-
-/// How much of the estate an invocation looked at: what a problem it did not meet again may
-/// have cleared in.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Coverage {
-    /// It covered every record (a sweep).
-    pub full: bool,
-    /// EC2's answer was read.
-    pub described: bool,
-    /// The zones that were read.
-    pub read: Vec<ZoneId>,
 }
 
 impl Reconciled {
@@ -266,10 +254,7 @@ impl Answer {
 
     /// The errors, then the problems, as one readable message for Lambda's errorMessage.
     pub fn error_summary(&self) -> String {
-        let line = |e: &Failure| {
-            let scope = if e.scope.is_empty() { String::new() } else { format!("{}: ", e.scope) };
-            format!("{scope}{}: {}", e.kind, e.message)
-        };
+        let line = |e: &Failure| format!("{}: {}", e.heading(), e.message);
         let errors: Vec<String> = self.errors.iter().map(line).collect();
         let mut summary = format!("{} error(s) during {}: {}", self.errors.len(), self.trigger, errors.join("; "));
         if !self.problems.is_empty() {

@@ -20,7 +20,7 @@ pub fn rejected(outcomes: &[Outcome]) -> Vec<(ZoneId, RecordName)> {
     let mut names: Vec<(ZoneId, RecordName)> = outcomes
         .iter()
         .filter(|o| o.result.as_ref().is_err_and(|f| f.kind == FailureKind::Route53Rejected))
-        .map(|o| (o.change.zone.clone(), o.change.group_name()))
+        .map(|o| o.change.group_key())
         .collect();
     names.sort();
     names.dedup();
@@ -29,9 +29,7 @@ pub fn rejected(outcomes: &[Outcome]) -> Vec<(ZoneId, RecordName)> {
 
 /// The first outcomes, with those of the `names` tried again replaced by the `second` ones.
 pub fn replace(first: Vec<Outcome>, names: &[(ZoneId, RecordName)], second: Vec<Outcome>) -> Vec<Outcome> {
-    let retried =
-        |o: &Outcome| names.iter().any(|(zone, name)| &o.change.zone == zone && &o.change.group_name() == name);
-    first.into_iter().filter(|o| !retried(o)).chain(second).collect()
+    first.into_iter().filter(|o| !names.contains(&o.change.group_key())).chain(second).collect()
 }
 
 /// The outcomes after the second chance, and what the second pass added.

@@ -7,17 +7,24 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use crate::clients::Clients;
 use crate::config::{Secret, Source};
 
-/// The value `source` names: given inline, or held in an SSM parameter. Errors name `var`.
-pub async fn resolve(clients: &Clients, source: &Source, var: &str) -> Result<Secret, String> {
+/// The value `source` names: given inline (parsed already), or held in an SSM parameter and
+/// read as `parse` reads it. Errors name `var`.
+pub async fn resolve<T: Clone>(
+    clients: &Clients,
+    source: &Source<T>,
+    var: &str,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<T, String> {
     let name = match source {
-        Source::Inline(secret) => return Ok(secret.clone()),
+        Source::Inline(value) => return Ok(value.clone()),
         Source::Parameter(name) => name,
     };
     let out = clients.ssm.get_parameter().name(name).with_decryption(true).send().await.map_err(|e| {
         let code = e.code().unwrap_or("the request failed").to_string();
         format!("{var}: parameter {name:?} could not be read ({code}: {})", DisplayErrorContext(&e))
     })?;
-    value_of(var, name, out.parameter().and_then(|p| p.value()))
+    let value = value_of(var, name, out.parameter().and_then(|p| p.value()))?;
+    parse(value.expose()).map_err(|e| format!("{var}: the value of parameter {name:?} is unusable: {e}"))
 }
 
 /// What the Terraform module writes for a webhook value that a run did not give (`value_kept`

@@ -14,8 +14,9 @@ pub use webhook::{Secret, Source, WebhookFormat, WebhookSettings, WebhookUrl};
 
 pub const DEFAULT_TTL: u32 = 60;
 pub const MAX_TTL: u32 = 86_400;
-/// The owner written in markers when neither DDNS_OWNER_ID nor a function name is set.
-pub const DEFAULT_OWNER: &str = "dynamic-dns-updater";
+/// The function's name when Lambda gives none (the CLI, tests): in alerts, metrics and the
+/// owner id made when DDNS_OWNER_ID is unset.
+pub const DEFAULT_NAME: &str = "dynamic-dns-updater";
 /// An invocation's time when the runtime's deadline cannot be trusted: Terraform's default.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often an open incident is alerted again, by default.
@@ -81,6 +82,12 @@ pub struct Config {
 }
 
 impl Config {
+    /// The parameter that keeps open incidents, when there is one to keep: only alerts need to
+    /// survive a cold start, so only with a webhook.
+    pub fn incident_store(&self) -> Option<&str> {
+        self.incidents_parameter.as_deref().filter(|_| self.webhook.is_some())
+    }
+
     /// Every zone the function may read or write: the mappings' zones and the allow-list.
     pub fn zones(&self) -> Vec<ZoneId> {
         let mut zones: Vec<ZoneId> = self.mappings.iter().map(|m| m.zone.clone()).collect();
@@ -175,7 +182,7 @@ fn parse_owners(get: &impl Fn(&str) -> Option<String>, errors: &mut Vec<String>)
         Some(raw) => Some(parse_owner("DDNS_LEGACY_OWNER_ID", &raw, errors)),
         // What earlier versions wrote when DDNS_OWNER_ID was unset.
         None if owner_id.is_none() => {
-            Some(get("AWS_LAMBDA_FUNCTION_NAME").map_or_else(|| DEFAULT_OWNER.to_string(), |f| f.trim().to_string()))
+            Some(get("AWS_LAMBDA_FUNCTION_NAME").map_or_else(|| DEFAULT_NAME.to_string(), |f| f.trim().to_string()))
         }
         None => None,
     };
@@ -530,7 +537,7 @@ mod tests {
         assert_eq!(d.types, vec![RecordType::A, RecordType::AAAA]);
         assert_eq!(d.zones, vec![ZoneId::parse("Z1").unwrap(), ZoneId::parse("Z2").unwrap()]);
         assert!(c.mappings.is_empty());
-        assert_eq!((c.owner_id, c.legacy_owner.as_deref()), (None, Some(DEFAULT_OWNER)));
+        assert_eq!((c.owner_id, c.legacy_owner.as_deref()), (None, Some(DEFAULT_NAME)));
         assert!(d.suffixes.is_empty() && !d.allow_wildcards);
         let c =
             config(&[("DDNS_TAG_KEY", "ddns:name"), ("DDNS_ZONES", "Z1"), ("AWS_LAMBDA_FUNCTION_NAME", "ddns-prod")])

@@ -97,17 +97,18 @@ impl fmt::Debug for WebhookUrl {
     }
 }
 
-/// Where a secret value comes from: the environment, or an SSM SecureString read at cold start.
+/// Where a secret value comes from: the environment (parsed there), or an SSM SecureString
+/// read at cold start.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Source {
-    Inline(Secret),
+pub enum Source<T = Secret> {
+    Inline(T),
     Parameter(String),
 }
 
 /// Webhook settings as configured, before any SSM parameter is read.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WebhookSettings {
-    pub url: Source,
+    pub url: Source<WebhookUrl>,
     pub secret: Option<Source>,
     pub format: Option<WebhookFormat>,
 }
@@ -123,7 +124,7 @@ pub(super) fn parse(get: &impl Fn(&str) -> Option<String>, errors: &mut Vec<Stri
             None
         }
         (Some((var, raw)), None) => match WebhookUrl::parse(&raw) {
-            Ok(_) => Some(Source::Inline(Secret::new(raw.trim().to_string()))),
+            Ok(url) => Some(Source::Inline(url)),
             Err(e) => {
                 errors.push(format!("{var}: {e}"));
                 None

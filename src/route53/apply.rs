@@ -2,6 +2,8 @@
 //! denies, is retried one name at a time, so one bad name cannot block the others. Markers that
 //! are released go last, and only for names whose records went.
 
+use std::collections::HashSet;
+
 use aws_sdk_route53::types::{
     Change as R53Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
 };
@@ -25,10 +27,8 @@ pub async fn apply(
         changes.iter().cloned().partition(|c| batches::grant(c) == Grant::ReleaseMarkers);
     let mut outcomes = send_all(clients, budget, &first, comment, progress).await;
     // A record of ours left without its marker would be no one's: keep the marker then.
-    let kept = |m: &Change| {
-        outcomes.iter().any(|o| o.result.is_err() && o.change.zone == m.zone && o.change.group_name() == m.group_name())
-    };
-    let markers: Vec<Change> = markers.into_iter().filter(|m| !kept(m)).collect();
+    let failed: HashSet<_> = outcomes.iter().filter(|o| o.result.is_err()).map(|o| o.change.group_key()).collect();
+    let markers: Vec<Change> = markers.into_iter().filter(|m| !failed.contains(&m.group_key())).collect();
     outcomes.extend(send_all(clients, budget, &markers, comment, progress).await);
     outcomes
 }

@@ -1,8 +1,7 @@
 //! Route53's limits on one ChangeResourceRecordSets request, the IAM statement each change falls
 //! under, and the split of a plan's changes into requests within both. Pure.
 
-use crate::plan::group_by;
-use crate::records::{Action, Change, Origin, RecordData};
+use crate::records::{Action, Change, Origin, RecordData, group_by};
 
 /// The statement of the function's IAM policy that allows a change. terraform/main.tf renders
 /// one statement per grant, and no request mixes two grants: IAM checks every change of a
@@ -52,16 +51,14 @@ fn weight(c: &Change) -> (usize, usize) {
 
 /// Changes grouped by zone and name, in first-seen order; a marker goes with the name it guards.
 pub fn by_name(changes: Vec<Change>) -> Vec<Vec<Change>> {
-    group_by(changes, |a, b| a.zone == b.zone && a.group_name() == b.group_name())
+    group_by(changes, Change::group_key)
 }
 
 /// Splits changes into requests: one zone and one grant per request (within a zone, in the
 /// order of [`Grant`]), all of a name's changes under one grant together, and each request
 /// within Route53's element and character limits.
 pub fn batches(changes: &[Change]) -> Vec<Vec<Change>> {
-    let mut names = group_by(changes.iter().cloned(), |a, b| {
-        a.zone == b.zone && a.group_name() == b.group_name() && grant(a) == grant(b)
-    });
+    let mut names = group_by(changes.iter().cloned(), |c| (c.group_key(), grant(c)));
     // Zones keep the order they were first seen in; the sort is stable, so names keep theirs.
     let mut zones = Vec::new();
     for c in changes {
@@ -71,7 +68,7 @@ pub fn batches(changes: &[Change]) -> Vec<Vec<Change>> {
     }
     names.sort_by_key(|g| (zones.iter().position(|z| **z == g[0].zone), grant(&g[0])));
     let mut out = Vec::new();
-    for groups in group_by(&names, |a, b| a[0].zone == b[0].zone && grant(&a[0]) == grant(&b[0])) {
+    for groups in group_by(names, |g| (g[0].zone.clone(), grant(&g[0]))) {
         let mut batch: Vec<Change> = Vec::new();
         let (mut records, mut chars) = (0, 0);
         for group in groups {
@@ -82,7 +79,7 @@ pub fn batches(changes: &[Change]) -> Vec<Vec<Change>> {
             }
             records += r;
             chars += ch;
-            batch.extend(group.iter().cloned());
+            batch.extend(group);
         }
         if !batch.is_empty() {
             out.push(batch);
