@@ -12,6 +12,7 @@ use crate::names::{RecordName, ZoneId};
 use crate::plan::{self, Rules};
 use crate::records::Outcome;
 use crate::registry::Registry;
+use crate::report;
 use crate::route53::{apply, read};
 use crate::scope::Orphans;
 
@@ -66,8 +67,15 @@ pub async fn again(
     let orphans = if *rules.orphans == Orphans::Ignore { Orphans::Ignore } else { Orphans::All };
     let registry = Registry::read(&read.current, &app.owner);
     let plan = plan::plan(&wanted, &read.current, &registry, &Rules { orphans: &orphans, ..*rules });
+    // A name that became another owner's in the meantime is left alone, and said so.
+    let mut failures: Vec<Failure> =
+        read.failures.into_iter().chain(plan.conflicts.iter().map(report::conflicted)).collect();
+    if let Some(reason) = plan.blocked {
+        failures.push(report::held_back(reason));
+        return Again { outcomes, unchanged: plan.unchanged, failures };
+    }
     let second = apply::apply(&app.clients, budget, &plan.changes, comment, &*app.env.progress).await;
-    Again { outcomes: replace(outcomes, &names, second), unchanged: plan.unchanged, failures: read.failures }
+    Again { outcomes: replace(outcomes, &names, second), unchanged: plan.unchanged, failures }
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use aws_sdk_ec2::operation::describe_instances::DescribeInstancesOutput;
 use aws_sdk_ec2::types::{Instance, InstanceState, InstanceStateName, Reservation};
 use aws_sdk_route53::operation::change_resource_record_sets::ChangeResourceRecordSetsOutput;
 use aws_sdk_route53::operation::list_resource_record_sets::ListResourceRecordSetsOutput;
-use aws_sdk_route53::types::{ChangeInfo, ChangeStatus};
+use aws_sdk_route53::types::{ChangeInfo, ChangeStatus, ResourceRecord, ResourceRecordSet, RrType};
 use aws_smithy_mocks::{Rule, mock};
 use dynamic_dns_updater::handler::{self, Invocation};
 use dynamic_dns_updater::report;
@@ -182,6 +182,42 @@ async fn a_change_rejected_because_the_record_moved_is_read_and_planned_again() 
     assert_eq!(r["changes"][0]["status"], "applied", "{r}");
     assert_eq!(change.num_calls(), 2);
     assert_eq!(list.num_calls(), 2, "read again before the second try");
+}
+
+#[tokio::test]
+async fn a_name_that_became_another_owners_before_the_second_try_is_left_alone_and_said() {
+    // The write is rejected because somebody else put a CNAME at the name meanwhile.
+    let change = mock!(aws_sdk_route53::Client::change_resource_record_sets)
+        .then_http_response(|| route53_error(400, "InvalidChangeBatch"));
+    let list = mock!(aws_sdk_route53::Client::list_resource_record_sets)
+        .sequence()
+        .output(empty_zone)
+        .output(|| {
+            let value = ResourceRecord::builder().value("elsewhere.example.net.").build().unwrap();
+            let theirs = ResourceRecordSet::builder()
+                .name("app.example.com.")
+                .r#type(RrType::Cname)
+                .ttl(60)
+                .resource_records(value)
+                .build()
+                .unwrap();
+            ListResourceRecordSetsOutput::builder()
+                .resource_record_sets(theirs)
+                .is_truncated(false)
+                .max_items(300)
+                .build()
+                .unwrap()
+        })
+        .build();
+    let app = app_with(
+        mocks::clients(&[&describe_ok()], &[&list, &change]).await,
+        &[("DDNS_RECORDS", &records(&["app.example.com"]))],
+    )
+    .await;
+    let answer = answer(&app, &state_change(ID, "running")).await.unwrap();
+    let kinds: Vec<&str> = answer.problems.iter().map(|p| p.kind.error_type()).collect();
+    assert!(kinds.contains(&"Conflict"), "{kinds:?}");
+    assert_eq!((change.num_calls(), list.num_calls()), (1, 2), "read again, and not written over");
 }
 
 #[tokio::test]
