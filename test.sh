@@ -40,6 +40,10 @@ root=$(pwd)
 source "$root/tests/support/python-tools.sh"
 ensure_python_tools "$root"
 echo "==> moto: $MOTO_SERVER"
+# Room for the build, said up front: a full disk otherwise shows only deep inside rustc.
+target=${CARGO_TARGET_DIR:-$root/target}
+mkdir -p "$target"
+echo "==> disk: $(df -Pm "$target" | awk 'NR == 2 { print $4 }') MB free for $target (the suite from nothing takes about 5 GB)"
 
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
