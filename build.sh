@@ -90,7 +90,8 @@ ensure_cargo_lambda() {
   fi
   command -v python3 >/dev/null || die "python3 is needed to install cargo-lambda with pip"
   [[ -x $ROOT/.venv/bin/python ]] || python3 -m venv "$ROOT/.venv"
-  "$ROOT/.venv/bin/python" -m pip install --quiet cargo-lambda
+  # The version the tests run (tests/support/python-tools.sh).
+  "$ROOT/.venv/bin/python" -m pip install --quiet 'cargo-lambda==1.9.2'
   PATH="$ROOT/.venv/bin:$PATH"
   command -v cargo-lambda >/dev/null || die "cargo-lambda did not install"
 }

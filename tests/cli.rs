@@ -3,19 +3,13 @@
 mod support;
 
 use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
 use support::*;
 
 fn cli(moto: &Moto, vars: &[(&str, &str)], args: &[&str], stdin: Option<&str>) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dynamic-dns-updater"));
-    cmd.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).args(args);
-    for (k, v) in moto.env() {
-        cmd.env(k, v);
-    }
-    for (k, v) in vars {
-        cmd.env(k, v);
-    }
+    let mut cmd = support::function::command(&moto.env());
+    cmd.args(args).envs(vars.iter().copied());
     let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     if let Some(text) = stdin {
         child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();

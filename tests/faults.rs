@@ -16,7 +16,7 @@ use dynamic_dns_updater::handler::{self, Invocation};
 use dynamic_dns_updater::report;
 use serde_json::json;
 use support::mocks::{self, ec2_error, route53_error};
-use support::proxy::{Call, Fault, FaultProxy};
+use support::proxy::{Call, FaultProxy};
 use support::*;
 
 const ID: &str = "i-1234567890abcdef0";
@@ -234,7 +234,7 @@ async fn a_slow_endpoint_cannot_push_past_the_deadline() {
 #[tokio::test]
 async fn the_binary_answers_before_the_runtime_deadline_when_aws_is_slow() {
     let w = world().await;
-    let proxy = FaultProxy::start(w.moto.port, Call::ListRecords, Fault::Delay(Duration::from_secs(30)));
+    let proxy = FaultProxy::start(w.moto.port, Call::ListRecords, Duration::from_secs(30));
     let runtime = RuntimeApi::start();
     let mut env = w.moto.env();
     env.retain(|(k, _)| k != "AWS_ENDPOINT_URL");

@@ -6,8 +6,6 @@ use aws_sdk_ec2::types::Tag;
 use serde_json::{Value, json};
 use support::*;
 
-const KEY: &str = "ddns:name";
-
 struct Fleet {
     moto: Moto,
     aws: Aws,
@@ -26,23 +24,13 @@ async fn fleet() -> Fleet {
 impl Fleet {
     async fn tagged(&self, names: &str) -> String {
         let id = self.aws.run_instance().await;
-        self.tag(&id, names).await;
+        self.aws.tag(&id, names).await;
         id
     }
 
-    async fn tag(&self, id: &str, names: &str) {
-        self.aws
-            .ec2
-            .create_tags()
-            .resources(id)
-            .tags(Tag::builder().key(KEY).value(names).build())
-            .send()
-            .await
-            .unwrap();
-    }
-
     async fn app(&self, extra: &[(&str, &str)]) -> dynamic_dns_updater::app::App {
-        let mut vars = vec![("DDNS_TAG_KEY", KEY), ("DDNS_ZONES", self.com.as_str()), ("DDNS_OWNER_ID", "fleet-test")];
+        let mut vars =
+            vec![("DDNS_TAG_KEY", TAG_KEY), ("DDNS_ZONES", self.com.as_str()), ("DDNS_OWNER_ID", "fleet-test")];
         vars.extend_from_slice(extra);
         app(&self.moto, &vars).await
     }
@@ -59,12 +47,8 @@ impl Fleet {
 fn tag_change(id: &str) -> Value {
     let mut e = fixture("tag-change-on-resource.json");
     e["resources"] = json!([format!("arn:aws:ec2:us-east-1:123456789012:instance/{id}")]);
-    e["detail"]["changed-tag-keys"] = json!([KEY]);
+    e["detail"]["changed-tag-keys"] = json!([TAG_KEY]);
     e
-}
-
-fn sweep() -> Value {
-    fixture("scheduled-event.json")
 }
 
 #[tokio::test]
@@ -145,7 +129,7 @@ async fn untagging_removes_the_record_and_its_marker() {
     assert!(f.a("gone.example.com.").await.is_some());
 
     // The tag-change event cleans up at once.
-    f.aws.ec2.delete_tags().resources(&id).tags(Tag::builder().key(KEY).build()).send().await.unwrap();
+    f.aws.untag(&id).await;
     let r = invoke(&app, &tag_change(&id)).await.unwrap();
     assert_eq!(r["changes"][0]["action"], "delete", "{r}");
     assert_eq!(f.a("gone.example.com.").await, None);
@@ -153,7 +137,7 @@ async fn untagging_removes_the_record_and_its_marker() {
     assert!(f.a("stays.example.com.").await.is_some(), "another instance's name is untouched");
 
     // A missed event is caught by the sweep.
-    f.aws.ec2.delete_tags().resources(&keep).tags(Tag::builder().key(KEY).build()).send().await.unwrap();
+    f.aws.untag(&keep).await;
     let r = invoke(&app, &sweep()).await.unwrap();
     assert_eq!(r["changes"][0]["action"], "delete", "{r}");
     assert_eq!(f.aws.records(&f.com).await.iter().filter(|r| r.1 == "A" || r.1 == "TXT").count(), 0);
@@ -164,13 +148,13 @@ async fn a_tag_change_updates_at_once_and_stop_and_terminate_clean_up() {
     let f = fleet().await;
     let id = f.aws.run_instance().await;
     let app = f.app(&[]).await;
-    f.tag(&id, "new.example.com").await;
+    f.aws.tag(&id, "new.example.com").await;
     let r = invoke(&app, &tag_change(&id)).await.unwrap();
     assert_eq!(r["changes"][0]["action"], "create", "{r}");
     assert!(f.a("new.example.com.").await.is_some());
 
     // Renaming moves the record: the old name's marker says it was this instance's.
-    f.tag(&id, "renamed.example.com").await;
+    f.aws.tag(&id, "renamed.example.com").await;
     let r = invoke(&app, &tag_change(&id)).await.unwrap();
     assert_eq!(r["changes"].as_array().unwrap().len(), 2, "{r}");
     assert_eq!(f.a("new.example.com.").await, None);
@@ -217,7 +201,7 @@ async fn the_safety_valve_stops_a_mass_deletion() {
         .ec2
         .delete_tags()
         .set_resources(Some(ids.clone()))
-        .tags(Tag::builder().key(KEY).build())
+        .tags(Tag::builder().key(TAG_KEY).build())
         .send()
         .await
         .unwrap();
@@ -257,7 +241,7 @@ async fn discovery_and_explicit_mappings_together() {
 async fn ipv6_by_tag_types_and_wildcards() {
     let f = fleet().await;
     let (id, v6) = f.aws.dual_stack_instance().await;
-    f.tag(&id, "dual.example.com,*.dual.example.com").await;
+    f.aws.tag(&id, "dual.example.com,*.dual.example.com").await;
 
     let app = f.app(&[("DDNS_TAG_TYPES", "A,AAAA"), ("DDNS_TAG_ALLOW_WILDCARDS", "true")]).await;
     let r = invoke(&app, &sweep()).await.unwrap();

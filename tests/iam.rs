@@ -6,7 +6,6 @@
 
 mod support;
 
-use aws_sdk_ec2::types::Tag;
 use dynamic_dns_updater::app::App;
 use serde_json::{Value, json};
 use support::iam::{self, Request, allows, like, narrowed};
@@ -39,11 +38,6 @@ impl Lab {
         app_with(clients, &vars).await
     }
 
-    async fn tag(&self, id: &str, names: &str) {
-        let tag = Tag::builder().key("ddns:name").value(names).build();
-        self.aws.ec2.create_tags().resources(id).tags(tag).send().await.unwrap();
-    }
-
     /// Runs `event`, and holds every request it sent against `policy`; returns them.
     async fn sent(&self, app: &App, event: &Value, policy: &Value, step: &str) -> Vec<Request> {
         let r = invoke(app, event).await.unwrap_or_else(|e| panic!("{step}: {e}"));
@@ -56,12 +50,8 @@ impl Lab {
     }
 }
 
-fn sweep() -> Value {
-    fixture("scheduled-event.json")
-}
-
 fn fleet_inputs(zone: &str, types: &[&str], suffixes: &[&str], wildcards: bool) -> Value {
-    json!({ "tag_key": "ddns:name", "discovery_zone_ids": [zone], "discovery_record_types": types,
+    json!({ "tag_key": TAG_KEY, "discovery_zone_ids": [zone], "discovery_record_types": types,
             "tag_suffixes": suffixes, "tag_allow_wildcards": wildcards })
 }
 
@@ -116,10 +106,10 @@ async fn static_records_through_type_changes_a_removed_name_and_a_release() {
 async fn tagged_records_through_suffixes_type_changes_wildcards_untagging_and_a_release() {
     let lab = Lab::start().await;
     let (id, _) = lab.aws.dual_stack_instance().await;
-    lab.tag(&id, "web.dyn.example.com").await;
+    lab.aws.tag(&id, "web.dyn.example.com").await;
     let fleet = |types: &'static str, wildcards: &'static str| {
         vec![
-            ("DDNS_TAG_KEY", "ddns:name"),
+            ("DDNS_TAG_KEY", TAG_KEY),
             ("DDNS_ZONES", lab.zone.as_str()),
             ("DDNS_TAG_TYPES", types),
             ("DDNS_TAG_SUFFIXES", "dyn.example.com"),
@@ -138,9 +128,9 @@ async fn tagged_records_through_suffixes_type_changes_wildcards_untagging_and_a_
     let app = lab.app(&fleet("A", "true")).await;
     let sent = lab.sent(&app, &sweep(), &policy, "the tag types shrink to A: the AAAA goes").await;
     assert!(sent.iter().any(|r| r.items.iter().any(|i| i.rtype == "AAAA" && i.action == "DELETE")), "{sent:#?}");
-    lab.tag(&id, "web.dyn.example.com,*.web.dyn.example.com").await;
+    lab.aws.tag(&id, "web.dyn.example.com,*.web.dyn.example.com").await;
     lab.sent(&app, &sweep(), &policy, "a wildcard, allowed").await;
-    lab.tag(&id, "*.web.dyn.example.com").await;
+    lab.aws.tag(&id, "*.web.dyn.example.com").await;
     lab.sent(&app, &sweep(), &policy, "a name untagged: its orphan goes").await;
     lab.sent(&app, &json!({"action": "release"}), &policy, "release").await;
 }
@@ -150,7 +140,7 @@ async fn static_and_tagged_records_in_one_zone_and_a_marker_taken_over() {
     let lab = Lab::start().await;
     let (dual, _) = lab.aws.dual_stack_instance().await;
     let tagged = lab.aws.run_instance().await;
-    lab.tag(&tagged, "t.dyn.example.com").await;
+    lab.aws.tag(&tagged, "t.dyn.example.com").await;
     // A marker an earlier version wrote under the old default owner, at a name now configured.
     lab.aws.put(&lab.zone, "CREATE", "legacy.example.com.", "A", 60, &["192.0.2.1"]).await;
     let old = format!("\"heritage=dynamic-dns-updater,owner=ddns-test,instance={dual}\"");
@@ -164,7 +154,7 @@ async fn static_and_tagged_records_in_one_zone_and_a_marker_taken_over() {
     let policy = lab.module.policy(&inputs);
     let vars = [
         ("DDNS_RECORDS", records.to_string()),
-        ("DDNS_TAG_KEY", "ddns:name".into()),
+        ("DDNS_TAG_KEY", TAG_KEY.into()),
         ("DDNS_ZONES", lab.zone.clone()),
         ("DDNS_TAG_SUFFIXES", "dyn.example.com".into()),
         ("DDNS_LEGACY_OWNER_ID", "ddns-test".into()),

@@ -5,12 +5,10 @@ mod support;
 
 use std::time::Duration;
 
-use aws_sdk_ec2::types::Tag;
 use aws_sdk_ssm::types::ParameterType;
 use serde_json::Value;
 use support::*;
 
-const KEY: &str = "ddns:name";
 const STORE: &str = "/dynamic-dns-updater/ddns-test/incidents";
 
 /// moto with example.com, a record in it that someone else made, an instance tagged with that
@@ -29,18 +27,14 @@ async fn taken() -> Taken {
     let zone = aws.zone("example.com").await;
     aws.put(&zone, "CREATE", "taken.example.com.", "A", 300, &["192.0.2.7"]).await;
     let id = aws.run_instance().await;
-    tag(&aws, &id, "taken.example.com").await;
+    aws.tag(&id, "taken.example.com").await;
     Taken { moto, aws, zone, id, sink: WebhookSink::start(Reply::Statuses(vec![200])) }
-}
-
-async fn tag(aws: &Aws, id: &str, names: &str) {
-    aws.ec2.create_tags().resources(id).tags(Tag::builder().key(KEY).value(names).build()).send().await.unwrap();
 }
 
 impl Taken {
     fn vars(&self) -> Vec<(String, String)> {
         [
-            ("DDNS_TAG_KEY", KEY.to_string()),
+            ("DDNS_TAG_KEY", TAG_KEY.to_string()),
             ("DDNS_ZONES", self.zone.clone()),
             ("DDNS_OWNER_ID", "incidents-test".into()),
             ("DDNS_WEBHOOK_URL", self.sink.url()),
@@ -63,10 +57,6 @@ impl Taken {
     }
 }
 
-fn sweep() -> Value {
-    fixture("scheduled-event.json")
-}
-
 #[tokio::test]
 async fn a_persistent_foreign_record_alerts_once_and_says_once_when_it_clears() {
     let t = taken().await;
@@ -80,7 +70,7 @@ async fn a_persistent_foreign_record_alerts_once_and_says_once_when_it_clears() 
     let message = alert["errors"][0]["message"].as_str().unwrap();
     assert!(message.contains("Delete that A record, or list taken.example.com in DDNS_RECORDS"), "{message}");
     // The claim goes away (the tag is removed): the next sweep says so, once.
-    t.aws.ec2.delete_tags().resources(&t.id).tags(Tag::builder().key(KEY).build()).send().await.unwrap();
+    t.aws.untag(&t.id).await;
     for _ in 0..2 {
         invoke(&app, &sweep()).await.unwrap();
     }
@@ -151,8 +141,8 @@ async fn a_tagged_name_in_another_deployments_zone_is_not_this_ones_problem() {
     let t = taken().await;
     let other = t.aws.zone("example.org").await;
     let id = t.aws.run_instance().await;
-    tag(&t.aws, &id, "theirs.example.org").await;
-    t.aws.ec2.delete_tags().resources(&t.id).tags(Tag::builder().key(KEY).build()).send().await.unwrap();
+    t.aws.tag(&id, "theirs.example.org").await;
+    t.aws.untag(&t.id).await;
     let app = t.app(&[]).await;
     for _ in 0..3 {
         let r = invoke(&app, &sweep()).await.unwrap();

@@ -4,21 +4,10 @@
 
 mod support;
 
-use aws_sdk_ec2::types::Tag;
 use dynamic_dns_updater::names::{InstanceId, RecordType};
 use dynamic_dns_updater::registry::marker_value;
-use serde_json::{Value, json};
+use serde_json::json;
 use support::*;
-
-const KEY: &str = "ddns:name";
-
-fn sweep() -> Value {
-    fixture("scheduled-event.json")
-}
-
-async fn tag(aws: &Aws, id: &str, names: &str) {
-    aws.ec2.create_tags().resources(id).tags(Tag::builder().key(KEY).value(names).build()).send().await.unwrap();
-}
 
 /// Every A, AAAA and TXT record set in the zone but the zone's own, as (name, type).
 async fn ours_and_theirs(aws: &Aws, zone: &str) -> Vec<(String, String)> {
@@ -39,8 +28,8 @@ async fn a_tag_may_not_claim_the_apex_a_wildcard_or_a_name_outside_the_suffixes(
     let aws = moto.aws().await;
     let zone = aws.zone("example.com").await;
     let id = aws.run_instance().await;
-    tag(&aws, &id, "example.com,*.example.com,login.example.com,web.dyn.example.com").await;
-    let vars = [("DDNS_TAG_KEY", KEY), ("DDNS_ZONES", zone.as_str()), ("DDNS_TAG_SUFFIXES", "dyn.example.com")];
+    aws.tag(&id, "example.com,*.example.com,login.example.com,web.dyn.example.com").await;
+    let vars = [("DDNS_TAG_KEY", TAG_KEY), ("DDNS_ZONES", zone.as_str()), ("DDNS_TAG_SUFFIXES", "dyn.example.com")];
     let app = app(&moto, &vars).await;
     let r = invoke(&app, &sweep()).await.unwrap();
     let refused: Vec<(String, String)> = r["problems"]
@@ -73,7 +62,7 @@ async fn a_tag_may_not_claim_the_apex_a_wildcard_or_a_name_outside_the_suffixes(
     );
 
     // A suffix outside every allowed zone is a start-up error that names the variable.
-    let vars = [("DDNS_TAG_KEY", KEY), ("DDNS_ZONES", zone.as_str()), ("DDNS_TAG_SUFFIXES", "dyn.example.net")];
+    let vars = [("DDNS_TAG_KEY", TAG_KEY), ("DDNS_ZONES", zone.as_str()), ("DDNS_TAG_SUFFIXES", "dyn.example.net")];
     let clients = dynamic_dns_updater::clients::Clients::from_sdk(&moto.sdk().await);
     let err = build(clients, "us-east-1", &vars).await.unwrap_err();
     assert!(err.starts_with("DDNS_TAG_SUFFIXES: dyn.example.net lies in none of DDNS_ZONES' zones"), "{err}");
@@ -85,7 +74,7 @@ async fn a_release_leaves_no_record_or_marker_of_ours_and_every_foreign_record_i
     let aws = moto.aws().await;
     let zone = aws.zone("example.com").await;
     let (a, b) = (aws.run_instance().await, aws.run_instance().await);
-    tag(&aws, &b, "tagged.example.com").await;
+    aws.tag(&b, "tagged.example.com").await;
     aws.put(&zone, "CREATE", "foreign.example.com.", "A", 300, &["192.0.2.1"]).await;
     aws.put(&zone, "CREATE", "app.example.com.", "TXT", 300, &["\"v=spf1 -all\""]).await;
     aws.put(
@@ -99,7 +88,7 @@ async fn a_release_leaves_no_record_or_marker_of_ours_and_every_foreign_record_i
     .await;
     let before = ours_and_theirs(&aws, &zone).await;
     let records = records_var(&[(&a, &zone, "app.example.com", &["A"])]);
-    let vars = [("DDNS_RECORDS", records.as_str()), ("DDNS_TAG_KEY", KEY), ("DDNS_ZONES", zone.as_str())];
+    let vars = [("DDNS_RECORDS", records.as_str()), ("DDNS_TAG_KEY", TAG_KEY), ("DDNS_ZONES", zone.as_str())];
     let app = app(&moto, &vars).await;
     invoke(&app, &sweep()).await.unwrap();
     assert_eq!(ours_and_theirs(&aws, &zone).await.len(), before.len() + 4, "two records, two markers");
@@ -168,8 +157,8 @@ async fn dropping_a_record_type_deletes_the_records_of_that_type() {
     let aws = moto.aws().await;
     let zone = aws.zone("example.com").await;
     let (id, _) = aws.dual_stack_instance().await;
-    tag(&aws, &id, "dual.example.com").await;
-    let vars = |types| vec![("DDNS_TAG_KEY", KEY), ("DDNS_ZONES", zone.as_str()), ("DDNS_TAG_TYPES", types)];
+    aws.tag(&id, "dual.example.com").await;
+    let vars = |types| vec![("DDNS_TAG_KEY", TAG_KEY), ("DDNS_ZONES", zone.as_str()), ("DDNS_TAG_TYPES", types)];
     invoke(&app(&moto, &vars("A,AAAA")).await, &sweep()).await.unwrap();
     assert!(aws.values(&zone, "dual.example.com.", "AAAA").await.is_some());
     let r = invoke(&app(&moto, &vars("A")).await, &sweep()).await.unwrap();

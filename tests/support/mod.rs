@@ -16,7 +16,7 @@ pub mod webhook;
 pub mod world;
 
 pub use function::Function;
-pub use moto::{AMI, Aws, Moto};
+pub use moto::{AMI, Aws, Moto, TAG_KEY};
 pub use runtime::{Answered, RuntimeApi};
 pub use webhook::{Received, Reply, WebhookSink};
 pub use world::*;

@@ -21,13 +21,14 @@ pub fn repo_root() -> PathBuf {
     std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), PathBuf::from)
 }
 
-/// The moto_server to run: $MOTO_SERVER, then the repo's .venv, then PATH.
-pub fn moto_server_bin() -> PathBuf {
-    if let Some(p) = std::env::var_os("MOTO_SERVER") {
+/// A test tool: the path in `$var` when set, else the repo's .venv/bin/`name` when there, else
+/// `name` on PATH (./test.sh sets the variables).
+pub fn tool(var: &str, name: &str) -> PathBuf {
+    if let Some(p) = std::env::var_os(var) {
         return p.into();
     }
-    let venv = repo_root().join(".venv/bin/moto_server");
-    if venv.exists() { venv } else { "moto_server".into() }
+    let venv = repo_root().join(".venv/bin").join(name);
+    if venv.exists() { venv } else { name.into() }
 }
 
 /// moto in server mode, on its own port, for one test.
@@ -39,7 +40,7 @@ pub struct Moto {
 impl Moto {
     pub fn start() -> Self {
         let port = free_port();
-        let child = Command::new(moto_server_bin())
+        let child = Command::new(tool("MOTO_SERVER", "moto_server"))
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -108,6 +109,9 @@ pub async fn sdk_in(endpoint: &str, region: &str) -> aws_config::SdkConfig {
         .await
 }
 
+/// The tag the fleet tests name records with.
+pub const TAG_KEY: &str = "ddns:name";
+
 /// Plain SDK clients for arranging and inspecting moto's state.
 pub struct Aws {
     pub ec2: aws_sdk_ec2::Client,
@@ -126,6 +130,18 @@ impl Aws {
             .await
             .unwrap();
         out.hosted_zone().unwrap().id().trim_start_matches("/hostedzone/").to_string()
+    }
+
+    /// Tags instance `id` with `names` under TAG_KEY.
+    pub async fn tag(&self, id: &str, names: &str) {
+        let tag = aws_sdk_ec2::types::Tag::builder().key(TAG_KEY).value(names).build();
+        self.ec2.create_tags().resources(id).tags(tag).send().await.unwrap();
+    }
+
+    /// Removes instance `id`'s TAG_KEY tag.
+    pub async fn untag(&self, id: &str) {
+        let tag = aws_sdk_ec2::types::Tag::builder().key(TAG_KEY).build();
+        self.ec2.delete_tags().resources(id).tags(tag).send().await.unwrap();
     }
 
     pub async fn run_instance(&self) -> String {

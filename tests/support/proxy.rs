@@ -1,6 +1,6 @@
-//! An HTTP proxy in front of moto that holds back or fails chosen AWS calls, for the tests of
-//! the real function process (in-process tests use aws-smithy-mocks instead). Calls are told
-//! apart by the request itself: Route53's REST path and method, EC2's `Action` form parameter.
+//! An HTTP proxy in front of moto that holds back a chosen AWS call, for the tests of the real
+//! function process (in-process tests use aws-smithy-mocks for every other fault). Calls are
+//! told apart by the request itself: Route53's REST path and method, EC2's `Action` parameter.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -28,33 +28,24 @@ impl Call {
     }
 }
 
-/// What the proxy does to a call.
-#[derive(Clone, Debug)]
-pub enum Fault {
-    /// Answer with this status and an AWS error of this code, in the service's own format.
-    Error { status: u16, code: &'static str },
-    /// Wait this long, then forward.
-    Delay(Duration),
-}
-
 pub struct FaultProxy {
     pub port: u16,
-    /// Each call that reached the proxy, and whether it was faulted.
-    pub log: Arc<Mutex<Vec<(Call, bool)>>>,
+    /// Each call that reached the proxy.
+    log: Arc<Mutex<Vec<Call>>>,
     server: Arc<tiny_http::Server>,
 }
 
 impl FaultProxy {
-    /// A proxy to moto on `upstream` that applies `fault` to every `call`.
-    pub fn start(upstream: u16, call: Call, fault: Fault) -> Self {
+    /// A proxy to moto on `upstream` that holds every `call` back for `delay`.
+    pub fn start(upstream: u16, call: Call, delay: Duration) -> Self {
         let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
         let port = server.server_addr().to_ip().unwrap().port();
         let log = Arc::new(Mutex::new(Vec::new()));
         let (s, l) = (server.clone(), log.clone());
         thread::spawn(move || {
             for req in s.incoming_requests() {
-                let (l, fault) = (l.clone(), fault.clone());
-                thread::spawn(move || proxy_one(req, upstream, call, &fault, &l));
+                let l = l.clone();
+                thread::spawn(move || proxy_one(req, upstream, call, delay, &l));
             }
         });
         Self { port, log, server }
@@ -66,7 +57,7 @@ impl FaultProxy {
 
     /// How many times `call` reached the proxy.
     pub fn count(&self, call: Call) -> usize {
-        self.log.lock().unwrap().iter().filter(|(c, _)| *c == call).count()
+        self.log.lock().unwrap().iter().filter(|c| **c == call).count()
     }
 }
 
@@ -76,31 +67,16 @@ impl Drop for FaultProxy {
     }
 }
 
-fn proxy_one(mut req: tiny_http::Request, upstream: u16, faulted: Call, fault: &Fault, log: &Mutex<Vec<(Call, bool)>>) {
+fn proxy_one(mut req: tiny_http::Request, upstream: u16, held: Call, delay: Duration, log: &Mutex<Vec<Call>>) {
     let mut body = Vec::new();
     let _ = req.as_reader().read_to_end(&mut body);
     let (method, url) = (req.method().to_string(), req.url().to_string());
     let call = Call::of(&method, &url, &String::from_utf8_lossy(&body));
-    let hit = call == Some(faulted);
     if let Some(call) = call {
-        log.lock().unwrap().push((call, hit));
+        log.lock().unwrap().push(call);
     }
-    match fault {
-        Fault::Error { status, code } if hit => {
-            let xml = match call {
-                Some(Call::DescribeInstances) => format!(
-                    "<Response><Errors><Error><Code>{code}</Code><Message>injected {code}</Message></Error></Errors><RequestID>fault</RequestID></Response>"
-                ),
-                _ => format!(
-                    "<?xml version=\"1.0\"?><ErrorResponse xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\"><Error><Type>Sender</Type><Code>{code}</Code><Message>injected {code}</Message></Error><RequestId>fault</RequestId></ErrorResponse>"
-                ),
-            };
-            let ct = tiny_http::Header::from_bytes("Content-Type", "text/xml").unwrap();
-            let _ = req.respond(tiny_http::Response::from_string(xml).with_status_code(*status).with_header(ct));
-            return;
-        }
-        Fault::Delay(d) if hit => thread::sleep(*d),
-        _ => {}
+    if call == Some(held) {
+        thread::sleep(delay);
     }
     let Some((status, headers, data)) = forward(upstream, &method, &url, req.headers(), &body) else { return };
     let mut resp = tiny_http::Response::from_data(data).with_status_code(status);

@@ -1,32 +1,46 @@
 # shellcheck shell=bash
-# Sourced by test.sh, demo.sh and bench.sh. ensure_python_tools ROOT finds moto_server and a
-# Python with boto3, or installs moto[server] (which brings boto3) into ROOT/.venv/; and finds
-# cargo-lambda (the tests run the function under `cargo lambda watch`), or installs it there.
-# It sets and exports MOTO_SERVER, CARGO_LAMBDA and PYTHON.
+# Sourced by test.sh, demo.sh, bench.sh and tests/deploy/run.sh. It sets and exports:
+#   ensure_moto ROOT          MOTO_SERVER and PYTHON (a Python with boto3): moto_server from
+#                             PATH when present, else moto[server] installed into ROOT/.venv/.
+#   ensure_cargo_lambda ROOT  CARGO_LAMBDA (the tests run the function under `cargo lambda
+#                             watch`): from PATH when present, else installed into ROOT/.venv/.
+#   ensure_python_tools ROOT  both.
 
-ensure_python_tools() {
+# The cargo-lambda installed when none is found (build.sh pins the same).
+CARGO_LAMBDA_PIN='cargo-lambda==1.9.2'
+
+# pip_install ROOT WHAT SPEC: installs SPEC into ROOT/.venv/, making it if need be.
+pip_install() {
+  echo "==> installing $2 into .venv/ (once)"
+  [[ -x $1/.venv/bin/python ]] || python3 -m venv "$1/.venv"
+  "$1/.venv/bin/python" -m pip install --quiet --disable-pip-version-check "$3"
+}
+
+ensure_moto() {
   local root=$1
   if command -v moto_server >/dev/null 2>&1 && python3 -c 'import boto3' 2>/dev/null; then
     MOTO_SERVER=$(command -v moto_server)
     PYTHON=python3
   else
-    if [[ ! -x $root/.venv/bin/moto_server ]]; then
-      echo "==> installing moto[server] into .venv/ (once)"
-      [[ -x $root/.venv/bin/python ]] || python3 -m venv "$root/.venv"
-      "$root/.venv/bin/python" -m pip install --quiet --disable-pip-version-check 'moto[server]==5.2.1'
-    fi
+    [[ -x $root/.venv/bin/moto_server ]] || pip_install "$root" 'moto[server]' 'moto[server]==5.2.1'
     MOTO_SERVER=$root/.venv/bin/moto_server
     PYTHON=$root/.venv/bin/python
   fi
+  export MOTO_SERVER PYTHON
+}
+
+ensure_cargo_lambda() {
+  local root=$1
   if command -v cargo-lambda >/dev/null 2>&1; then
     CARGO_LAMBDA=$(command -v cargo-lambda)
   else
-    if [[ ! -x $root/.venv/bin/cargo-lambda ]]; then
-      echo "==> installing cargo-lambda into .venv/ (once)"
-      [[ -x $root/.venv/bin/python ]] || python3 -m venv "$root/.venv"
-      "$root/.venv/bin/python" -m pip install --quiet --disable-pip-version-check 'cargo-lambda==1.9.2'
-    fi
+    [[ -x $root/.venv/bin/cargo-lambda ]] || pip_install "$root" cargo-lambda "$CARGO_LAMBDA_PIN"
     CARGO_LAMBDA=$root/.venv/bin/cargo-lambda
   fi
-  export MOTO_SERVER CARGO_LAMBDA PYTHON
+  export CARGO_LAMBDA
+}
+
+ensure_python_tools() {
+  ensure_moto "$1"
+  ensure_cargo_lambda "$1"
 }

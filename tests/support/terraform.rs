@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
 use serde_json::Value;
 
@@ -12,11 +13,18 @@ use super::moto::{Moto, repo_root};
 pub struct Module {
     dir: PathBuf,
     rc: PathBuf,
-    endpoint: String,
+    /// moto's endpoint and credentials.
+    env: Vec<(String, String)>,
 }
 
-/// The folder that holds registry.terraform.io, if this machine has a provider mirror.
-fn mirror() -> Option<PathBuf> {
+/// The folder that holds registry.terraform.io, if this machine has a provider mirror: looked
+/// for once per test binary.
+fn mirror() -> Option<&'static Path> {
+    static MIRROR: OnceLock<Option<PathBuf>> = OnceLock::new();
+    MIRROR.get_or_init(find_mirror).as_deref()
+}
+
+fn find_mirror() -> Option<PathBuf> {
     if let Some(m) = std::env::var_os("DDNS_TF_MIRROR") {
         return Some(PathBuf::from(m));
     }
@@ -62,7 +70,7 @@ impl Module {
             None => String::new(),
         };
         std::fs::write(&rc, format!("{provider}disable_checkpoint = true\n")).unwrap();
-        let module = Self { dir, rc, endpoint: moto.endpoint() };
+        let module = Self { dir, rc, env: moto.env() };
         module.terraform(&["init", "-input=false", "-backend=false"]);
         module
     }
@@ -74,11 +82,7 @@ impl Module {
             .env("TF_CLI_CONFIG_FILE", &self.rc)
             .env("TF_IN_AUTOMATION", "1")
             .env("CHECKPOINT_DISABLE", "1")
-            .env("AWS_ENDPOINT_URL", &self.endpoint)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .output()
             .expect("terraform must be installed (1.11 or later)");
         let text = String::from_utf8_lossy(&out.stdout).to_string();

@@ -86,6 +86,11 @@ pub fn fixture(name: &str) -> Value {
 }
 
 /// A state-change event for `instance` in `state`, shaped like the fixture.
+/// The one-minute schedule's event: a sweep.
+pub fn sweep() -> Value {
+    fixture("scheduled-event.json")
+}
+
 pub fn state_change(instance: &str, state: &str) -> Value {
     let mut e = fixture("ec2-state-change-running.json");
     e["detail"]["instance-id"] = instance.into();
