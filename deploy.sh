@@ -143,13 +143,16 @@ prompt_settings() { # the seed's questions, in the seed's order
   ask "Record name(s), comma-separated (name:A+AAAA:TTL for IPv6 or a TTL): "
   set_flag records record "$REPLY"
   ask "Webhook URL for alerts (input hidden; Enter for none): " hidden
-  WEBHOOK_URL=$REPLY
+  WEBHOOK_URL=$REPLY WEBHOOK_SECRET=""
   if [[ -n $WEBHOOK_URL ]]; then
     ask "Secret to sign alerts with, 16+ characters (input hidden; Enter for none): " hidden
     WEBHOOK_SECRET=$REPLY
   fi
+  # None is an answer: it turns off what saved settings or an earlier round had on.
+  [[ -n $WEBHOOK_URL ]] || set_flag webhook_enabled bool false
+  [[ -n $WEBHOOK_SECRET ]] || set_flag webhook_signed bool false
   ask "E-mail address for alarms (Enter for none): "
-  [[ -z $REPLY ]] || set_flag alarm_email str "$REPLY"
+  if [[ -n $REPLY ]]; then set_flag alarm_email str "$REPLY"; else set_flag alarm_email json null; fi
 }
 
 # Writes the settings, and hands the webhook's values to Terraform through the environment.
@@ -223,7 +226,8 @@ until tf plan -input=false "${VARS[@]}" -var detect_existing=true -out="$WORK/de
   sed -n '/Error: /,$p' "$WORK/plan.log" | grep . >&2 || cat "$WORK/plan.log" >&2
   [[ $PROMPTED == yes ]] || die "the plan failed: fix what Terraform names above (the settings are in terraform/variables.auto.tfvars.json)"
   say "Terraform refused a setting (it names the variable above). Answer again:"
-  WEBHOOK_URL="" WEBHOOK_SECRET=""
+  # The webhook is asked again too: what the refused answers gave must not outlive them.
+  unset TF_VAR_webhook_url TF_VAR_webhook_secret
   prompt_settings
   save
 done

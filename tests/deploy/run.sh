@@ -356,9 +356,11 @@ check_deploy_prompts() {
   local copy="$WORK/prompts" settings
   copy_repo "$copy"
   settings="$copy/terraform/variables.auto.tfvars.json"
-  # A wrong instance id, the first listed zone, a record; no webhook, no alarm address; Terraform
-  # refuses the id and the questions come again; the listed instance and zone; yes, apply.
-  printf '%s\n' "i-nothex" "1" "app.example.com" "" "" "$IID" "1" "app.example.com" "" "" "yes" >"$WORK/answers-1"
+  # A wrong instance id, the first listed zone, a record, a webhook without a secret, no alarm
+  # address; Terraform refuses the id and the questions come again; the listed instance and
+  # zone, and this time no webhook; yes, apply.
+  printf '%s\n' "i-nothex" "1" "app.example.com" "https://hooks.example.org/first" "" "" \
+    "$IID" "1" "app.example.com" "" "" "yes" >"$WORK/answers-1"
   expect_ok "deploy.sh answered through its prompts deploys" "$copy/deploy.sh" --zip "$DEPLOY_ZIP" <"$WORK/answers-1"
   local log=$LAST_LOG
   expect_grep "Terraform's own message names the wrong value" "records[].instance_id must be an EC2 instance id" "$log"
@@ -366,6 +368,10 @@ check_deploy_prompts() {
   if [[ $(grep -c 'Instance id(s) to follow' "$log") == 2 ]]; then ok "the instance question came twice"; else not_ok "the instance question did not come twice"; fi
   expect_grep "the zone was picked from the list" "\"zone_id\": \"$ZID\"" "$settings"
   expect_grep "the instance is saved" "\"instance_id\": \"$IID\"" "$settings"
+  expect_ok "the webhook answered first and withdrawn on the second round is off" "$PY" -c '
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert not s["webhook_enabled"] and not s["webhook_signed"] and s["alarm_email"] is None, s' "$settings"
   py_checks exists --name dynamic-dns-updater --expect yes
   printf '%s\n' "y" "no" >"$WORK/answers-2"
   expect_fail "reusing the saved settings, declined at the confirmation" "cancelled: nothing was changed" "$copy/deploy.sh" --zip "$DEPLOY_ZIP" <"$WORK/answers-2"
