@@ -3,7 +3,8 @@
 # function never sends a request that mixes them, so every request falls under one statement.
 
 locals {
-  zone_arn = "arn:${local.partition}:route53:::hostedzone"
+  zone_arn      = "arn:${local.partition}:route53:::hostedzone"
+  all_zone_arns = [for z in local.all_zone_ids : "${local.zone_arn}/${z}"]
 
   # IAM compares names in Route53's normalised form: lower case, no trailing dot, and any
   # character other than a-z 0-9 - _ . as a backslash and three octal digits (so * is \052).
@@ -69,7 +70,7 @@ locals {
         Sid      = "DeleteReleasedAddresses"
         Effect   = "Allow"
         Action   = ["route53:ChangeResourceRecordSets"]
-        Resource = [for z in local.all_zone_ids : "${local.zone_arn}/${z}"]
+        Resource = local.all_zone_arns
         Condition = {
           "ForAllValues:StringEquals" = {
             "route53:ChangeResourceRecordSetsRecordTypes" = ["A", "AAAA"]
@@ -82,7 +83,7 @@ locals {
         Sid      = "DeleteOwnMarkers"
         Effect   = "Allow"
         Action   = ["route53:ChangeResourceRecordSets"]
-        Resource = [for z in local.all_zone_ids : "${local.zone_arn}/${z}"]
+        Resource = local.all_zone_arns
         Condition = {
           "ForAllValues:StringLike" = {
             "route53:ChangeResourceRecordSetsNormalizedRecordNames" = ["_ddns-owner.*"]
@@ -108,7 +109,7 @@ locals {
         Sid      = "ReadZones"
         Effect   = "Allow"
         Action   = ["route53:GetHostedZone", "route53:ListResourceRecordSets"]
-        Resource = [for z in local.all_zone_ids : "${local.zone_arn}/${z}"]
+        Resource = local.all_zone_arns
       },
       {
         Sid      = "WriteOwnLogs"
@@ -131,8 +132,6 @@ locals {
         Action   = ["ssm:GetParameter"]
         Resource = concat(["${local.parameter_arn}${local.url_parameter}"], var.webhook_signed ? ["${local.parameter_arn}${local.secret_parameter}"] : [])
       },
-    ] : [],
-    var.webhook_enabled ? [
       {
         # The open incidents, kept across cold starts so that a problem alerts once; created
         # on the first write, deleted by a release.

@@ -11,7 +11,7 @@ data "aws_partition" "current" {}
 # The zones' names: to check that every record lies in its zone, and to scope the fleet's IAM
 # statement to the allowed zones' subdomains.
 data "aws_route53_zone" "this" {
-  for_each = toset(concat(local.record_zone_ids, local.discovery_zone_ids))
+  for_each = toset(local.all_zone_ids)
   zone_id  = each.value
 }
 
