@@ -21,7 +21,10 @@ const CLI_DEADLINE: Duration = Duration::from_secs(300);
     about = "Keep Route53 records pointed at EC2 instances' public IPs.",
     long_about = "Keep Route53 records pointed at EC2 instances' public IPs.\n\n\
 In Lambda (AWS_LAMBDA_RUNTIME_API set) it serves events. Anywhere else it is this CLI, reading the same \
-DDNS_* configuration from the environment and AWS credentials the usual way."
+DDNS_* configuration from the environment and AWS credentials the usual way.\n\n\
+apply, release and invoke write DNS as an owner, so outside Lambda they need DDNS_OWNER_ID: the \
+deployment's (the Terraform output owner_id) to act for it, or one of your own for records this CLI \
+owns. plan shows what would change without it."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -50,6 +53,10 @@ pub enum Command {
 
 pub async fn run(app: &App, command: Command) -> ExitCode {
     let invocation = Invocation { deadline: SystemTime::now() + CLI_DEADLINE, account: None };
+    if let Some(refusal) = needs_owner(app, &command) {
+        eprintln!("error: {refusal}");
+        return ExitCode::FAILURE;
+    }
     match command {
         Command::Plan | Command::Apply => {
             let dry_run = matches!(command, Command::Plan);
@@ -79,6 +86,24 @@ pub async fn run(app: &App, command: Command) -> ExitCode {
             print_result(handler::handle(app, &json!({"action": "test-webhook"}), invocation).await)
         }
     }
+}
+
+/// Outside Lambda the owner id made up by default is the default deployment's own, so a command
+/// that writes DNS would act as that deployment (and delete its other names as orphans). It
+/// must be named.
+fn needs_owner(app: &App, command: &Command) -> Option<String> {
+    let what = match command {
+        _ if app.config.owner_id.is_some() => return None,
+        Command::Apply => "apply",
+        Command::Release { dry_run: false } => "release",
+        Command::Invoke { .. } => "invoke",
+        _ => return None,
+    };
+    Some(format!(
+        "DDNS_OWNER_ID is not set; {what} writes DNS as an owner and will not guess one. To act for a deployment, \
+         set it to that deployment's owner id (terraform output -raw owner_id); for records this CLI owns \
+         alone, set an id of your own"
+    ))
 }
 
 /// The event in a JSON file, or on standard input for `-`.

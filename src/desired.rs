@@ -26,8 +26,28 @@ pub struct Desired {
     pub rtype: RecordType,
     pub instance: InstanceId,
     pub want: Want,
-    /// Found through a tag rather than listed by the operator: may only touch records it owns.
-    pub discovered: bool,
+    /// Found through a tag rather than listed by the operator: may only touch records it owns,
+    /// and shares the name with every other instance whose tag names it until the registry
+    /// settles who holds it. `None` for an operator's mapping.
+    pub discovered: Option<Claimant>,
+}
+
+/// What a tagged instance's claim on a name weighs when several instances name it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Claimant {
+    /// It is up, or stopped with DDNS_ON_STOP=keep: it still claims the name. An instance that
+    /// is shutting down, terminated, or stopped under DDNS_ON_STOP=delete claims nothing.
+    pub claims: bool,
+    /// When it last started (Unix seconds), when EC2 said.
+    pub launched: Option<i64>,
+}
+
+impl Claimant {
+    pub fn of(instance: &Instance, on_stop: OnStop) -> Self {
+        let state = instance.state;
+        let claims = state.is_up() || (!state.is_gone() && on_stop == OnStop::Keep);
+        Self { claims, launched: instance.launched }
+    }
 }
 
 /// A tagged name that gets no record, and why.
@@ -51,6 +71,11 @@ impl Wanted {
     /// Only the records in these zones (the ones that could be read).
     pub fn in_zones(&self, zones: &[ZoneId]) -> Vec<Desired> {
         self.records.iter().filter(|d| zones.contains(&d.zone)).cloned().collect()
+    }
+
+    /// Only the records at the names `keep` picks.
+    pub fn at(self, keep: impl Fn(&ZoneId, &RecordName) -> bool) -> Vec<Desired> {
+        self.records.into_iter().filter(|d| keep(&d.zone, &d.name)).collect()
     }
 }
 
@@ -93,7 +118,7 @@ pub fn desired(mappings: &[&Mapping], instances: &Instances, on_stop: OnStop) ->
                 rtype,
                 instance: m.instance.clone(),
                 want,
-                discovered: false,
+                discovered: None,
             });
         }
     }
@@ -138,18 +163,18 @@ pub fn discovered(
             }
         }
     }
+    // Every instance naming a name is a candidate for it; the registry settles who holds it.
     let mut out = Vec::new();
     let mut keys: Vec<_> = claims.into_iter().collect();
     keys.sort_by(|a, b| a.0.cmp(&b.0));
     for ((zone, name), claimants) in keys {
-        let [instance] = claimants.as_slice() else {
-            refusals.extend(shared(&name, &claimants));
-            continue;
-        };
-        for &rtype in &discovery.types {
-            let want = want_for(Some(instance), rtype, ttl, on_stop);
-            let instance = instance.id.clone();
-            out.push(Desired { zone: zone.clone(), name: name.clone(), rtype, instance, want, discovered: true });
+        for instance in claimants {
+            let claimant = Some(Claimant::of(instance, on_stop));
+            for &rtype in &discovery.types {
+                let want = want_for(Some(instance), rtype, ttl, on_stop);
+                let (zone, name, id) = (zone.clone(), name.clone(), instance.id.clone());
+                out.push(Desired { zone, name, rtype, instance: id, want, discovered: claimant });
+            }
         }
     }
     Wanted { records: out, refusals, outside }
@@ -166,7 +191,7 @@ enum Unplaced {
 /// Where a tagged name goes: the allowed zone whose domain is its longest suffix, if the name
 /// keeps the rules of what a tag may claim.
 fn place(raw: &str, discovery: &Discovery, zones: &[(ZoneId, RecordName)]) -> Result<(ZoneId, RecordName), Unplaced> {
-    let name = RecordName::parse(raw).map_err(Unplaced::Refused)?;
+    let name = RecordName::managed(raw).map_err(Unplaced::Refused)?;
     if name.guarded().is_some() {
         return Err(Unplaced::Refused("names under _ddns-owner are reserved for ownership markers".into()));
     }
@@ -189,13 +214,6 @@ fn place(raw: &str, discovery: &Discovery, zones: &[(ZoneId, RecordName)]) -> Re
         return refuse(format!("not below DDNS_TAG_SUFFIXES ({})", suffixes.join(", ")));
     }
     Ok((zone.clone(), name))
-}
-
-/// A name several instances claim: each of them is refused it.
-fn shared(name: &RecordName, claimants: &[&Instance]) -> Vec<Refusal> {
-    let ids: Vec<String> = claimants.iter().map(|i| i.id.to_string()).collect();
-    let reason = format!("claimed by several instances ({})", ids.join(", "));
-    claimants.iter().map(|i| Refusal { instance: i.id.clone(), name: name.display(), reason: reason.clone() }).collect()
 }
 
 /// A terminated or vanished instance has given its address back for good, so its records go
@@ -247,6 +265,7 @@ mod tests {
             ipv4: v4.map(|s| s.parse().unwrap()),
             ipv6: v6.map(|s| s.parse().unwrap()),
             name_tag: None,
+            launched: None,
         };
         HashMap::from([(id, i)])
     }
@@ -373,6 +392,7 @@ mod ready_tests {
             ipv4: v4.then(|| "3.1.2.4".parse().unwrap()),
             ipv6: v6.then(|| "2600::1".parse().unwrap()),
             name_tag: tag.then(|| "t.example.com".into()),
+            launched: None,
         };
         HashMap::from([(id, i)])
     }
@@ -412,6 +432,7 @@ mod discovery_tests {
             ipv4: Some("3.1.2.4".parse().unwrap()),
             ipv6: None,
             name_tag: tag.map(str::to_string),
+            launched: None,
         }
     }
 
@@ -458,7 +479,7 @@ mod discovery_tests {
         );
         let placed: Vec<(String, String)> = w.records.iter().map(|d| (d.name.display(), d.zone.to_string())).collect();
         assert_eq!(placed, [("a.example.com".into(), "ZCOM".into()), ("b.dev.example.com".into(), "ZDEV".into())]);
-        assert!(w.records.iter().all(|d| d.discovered));
+        assert!(w.records.iter().all(|d| d.discovered.is_some()));
         assert!(w.refusals.is_empty(), "a name in another deployment's zone is no refusal");
         assert_eq!(w.outside.len(), 1);
         assert_eq!(w.outside[0].name, "c.example.org");
@@ -553,19 +574,45 @@ mod discovery_tests {
     }
 
     #[test]
-    fn two_instances_claiming_one_name_are_both_refused() {
+    fn every_instance_naming_a_name_is_a_candidate_for_the_registry_to_settle() {
+        let mut late = tagged("i-00000001", "running", Some("a.example.com"));
+        late.launched = Some(200);
         let (d, r) = run(
             vec![
-                tagged("i-00000001", "running", Some("a.example.com")),
+                late,
                 tagged("i-00000002", "running", Some("A.example.com.")),
+                tagged("i-00000003", "terminated", Some("a.example.com")),
             ],
             &["ZCOM"],
             &[],
             OnStop::Delete,
         );
-        assert!(d.is_empty());
-        assert_eq!(r.len(), 2);
-        assert!(r[0].reason.contains("i-00000001, i-00000002"));
+        let candidates: Vec<(&str, Option<Claimant>)> = d.iter().map(|d| (d.instance.as_str(), d.discovered)).collect();
+        assert_eq!(
+            candidates,
+            [
+                ("i-00000001", Some(Claimant { claims: true, launched: Some(200) })),
+                ("i-00000002", Some(Claimant { claims: true, launched: None })),
+                ("i-00000003", Some(Claimant { claims: false, launched: None })),
+            ]
+        );
+        assert!(r.is_empty(), "sharing a name is for the registry to settle: {r:?}");
+    }
+
+    #[test]
+    fn who_still_claims_a_name() {
+        for (state, on_stop, claims) in [
+            ("pending", OnStop::Delete, true),
+            ("running", OnStop::Delete, true),
+            ("stopping", OnStop::Delete, false),
+            ("stopped", OnStop::Delete, false),
+            ("stopped", OnStop::Keep, true),
+            ("shutting-down", OnStop::Keep, false),
+            ("terminated", OnStop::Keep, false),
+        ] {
+            let claimant = Claimant::of(&tagged("i-00000001", state, None), on_stop);
+            assert_eq!(claimant.claims, claims, "{state} {on_stop:?}");
+        }
     }
 
     #[test]

@@ -1,7 +1,6 @@
 //! EC2 edge: DescribeInstances, by id or by tag, paged at the API maximum -> [`Instances`].
 //! Filters by id rather than naming ids, so an unknown or purged instance is simply absent.
 
-use std::collections::HashSet;
 use std::time::Duration;
 
 use aws_sdk_ec2::types::{Filter, Instance as Ec2Instance};
@@ -55,7 +54,8 @@ pub async fn describe_scope(
 }
 
 /// The instances with these ids (one call per 200 ids). `tag_key` names the tag to read names from.
-async fn describe(
+/// One EC2 does not list is absent: purged, or never in this account and region.
+pub async fn describe(
     clients: &Clients,
     budget: &Budget,
     ids: &[InstanceId],
@@ -70,15 +70,8 @@ async fn describe(
     Ok(found)
 }
 
-/// The instances among `ids` that EC2 shows terminated (or shutting down). One it does not show
-/// is not taken for gone: it may live in another region or account. A failed look finds none.
-pub async fn terminated(clients: &Clients, budget: &Budget, ids: &[InstanceId]) -> HashSet<InstanceId> {
-    let found = describe(clients, budget, ids, None).await.unwrap_or_default();
-    found.into_values().filter(|i| i.state.is_gone()).map(|i| i.id).collect()
-}
-
 /// Every instance carrying `tag_key`, filtered by EC2 itself.
-async fn describe_tagged(clients: &Clients, budget: &Budget, tag_key: &str) -> Result<Instances, Failure> {
+pub async fn describe_tagged(clients: &Clients, budget: &Budget, tag_key: &str) -> Result<Instances, Failure> {
     pages(clients, budget, Filter::builder().name("tag-key").values(tag_key).build(), Some(tag_key)).await
 }
 
@@ -112,15 +105,25 @@ fn convert(i: &Ec2Instance, tag_key: Option<&str>) -> Option<Instance> {
         .and_then(|n| InstanceState::parse(n.as_str()))
         .unwrap_or(InstanceState::Pending);
     let ipv4 = i.public_ip_address().and_then(|ip| ip.parse().ok());
-    let primary = i.network_interfaces().iter().find(|n| n.attachment().and_then(|a| a.device_index()) == Some(0));
-    let ipv6 = primary
-        .and_then(|n| n.ipv6_addresses().first())
-        .and_then(|a| a.ipv6_address())
-        .or(i.ipv6_address())
-        .and_then(|ip| ip.parse().ok());
+    let ipv6 = primary_ipv6(i).and_then(|ip| ip.parse().ok());
     let name_tag = tag_key
         .and_then(|key| i.tags().iter().find(|t| t.key() == Some(key)))
         .and_then(|t| t.value())
         .map(str::to_string);
-    Some(Instance { id, state, ipv4, ipv6, name_tag })
+    let launched = i.launch_time().map(|t| t.secs());
+    Some(Instance { id, state, ipv4, ipv6, name_tag, launched })
+}
+
+/// The address AAAA records follow: the primary interface's address EC2 marks primary, else the
+/// instance's own `Ipv6Address`, else the interface's only one. Never "the first of several",
+/// whose order EC2 does not promise, so a record does not flap between addresses.
+fn primary_ipv6(i: &Ec2Instance) -> Option<&str> {
+    let primary = i.network_interfaces().iter().find(|n| n.attachment().and_then(|a| a.device_index()) == Some(0));
+    let addresses = primary.map(|n| n.ipv6_addresses()).unwrap_or_default();
+    addresses.iter().find(|a| a.is_primary_ipv6() == Some(true)).and_then(|a| a.ipv6_address()).or(i.ipv6_address()).or(
+        match addresses {
+            [only] => only.ipv6_address(),
+            _ => None,
+        },
+    )
 }

@@ -127,45 +127,40 @@ async fn reconcile(app: &App, trigger: &Trigger, budget: &Budget) -> Reconciled 
         let refusals = wanted.refusals.iter().map(report::refused).collect();
         return Reconciled { note: Some(note), coverage, outside: wanted.outside, ..Reconciled::failed(refusals) };
     }
-    converge(app, trigger, budget, &scope, &instances, wanted).await
+    converge(app, trigger, budget, &scope, instances, wanted).await
 }
 
-/// Brings what Route53 holds to what `wanted` asks: read, registry, plan, apply, and the second
-/// chance for names that moved.
+/// Brings what Route53 holds to what `wanted` asks: read, registry, a look at the instances
+/// that decide who holds a name, plan, apply, and the second chance for names that moved.
 async fn converge(
     app: &App,
     trigger: &Trigger,
     budget: &Budget,
     scope: &Scope<'_>,
-    instances: &Instances,
+    instances: Instances,
     wanted: Wanted,
 ) -> Reconciled {
     let readings = read::readings(&scope.whole_zones, wanted.records.iter().map(|d| (&d.zone, &d.name)));
     let read = read::current(&app.clients, budget, &readings, &*app.env.progress).await;
     let coverage = Coverage { full: scope.full, described: true, read: read.readable.clone() };
-    if scope.full && !trigger.dry_run() && scope.whole_zones.iter().all(|z| read.readable.contains(z)) {
-        app.swept();
-    }
-    // A zone that could not be read is never written.
-    let desired = wanted.in_zones(&read.readable);
     let registry = Registry::read(&read.current, &app.owner);
-    // Names under the earlier default owner id are released only if their instance is seen gone:
-    // from this invocation's answer where it described them, else asked.
-    let wanted_names: HashSet<(&ZoneId, &RecordName)> = desired.iter().map(|d| (&d.zone, &d.name)).collect();
-    let legacy = registry.legacy_instances(|z, n| wanted_names.contains(&(z, n)));
-    let (seen, unseen): (Vec<InstanceId>, Vec<InstanceId>) =
-        legacy.into_iter().partition(|i| instances.contains_key(i));
-    let mut gone: HashSet<InstanceId> = seen.into_iter().filter(|i| instances[i].state.is_gone()).collect();
-    if !unseen.is_empty() && scope.orphans != Orphans::Ignore {
-        gone.extend(ec2::terminated(&app.clients, budget, &unseen).await);
-    }
+    let (instances, wanted) = match look_around(app, budget, scope, &registry, instances, wanted).await {
+        Ok(seen) => seen,
+        Err(f) => return Reconciled { coverage, ..Reconciled::failed(vec![f]) },
+    };
+    // A zone that could not be read is never written.
+    let candidates = wanted.in_zones(&read.readable);
+    let settled = registry.settle(candidates.clone());
+    let desired = settled.records;
+    // Names under the earlier default owner id are released only where their instance is seen gone.
+    let gone: HashSet<InstanceId> = instances.values().filter(|i| i.state.is_gone()).map(|i| i.id.clone()).collect();
     let rules = Rules { orphans: &scope.orphans, gone: &gone, force: trigger.force() };
     let plan = plan::plan(&desired, &read.current, &registry, &rules);
     for c in &plan.conflicts {
         warn!(name = %c.name, r#type = %c.rtype, reason = %c.reason, "record left alone");
     }
-    let (refusals, conflicts) =
-        (wanted.refusals.iter().map(report::refused), plan.conflicts.iter().map(report::conflicted));
+    let refusals = wanted.refusals.iter().chain(&settled.refusals).map(report::refused);
+    let conflicts = plan.conflicts.iter().map(report::conflicted);
     let mut failures: Vec<Failure> = refusals.chain(read.failures).chain(conflicts).collect();
     let (unchanged, outside) = (plan.unchanged, wanted.outside);
     if let Some(reason) = plan.blocked {
@@ -177,10 +172,80 @@ async fn converge(
     }
     let comment = app.owner.comment(&trigger.label());
     let outcomes = apply::apply(&app.clients, budget, &plan.changes, &comment, &*app.env.progress).await;
-    let second = retry::again(app, budget, &desired, &rules, &comment, outcomes).await;
+    let second = retry::again(app, budget, scope, &candidates, &rules, &comment, outcomes).await;
     failures.extend(second.failures);
+    // The clean-up of names nothing configures any more is done only once it all went through.
+    let complete = second.outcomes.iter().all(|o| o.result.is_ok());
+    if scope.full && complete && scope.whole_zones.iter().all(|z| read.readable.contains(z)) {
+        app.swept();
+    }
     let unchanged = unchanged + second.unchanged;
     Reconciled { outcomes: second.outcomes, unchanged, coverage, outside, ..Reconciled::failed(failures) }
+}
+
+/// The instances a run must see, beyond those it described, before the registry can settle who
+/// holds its names: the incumbents our markers name at its tagged names; those under the
+/// earlier default owner id at names it does not want (released only when seen gone); and, when
+/// an event's instance gives a name up in fleet mode, every tagged instance, so that the name
+/// passes to one that still claims it in the same invocation. One DescribeInstances for the
+/// ids, one paged one for the tags, each only when needed; the wanted records are worked out
+/// again over what was seen, for the names already in play.
+async fn look_around(
+    app: &App,
+    budget: &Budget,
+    scope: &Scope<'_>,
+    registry: &Registry,
+    instances: Instances,
+    wanted: Wanted,
+) -> Result<(Instances, Wanted), Failure> {
+    let tagged: HashSet<(&ZoneId, &RecordName)> =
+        wanted.records.iter().filter(|d| d.discovered.is_some()).map(|d| (&d.zone, &d.name)).collect();
+    let in_play: HashSet<(&ZoneId, &RecordName)> = wanted.records.iter().map(|d| (&d.zone, &d.name)).collect();
+    let wants = |z: &ZoneId, n: &RecordName| in_play.contains(&(z, n));
+    let mut ids: Vec<InstanceId> = Vec::new();
+    if !scope.all_tagged {
+        ids.extend(
+            tagged.iter().filter_map(|(z, n)| registry.incumbent(z, n)).filter_map(|i| InstanceId::parse(i).ok()),
+        );
+    }
+    if scope.orphans != Orphans::Ignore {
+        ids.extend(registry.legacy_instances(wants));
+    }
+    ids.retain(|i| !instances.contains_key(i));
+    ids.sort();
+    ids.dedup();
+    let given_up: Vec<(ZoneId, RecordName)> = match (&app.config.discovery, scope.all_tagged) {
+        (Some(_), false) => {
+            let dropped = wanted.records.iter().filter(|d| {
+                d.discovered.is_some_and(|c| !c.claims)
+                    && registry.incumbent(&d.zone, &d.name) == Some(d.instance.as_str())
+            });
+            let orphaned = registry.orphans(wants, &scope.orphans, |_| false);
+            dropped
+                .map(|d| (d.zone.clone(), d.name.clone()))
+                .chain(orphaned.into_iter().map(|o| (o.zone, o.name)))
+                .collect()
+        }
+        _ => Vec::new(),
+    };
+    if ids.is_empty() && given_up.is_empty() {
+        return Ok((instances, wanted));
+    }
+    let tag_key = app.config.discovery.as_ref().map(|d| d.tag_key.as_str());
+    let mut seen = instances;
+    if !ids.is_empty() {
+        seen.extend(ec2::describe(&app.clients, budget, &ids, tag_key).await?);
+    }
+    if let (false, Some(key)) = (given_up.is_empty(), tag_key) {
+        for (id, instance) in ec2::describe_tagged(&app.clients, budget, key).await? {
+            seen.entry(id).or_insert(instance);
+        }
+    }
+    let keep: HashSet<(ZoneId, RecordName)> =
+        in_play.into_iter().map(|(z, n)| (z.clone(), n.clone())).chain(given_up).collect();
+    let records = desired::wanted(&app.config, &scope.mappings, &seen, &app.zones)
+        .at(|z, n| keep.contains(&(z.clone(), n.clone())));
+    Ok((seen, Wanted { records, ..wanted }))
 }
 
 /// An event this function does not handle: logged, counted, and answered with an error.

@@ -65,10 +65,12 @@ pub struct Instance {
     pub id: InstanceId,
     pub state: InstanceState,
     pub ipv4: Option<Ipv4Addr>,
-    /// The first IPv6 address of the primary network interface.
+    /// The primary IPv6 address: the one EC2 marks primary, else the instance's own.
     pub ipv6: Option<Ipv6Addr>,
     /// The value of the discovery tag, when the instance carries it.
     pub name_tag: Option<String>,
+    /// When it last started (Unix seconds): among newcomers to a name, the earliest wins.
+    pub launched: Option<i64>,
 }
 
 impl Instance {

@@ -49,6 +49,21 @@ impl RecordName {
         Ok(Self(format!("{}.", bare.replace('*', "\\052"))))
     }
 
+    /// Parses a name this tool is to manage: beside the rules of [`RecordName::parse`], its
+    /// ownership marker's name must stay within DNS's 253 characters, or every write would fail.
+    pub fn managed(input: &str) -> Result<Self, String> {
+        let name = Self::parse(input)?;
+        let longest = 253 - MARKER_LABEL.len() - 1;
+        let len = name.display().len();
+        if len > longest {
+            return Err(format!(
+                "{:?} is {len} characters; a managed name may have at most {longest}, so that its ownership marker ({MARKER_LABEL}.<name>) stays within DNS's 253",
+                name.display()
+            ));
+        }
+        Ok(name)
+    }
+
     /// Reads a name as Route53 returns it; never fails, so foreign records can still be compared.
     pub fn from_route53(stored: &str) -> Self {
         let lower = stored.to_ascii_lowercase().replace('*', "\\052");
@@ -286,6 +301,23 @@ mod tests {
         assert_ne!(apex.marker(), apex, "never the apex, where SPF lives");
         let wildcard = RecordName::parse("*.example.com").unwrap();
         assert_eq!(wildcard.marker().as_str(), "_ddns-owner.\\052.example.com.");
+    }
+
+    #[test]
+    fn a_managed_name_leaves_room_for_its_marker() {
+        let label = "a".repeat(60);
+        let at = |n: usize| format!("{}.example.com", [label.as_str()].repeat(n).join("."));
+        let longest = format!("{}.{}", "b".repeat(241 - at(3).len() - 1), at(3));
+        assert_eq!(longest.len(), 241);
+        assert!(RecordName::managed(&longest).is_ok(), "241 characters and `_ddns-owner.` make 253");
+        let over = format!("bb{}", &longest[1..]);
+        assert_eq!(
+            RecordName::managed(&over).unwrap_err(),
+            format!(
+                "{over:?} is 242 characters; a managed name may have at most 241, so that its ownership marker (_ddns-owner.<name>) stays within DNS's 253"
+            )
+        );
+        assert!(RecordName::parse(&over).is_ok(), "as a plain name it is fine");
     }
 
     #[test]

@@ -84,7 +84,7 @@ fn plan_name(group: &[&Desired], current: &Current, registry: &Registry) -> Plan
         return Plan { conflicts: group.iter().map(|d| conflict(d, reason.clone())).collect(), ..Plan::default() };
     }
     let at_name = current.at(zone, name);
-    let origin = if group[0].discovered { Origin::Tag } else { Origin::Mapping };
+    let origin = if group[0].discovered.is_some() { Origin::Tag } else { Origin::Mapping };
     // Records of ours at the name of a type nothing wants there any more go.
     let mut out = Plan { changes: stale(group, at_name, claim), ..Plan::default() };
     // The TTL of what will exist at the name once the changes are made, if anything will.
@@ -183,7 +183,7 @@ fn diff(d: &Desired, at_name: &[Existing], claim: &Claim, origin: Origin) -> Ste
         return Step::Conflict(format!("{special} at this name; refusing to overwrite it. {ELSEWHERE}"));
     }
     let existing = same_type.first().map(|e| e.data());
-    if d.discovered && existing.is_some() && *claim == Claim::Free {
+    if d.discovered.is_some() && existing.is_some() && *claim == Claim::Free {
         return Step::Conflict(format!(
             "a record exists without this tool's ownership marker; left untouched. Delete that {} record, or list {} in DDNS_RECORDS to adopt it",
             d.rtype,
@@ -261,6 +261,7 @@ fn same_address(a: &str, b: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::desired::Claimant;
     use crate::registry::{HERITAGE, Owner};
 
     fn name(n: &str) -> RecordName {
@@ -279,7 +280,7 @@ mod tests {
             rtype: t,
             instance: id(),
             want: Want::Address { value: v.into(), ttl: 60 },
-            discovered: false,
+            discovered: None,
         }
     }
     fn want_absent(n: &str) -> Desired {
@@ -289,7 +290,7 @@ mod tests {
             rtype: RecordType::A,
             instance: id(),
             want: Want::Absent { reason: "stopped".into() },
-            discovered: false,
+            discovered: None,
         }
     }
     fn want_leave(n: &str) -> Desired {
@@ -299,7 +300,7 @@ mod tests {
             rtype: RecordType::A,
             instance: id(),
             want: Want::Leave { reason: "stopped".into() },
-            discovered: false,
+            discovered: None,
         }
     }
     fn existing(n: &str, t: &str, ttl: u32, values: &[&str]) -> Existing {
@@ -527,7 +528,8 @@ mod tests {
     }
 
     fn discovered(n: &str, want: Want) -> Desired {
-        Desired { zone: zone("Z1"), name: name(n), rtype: RecordType::A, instance: id(), want, discovered: true }
+        let discovered = Some(Claimant { claims: true, launched: None });
+        Desired { zone: zone("Z1"), name: name(n), rtype: RecordType::A, instance: id(), want, discovered }
     }
     fn addr(v: &str) -> Want {
         Want::Address { value: v.into(), ttl: 60 }

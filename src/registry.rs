@@ -1,11 +1,13 @@
 //! The ownership registry: reads the TXT markers out of what Route53 holds, says of every name
 //! whether it is free, ours or someone else's, finds the orphans (names our markers guard that
-//! nothing wants any more), and writes the marker changes. Pure.
+//! nothing wants any more), settles which instance holds a name several claim (the incumbent
+//! rule), and writes the marker changes. Pure.
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::desired::{Desired, Refusal};
 use crate::names::{InstanceId, RecordName, RecordType, ZoneId};
-use crate::records::{Action, Change, Current, Origin, RecordData};
+use crate::records::{Action, Change, Current, Origin, RecordData, group_by};
 use crate::scope::Orphans;
 
 /// The text every ownership marker starts with.
@@ -95,6 +97,25 @@ pub struct Orphan {
     pub types: Option<Vec<RecordType>>,
 }
 
+/// The records of the instances that hold their names, and the claims refused meanwhile.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Settled {
+    pub records: Vec<Desired>,
+    pub refusals: Vec<Refusal>,
+}
+
+/// Who may write a tagged name this run.
+#[derive(Debug, PartialEq, Eq)]
+enum Holder<'a> {
+    /// This instance: its wants go ahead. `why` says, for the refused, how it won.
+    Of { instance: &'a InstanceId, why: &'static str },
+    /// Every candidate goes ahead: the name is another owner's, and the plan says so for each.
+    All,
+    /// None: our marker names an instance that is not among the candidates and none of them
+    /// claims the name; whatever happens to it is that instance's business.
+    Nobody,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Registry {
     owner: String,
@@ -117,6 +138,79 @@ impl Registry {
 
     pub fn claim(&self, zone: &ZoneId, name: &RecordName) -> &Claim {
         self.claims.get(&(zone.clone(), name.clone())).unwrap_or(&Claim::Free)
+    }
+
+    /// The instance our marker (or an earlier default's) at a name names.
+    pub fn incumbent(&self, zone: &ZoneId, name: &RecordName) -> Option<&str> {
+        match self.claim(zone, name) {
+            Claim::Ours { instance: Some(i), .. } | Claim::Legacy { instance: Some(i), .. } => Some(i),
+            _ => None,
+        }
+    }
+
+    /// The incumbent rule. Of the instances whose tags name a name, the one our marker names
+    /// keeps it while it still claims it; otherwise the earliest started of those that claim it
+    /// (then the lowest id) takes it; the others are refused, and nothing of theirs is written.
+    /// With no claimant left, the incumbent's own wants (a delete) go ahead; a candidate that
+    /// is not the incumbent never touches a name our marker gives to another instance.
+    /// Mappings are the operator's word and pass as they are.
+    pub fn settle(&self, records: Vec<Desired>) -> Settled {
+        let mut out = Settled::default();
+        for group in group_by(records, |d| (d.zone.clone(), d.name.clone())) {
+            if group[0].discovered.is_none() {
+                out.records.extend(group);
+                continue;
+            }
+            match self.holder(&group) {
+                Holder::All => out.records.extend(group),
+                Holder::Nobody => {}
+                Holder::Of { instance, why } => {
+                    let instance = instance.clone();
+                    let mut refused: Vec<&InstanceId> = group
+                        .iter()
+                        .filter(|d| d.instance != instance && d.discovered.is_some_and(|c| c.claims))
+                        .map(|d| &d.instance)
+                        .collect();
+                    refused.dedup();
+                    let name = group[0].name.display();
+                    out.refusals.extend(refused.into_iter().map(|other| Refusal {
+                        instance: other.clone(),
+                        name: name.clone(),
+                        reason: format!(
+                            "held by {instance}, {why}; {other} takes it over once {instance} stops claiming it. \
+                             Remove the tag from one of them to end the overlap"
+                        ),
+                    }));
+                    out.records.extend(group.into_iter().filter(|d| d.instance == instance));
+                }
+            }
+        }
+        out
+    }
+
+    fn holder<'a>(&self, group: &'a [Desired]) -> Holder<'a> {
+        let (zone, name) = (&group[0].zone, &group[0].name);
+        if let Claim::Theirs(_) = self.claim(zone, name) {
+            return Holder::All;
+        }
+        let incumbent = self.incumbent(zone, name).and_then(|i| group.iter().find(|d| d.instance.as_str() == i));
+        let claims = |d: &&Desired| d.discovered.is_some_and(|c| c.claims);
+        if let Some(d) = incumbent.filter(claims) {
+            return Holder::Of {
+                instance: &d.instance,
+                why: "the instance its ownership marker names, which still claims it",
+            };
+        }
+        let newcomer = group
+            .iter()
+            .filter(claims)
+            .min_by_key(|d| (d.discovered.and_then(|c| c.launched).unwrap_or(i64::MAX), &d.instance));
+        match (newcomer, incumbent, self.incumbent(zone, name)) {
+            (Some(d), ..) => Holder::Of { instance: &d.instance, why: "which started first" },
+            (None, Some(d), _) => Holder::Of { instance: &d.instance, why: "the incumbent" },
+            (None, None, None) => Holder::Of { instance: &group[0].instance, why: "the only candidate" },
+            (None, None, Some(_)) => Holder::Nobody,
+        }
     }
 
     /// How many names carry our marker, an earlier default's included.
@@ -376,5 +470,57 @@ mod tests {
         );
         assert_eq!(names(r.orphans(|_, _| false, &Orphans::Of(vec![id("i-0000000b")]), none_gone)), ["b.example.com"]);
         assert!(r.orphans(|_, _| false, &Orphans::Ignore, none_gone).is_empty());
+    }
+
+    #[test]
+    fn the_incumbent_keeps_a_name_while_it_claims_it() {
+        use crate::desired::{Claimant, Desired, Want};
+        let candidate = |i: &str, claims: bool, launched: i64| Desired {
+            zone: zone(),
+            name: name("web.example.com"),
+            rtype: RecordType::A,
+            instance: id(i),
+            want: if claims {
+                Want::Address { value: "3.1.2.4".into(), ttl: 60 }
+            } else {
+                Want::Absent { reason: "gone".into() }
+            },
+            discovered: Some(Claimant { claims, launched: Some(launched) }),
+        };
+        let (a, b, c) = ("i-0000000a", "i-0000000b", "i-0000000c");
+        // (label, the marker's instance, candidates (id, claims, launched), holder, refused)
+        type Case<'a> = (&'a str, Option<&'a str>, Vec<(&'a str, bool, i64)>, Option<&'a str>, Vec<&'a str>);
+        let cases: Vec<Case> = vec![
+            ("overlap: the incumbent keeps it", Some(a), vec![(a, true, 20), (b, true, 10)], Some(a), vec![b]),
+            (
+                "the incumbent terminated: the newcomer takes it",
+                Some(a),
+                vec![(a, false, 10), (b, true, 20)],
+                Some(b),
+                vec![],
+            ),
+            ("a free name: the earliest started", None, vec![(b, true, 20), (c, true, 10)], Some(c), vec![b]),
+            ("a tie: the lowest id", None, vec![(b, true, 10), (a, true, 10)], Some(a), vec![b]),
+            ("newcomers after the incumbent left", Some(a), vec![(b, true, 30), (c, true, 20)], Some(c), vec![b]),
+            ("nobody claims: the incumbent's delete", Some(a), vec![(a, false, 10), (b, false, 20)], Some(a), vec![]),
+            ("a late event of another: untouched", Some(b), vec![(a, false, 10)], None, vec![]),
+            ("a free name nobody claims", None, vec![(a, false, 10)], Some(a), vec![]),
+        ];
+        for (label, incumbent, candidates, holder, refused) in cases {
+            let r = registry(incumbent.map(|i| marker("web.example.com", "me", i)).into_iter().collect());
+            let records = candidates.iter().map(|(i, claims, at)| candidate(i, *claims, *at)).collect();
+            let settled = r.settle(records);
+            let mut holders: Vec<&str> = settled.records.iter().map(|d| d.instance.as_str()).collect();
+            holders.dedup();
+            assert_eq!(holders, holder.into_iter().collect::<Vec<_>>(), "{label}");
+            let refusals: Vec<&str> = settled.refusals.iter().map(|r| r.instance.as_str()).collect();
+            assert_eq!(refusals, refused, "{label}");
+            if let (Some(holder), Some(r)) = (holder, settled.refusals.first()) {
+                assert!(r.reason.starts_with(&format!("held by {holder}, ")), "{label}: {}", r.reason);
+            }
+        }
+        let theirs = registry(vec![marker("web.example.com", "them", a)]);
+        let settled = theirs.settle(vec![candidate(a, true, 1), candidate(b, true, 2)]);
+        assert_eq!(settled.records.len(), 2, "another owner's name: every candidate goes on to be refused by the plan");
     }
 }

@@ -1,20 +1,21 @@
 //! The second chance for names Route53 rejected, as when a record moved since it was read
 //! (another invocation wrote it first): which names to read and plan again (pure), the second
-//! pass itself, and how its outcomes take the place of the first (pure).
+//! pass itself, and how its outcomes take the place of the first (pure). It never widens what a
+//! run may delete, and plans only on a fresh look at the instances it touches.
 
 use tracing::info;
 
 use crate::app::App;
 use crate::budget::Budget;
-use crate::desired::Desired;
+use crate::desired::{self, Desired};
 use crate::failure::{Failure, FailureKind};
-use crate::names::{RecordName, ZoneId};
+use crate::names::{InstanceId, RecordName, ZoneId};
 use crate::plan::{self, Rules};
 use crate::records::Outcome;
 use crate::registry::Registry;
-use crate::report;
 use crate::route53::{apply, read};
-use crate::scope::Orphans;
+use crate::scope::Scope;
+use crate::{ec2, report};
 
 /// The (zone, name) groups with a change Route53 rejected, each once.
 pub fn rejected(outcomes: &[Outcome]) -> Vec<(ZoneId, RecordName)> {
@@ -41,11 +42,14 @@ pub struct Again {
 }
 
 /// Route53 rejects a change when the record moved since it was read (another invocation got
-/// there first, say): those names are read, planned and written once more.
+/// there first, say): those names are read again, their instances looked at again, and they are
+/// settled, planned and written once more under the same rules. `candidates` are the records
+/// the first pass wanted before the registry settled who holds each name.
 pub async fn again(
     app: &App,
     budget: &Budget,
-    desired: &[Desired],
+    scope: &Scope<'_>,
+    candidates: &[Desired],
     rules: &Rules<'_>,
     comment: &str,
     outcomes: Vec<Outcome>,
@@ -55,8 +59,7 @@ pub async fn again(
         return Again { outcomes, unchanged: 0, failures: Vec::new() };
     }
     info!(names = names.len(), "changes rejected; reading those names again");
-    let wanted: Vec<Desired> =
-        desired.iter().filter(|d| names.iter().any(|(z, n)| z == &d.zone && n == &d.name)).cloned().collect();
+    let at = |z: &ZoneId, n: &RecordName| names.iter().any(|(zone, name)| zone == z && name == n);
     let read = read::current(
         &app.clients,
         budget,
@@ -64,12 +67,29 @@ pub async fn again(
         &*app.env.progress,
     )
     .await;
-    let orphans = if *rules.orphans == Orphans::Ignore { Orphans::Ignore } else { Orphans::All };
     let registry = Registry::read(&read.current, &app.owner);
-    let plan = plan::plan(&wanted, &read.current, &registry, &Rules { orphans: &orphans, ..*rules });
-    // A name that became another owner's in the meantime is left alone, and said so.
-    let mut failures: Vec<Failure> =
-        read.failures.into_iter().chain(plan.conflicts.iter().map(report::conflicted)).collect();
+    // A fresh look at every instance that wants one of these names or holds it now.
+    let mut ids: Vec<InstanceId> =
+        candidates.iter().filter(|d| at(&d.zone, &d.name)).map(|d| d.instance.clone()).collect();
+    ids.extend(names.iter().filter_map(|(z, n)| registry.incumbent(z, n)).filter_map(|i| InstanceId::parse(i).ok()));
+    ids.sort();
+    ids.dedup();
+    let tag_key = app.config.discovery.as_ref().map(|d| d.tag_key.as_str());
+    let instances = match ec2::describe(&app.clients, budget, &ids, tag_key).await {
+        Ok(found) => found,
+        Err(f) => return Again { outcomes, unchanged: 0, failures: vec![f] },
+    };
+    let wanted = desired::wanted(&app.config, &scope.mappings, &instances, &app.zones);
+    let settled = registry.settle(wanted.at(at));
+    let plan = plan::plan(&settled.records, &read.current, &registry, rules);
+    // A name that became another owner's, or another instance's, in the meantime is left alone,
+    // and said so.
+    let mut failures: Vec<Failure> = read
+        .failures
+        .into_iter()
+        .chain(settled.refusals.iter().map(report::refused))
+        .chain(plan.conflicts.iter().map(report::conflicted))
+        .collect();
     if let Some(reason) = plan.blocked {
         failures.push(report::held_back(reason));
         return Again { outcomes, unchanged: plan.unchanged, failures };
@@ -82,7 +102,7 @@ pub async fn again(
 mod tests {
     use super::*;
     use crate::failure::Failure;
-    use crate::names::{InstanceId, RecordType};
+    use crate::names::RecordType;
     use crate::records::{Action, Change};
 
     fn outcome(name: &str, rtype: RecordType, kind: Option<FailureKind>) -> Outcome {

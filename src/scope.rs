@@ -36,7 +36,8 @@ pub struct Scope<'a> {
 
 /// The records a trigger covers, or a note on why it covers none. The first sweep of a process
 /// also reads the mappings' zones whole: a configuration change always starts a new process,
-/// so that is when names that are ours but no longer configured are found.
+/// so that is when names that are ours but no longer configured are found. `first_sweep` stays
+/// true until such a clean-up went through whole (see the handler).
 pub fn scope<'a>(config: &'a Config, trigger: &Trigger, first_sweep: bool) -> Result<Scope<'a>, String> {
     let of = |id: &InstanceId| config.mappings.iter().filter(|m| &m.instance == id).collect::<Vec<_>>();
     let fleet_zones = config.discovery.as_ref().map(|d| d.zones.clone()).unwrap_or_default();
@@ -69,7 +70,9 @@ pub fn scope<'a>(config: &'a Config, trigger: &Trigger, first_sweep: bool) -> Re
             // Its old names are known only from the markers, so read the allowed zones whole.
             Some(_) => Ok(one(instance, true)),
         },
-        Trigger::Schedule | Trigger::Manual { instance_ids: None, .. } => Ok(sweep(config, first_sweep)),
+        Trigger::Schedule => Ok(sweep(config, first_sweep)),
+        // A forced reconcile does the first sweep's whole clean-up, wherever it runs.
+        Trigger::Manual { instance_ids: None, force, .. } => Ok(sweep(config, first_sweep || *force)),
         Trigger::Manual { instance_ids: Some(ids), .. } => {
             let unknown: Vec<String> = ids.iter().filter(|id| of(id).is_empty()).map(ToString::to_string).collect();
             if !unknown.is_empty() && !fleet {

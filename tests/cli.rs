@@ -25,7 +25,7 @@ fn stdout(o: &Output) -> String {
 #[tokio::test]
 async fn plan_then_apply_then_in_sync() {
     let World { moto, aws, zone, id, records } = world().await;
-    let vars = [("DDNS_RECORDS", records.as_str())];
+    let vars = [("DDNS_RECORDS", records.as_str()), ("DDNS_OWNER_ID", "operator")];
     let ip = aws.public_ip(&id).await.unwrap();
 
     let plan = cli(&moto, &vars, &["plan"], None);
@@ -51,7 +51,7 @@ async fn plan_then_apply_then_in_sync() {
 #[tokio::test]
 async fn invoke_runs_one_event_and_errors_exit_non_zero() {
     let World { moto, id, records, .. } = world().await;
-    let vars = [("DDNS_RECORDS", records.as_str())];
+    let vars = [("DDNS_RECORDS", records.as_str()), ("DDNS_OWNER_ID", "operator")];
 
     let event = state_change(&id, "running").to_string();
     let out = cli(&moto, &vars, &["invoke", "-"], Some(&event));
@@ -71,4 +71,41 @@ async fn invoke_runs_one_event_and_errors_exit_non_zero() {
     let help = cli(&moto, &[], &["plan", "--help"], None);
     assert_eq!(help.status.code(), Some(0));
     assert!(stdout(&help).contains("Exit 0 when in sync, 2 when changes are pending"));
+}
+
+#[tokio::test]
+async fn without_an_owner_id_the_cli_plans_but_never_writes() {
+    let World { moto, aws, zone, id, records } = world().await;
+    // The default deployment already holds a second name in the zone.
+    let deployment =
+        [("DDNS_RECORDS", records.as_str()), ("DDNS_OWNER_ID", "dynamic-dns-updater.us-east-1.123456789012")];
+    let ip = aws.public_ip(&id).await.unwrap();
+    let both = records_var(&[(&id, &zone, "app.example.com", &["A"]), (&id, &zone, "other.example.com", &["A"])]);
+    let setup = cli(&moto, &[("DDNS_RECORDS", both.as_str()), deployment[1]], &["apply"], None);
+    assert_eq!(setup.status.code(), Some(0), "{}", String::from_utf8_lossy(&setup.stderr));
+    let before = aws.records(&zone).await;
+
+    let vars = [("DDNS_RECORDS", records.as_str())];
+    let plan = cli(&moto, &vars, &["plan"], None);
+    assert_ne!(
+        plan.status.code(),
+        Some(1),
+        "plan works without an owner id: {}",
+        String::from_utf8_lossy(&plan.stderr)
+    );
+    for args in [&["apply"][..], &["release"], &["invoke", "-"]] {
+        let out = cli(&moto, &vars, args, Some(&state_change(&id, "stopped").to_string()));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains("DDNS_OWNER_ID is not set") && err.contains("terraform output -raw owner_id"),
+            "{args:?}: {err}"
+        );
+    }
+    assert_eq!(aws.records(&zone).await, before, "nothing written, the deployment's other name kept");
+    assert_eq!(aws.values(&zone, "other.example.com.", "A").await, Some(vec![ip]));
+    let dry = cli(&moto, &vars, &["release", "--dry-run"], None);
+    assert_eq!(dry.status.code(), Some(0), "a dry run writes nothing: {}", String::from_utf8_lossy(&dry.stderr));
+    let help = cli(&moto, &[], &["--help"], None);
+    assert!(stdout(&help).contains("need DDNS_OWNER_ID"), "{}", stdout(&help));
 }

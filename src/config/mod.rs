@@ -266,7 +266,7 @@ fn parse_records(raw: &str, default_ttl: u32, errors: &mut Vec<String>) -> Vec<M
         let at = |field: &str, e: String| format!("DDNS_RECORDS[{i}].{field}: {e}");
         let instance = InstanceId::parse(&r.instance_id).map_err(|e| errors.push(at("instance_id", e)));
         let zone = ZoneId::parse(&r.zone_id).map_err(|e| errors.push(at("zone_id", e)));
-        let name = RecordName::parse(&r.name).map_err(|e| errors.push(at("name", e)));
+        let name = RecordName::managed(&r.name).map_err(|e| errors.push(at("name", e)));
         let ttl = match r.ttl {
             None => Ok(default_ttl),
             Some(t) => parse_ttl(&t.to_string()).map_err(|e| errors.push(at("ttl", e))),
@@ -313,7 +313,7 @@ fn parse_shorthand(get: &impl Fn(&str) -> Option<String>, ttl: u32, errors: &mut
     let instance =
         instance.and_then(|v| InstanceId::parse(&v).map_err(|e| errors.push(format!("INSTANCE_ID: {e}"))).ok());
     let zone = zone.and_then(|v| ZoneId::parse(&v).map_err(|e| errors.push(format!("HOSTED_ZONE_ID: {e}"))).ok());
-    let names = names.map(|v| parse_list("RECORD_NAME", &v, RecordName::parse, errors)).unwrap_or_default();
+    let names = names.map(|v| parse_list("RECORD_NAME", &v, RecordName::managed, errors)).unwrap_or_default();
     match (instance, zone) {
         (Some(instance), Some(zone)) => names
             .into_iter()

@@ -1,6 +1,6 @@
 //! Route53 writes: one ChangeResourceRecordSets per batch. A batch Route53 rejects, or IAM
 //! denies, is retried one name at a time, so one bad name cannot block the others. Markers that
-//! are released go last, and only for names whose records went.
+//! are released or narrowed go last, and only for names whose records went.
 
 use std::collections::HashSet;
 
@@ -11,6 +11,7 @@ use aws_sdk_route53::types::{
 use crate::budget::Budget;
 use crate::clients::Clients;
 use crate::failure::{Failure, FailureKind};
+use crate::names::{RecordName, ZoneId};
 use crate::progress::Progress;
 use crate::records::{Action, Change, Outcome, RecordData};
 use crate::route53::batches::{self, Grant};
@@ -23,8 +24,19 @@ pub async fn apply(
     comment: &str,
     progress: &dyn Progress,
 ) -> Vec<Outcome> {
-    let (markers, first): (Vec<Change>, Vec<Change>) =
-        changes.iter().cloned().partition(|c| batches::grant(c) == Grant::ReleaseMarkers);
+    // A marker goes after the records it guards are deleted, whether it goes too or is narrowed
+    // to fewer types, unless it travels in their very request: it never stops guarding a record
+    // that is still there.
+    let deleting: HashSet<_> = changes
+        .iter()
+        .filter(|c| !c.is_marker() && c.action == Action::Delete)
+        .map(|c| (c.group_key(), batches::grant(c)))
+        .collect();
+    let (markers, first): (Vec<Change>, Vec<Change>) = changes.iter().cloned().partition(|c| {
+        let grant = batches::grant(c);
+        let apart = |(key, g): &((ZoneId, RecordName), Grant)| *key == c.group_key() && *g != grant;
+        grant == Grant::ReleaseMarkers || (c.is_marker() && deleting.iter().any(apart))
+    });
     let mut outcomes = send_all(clients, budget, &first, comment, progress).await;
     // A record of ours left without its marker would be no one's: keep the marker then.
     let failed: HashSet<_> = outcomes.iter().filter(|o| o.result.is_err()).map(|o| o.change.group_key()).collect();
