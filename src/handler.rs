@@ -14,13 +14,13 @@ use crate::event::{self, Trigger, UnsupportedEvent};
 use crate::failure::{Failure, FailureKind};
 use crate::incidents::Coverage;
 use crate::instance::Instances;
-use crate::names::{InstanceId, RecordName, ZoneId};
+use crate::names::InstanceId;
 use crate::notify::Alert;
 use crate::plan::{self, Rules};
 use crate::registry::Registry;
 use crate::report::{self, Answer, Reconciled};
 use crate::route53::{apply, read};
-use crate::scope::{self, Orphans, Scope};
+use crate::scope::{self, Scope};
 use crate::{alerts, ec2, release, retry};
 
 /// Time kept back from Lambda's deadline so the answer always gets out.
@@ -183,13 +183,10 @@ async fn converge(
     Reconciled { outcomes: second.outcomes, unchanged, coverage, outside, ..Reconciled::failed(failures) }
 }
 
-/// The instances a run must see, beyond those it described, before the registry can settle who
-/// holds its names: the incumbents our markers name at its tagged names; those under the
-/// earlier default owner id at names it does not want (released only when seen gone); and, when
-/// an event's instance gives a name up in fleet mode, every tagged instance, so that the name
-/// passes to one that still claims it in the same invocation. One DescribeInstances for the
-/// ids, one paged one for the tags, each only when needed; the wanted records are worked out
-/// again over what was seen, for the names already in play.
+/// Describes what the registry says a run must see before it can settle who holds its names
+/// (see [`Registry::look_around`]): one DescribeInstances for the ids, one paged one for the
+/// tags, each only when needed; then works the wanted records out again over all it saw, for
+/// the names in play.
 async fn look_around(
     app: &App,
     budget: &Budget,
@@ -198,53 +195,24 @@ async fn look_around(
     instances: Instances,
     wanted: Wanted,
 ) -> Result<(Instances, Wanted), Failure> {
-    let tagged: HashSet<(&ZoneId, &RecordName)> =
-        wanted.records.iter().filter(|d| d.discovered.is_some()).map(|d| (&d.zone, &d.name)).collect();
-    let in_play: HashSet<(&ZoneId, &RecordName)> = wanted.records.iter().map(|d| (&d.zone, &d.name)).collect();
-    let wants = |z: &ZoneId, n: &RecordName| in_play.contains(&(z, n));
-    let mut ids: Vec<InstanceId> = Vec::new();
-    if !scope.all_tagged {
-        ids.extend(
-            tagged.iter().filter_map(|(z, n)| registry.incumbent(z, n)).filter_map(|i| InstanceId::parse(i).ok()),
-        );
-    }
-    if scope.orphans != Orphans::Ignore {
-        ids.extend(registry.legacy_instances(wants));
-    }
-    ids.retain(|i| !instances.contains_key(i));
-    ids.sort();
-    ids.dedup();
-    let given_up: Vec<(ZoneId, RecordName)> = match (&app.config.discovery, scope.all_tagged) {
-        (Some(_), false) => {
-            let dropped = wanted.records.iter().filter(|d| {
-                d.discovered.is_some_and(|c| !c.claims)
-                    && registry.incumbent(&d.zone, &d.name) == Some(d.instance.as_str())
-            });
-            let orphaned = registry.orphans(wants, &scope.orphans, |_| false);
-            dropped
-                .map(|d| (d.zone.clone(), d.name.clone()))
-                .chain(orphaned.into_iter().map(|o| (o.zone, o.name)))
-                .collect()
-        }
-        _ => Vec::new(),
-    };
-    if ids.is_empty() && given_up.is_empty() {
+    let fleet = app.config.discovery.as_ref();
+    let look = registry
+        .look_around(&wanted.records, &scope.orphans, scope.all_tagged, fleet.is_some(), |i| instances.contains_key(i));
+    if look.is_empty() {
         return Ok((instances, wanted));
     }
-    let tag_key = app.config.discovery.as_ref().map(|d| d.tag_key.as_str());
+    let tag_key = fleet.map(|d| d.tag_key.as_str());
     let mut seen = instances;
-    if !ids.is_empty() {
-        seen.extend(ec2::describe(&app.clients, budget, &ids, tag_key).await?);
+    if !look.ids.is_empty() {
+        seen.extend(ec2::describe(&app.clients, budget, &look.ids, tag_key).await?);
     }
-    if let (false, Some(key)) = (given_up.is_empty(), tag_key) {
+    if let (true, Some(key)) = (look.tagged, tag_key) {
         for (id, instance) in ec2::describe_tagged(&app.clients, budget, key).await? {
             seen.entry(id).or_insert(instance);
         }
     }
-    let keep: HashSet<(ZoneId, RecordName)> =
-        in_play.into_iter().map(|(z, n)| (z.clone(), n.clone())).chain(given_up).collect();
     let records = desired::wanted(&app.config, &scope.mappings, &seen, &app.zones)
-        .at(|z, n| keep.contains(&(z.clone(), n.clone())));
+        .at(|z, n| look.names.binary_search(&(z.clone(), n.clone())).is_ok());
     Ok((seen, Wanted { records, ..wanted }))
 }
 

@@ -104,6 +104,25 @@ pub struct Settled {
     pub refusals: Vec<Refusal>,
 }
 
+/// What a run must look at, beyond the instances it described, before the registry can settle
+/// who holds its names.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LookAround {
+    /// Instances to describe by id: the incumbents our markers name at its tagged names, and
+    /// those under the earlier default owner id at names it does not want.
+    pub ids: Vec<InstanceId>,
+    /// Describe every tagged instance: a name its instance gives up may pass to another.
+    pub tagged: bool,
+    /// The names in play: those it wants, and those its instance gave up.
+    pub names: Vec<(ZoneId, RecordName)>,
+}
+
+impl LookAround {
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty() && !self.tagged
+    }
+}
+
 /// Who may write a tagged name this run.
 #[derive(Debug, PartialEq, Eq)]
 enum Holder<'a> {
@@ -211,6 +230,49 @@ impl Registry {
             (None, None, None) => Holder::Of { instance: &group[0].instance, why: "the only candidate" },
             (None, None, Some(_)) => Holder::Nobody,
         }
+    }
+
+    /// What a run that wants `records`, cleans up the orphans `rule` lets it, and described
+    /// the instances `described` knows (every tagged one when `all_tagged`) must look at before
+    /// settling. `fleet`: tags name names, so a name an event's instance gives up may pass on.
+    pub fn look_around(
+        &self,
+        records: &[Desired],
+        rule: &Orphans,
+        all_tagged: bool,
+        fleet: bool,
+        described: impl Fn(&InstanceId) -> bool,
+    ) -> LookAround {
+        let mut names: Vec<(ZoneId, RecordName)> = records.iter().map(|d| (d.zone.clone(), d.name.clone())).collect();
+        names.sort();
+        names.dedup();
+        let wants = |z: &ZoneId, n: &RecordName| names.binary_search(&(z.clone(), n.clone())).is_ok();
+        let mut ids: Vec<InstanceId> = Vec::new();
+        if !all_tagged {
+            let tagged = records.iter().filter(|d| d.discovered.is_some());
+            ids.extend(
+                tagged.filter_map(|d| self.incumbent(&d.zone, &d.name)).filter_map(|i| InstanceId::parse(i).ok()),
+            );
+        }
+        if *rule != Orphans::Ignore {
+            ids.extend(self.legacy_instances(wants));
+        }
+        ids.retain(|i| !described(i));
+        ids.sort();
+        ids.dedup();
+        let mut given_up: Vec<(ZoneId, RecordName)> = Vec::new();
+        if fleet && !all_tagged {
+            let dropped = records.iter().filter(|d| {
+                d.discovered.is_some_and(|c| !c.claims) && self.incumbent(&d.zone, &d.name) == Some(d.instance.as_str())
+            });
+            given_up.extend(dropped.map(|d| (d.zone.clone(), d.name.clone())));
+            given_up.extend(self.orphans(wants, rule, |_| false).into_iter().map(|o| (o.zone, o.name)));
+        }
+        let tagged = !given_up.is_empty();
+        names.extend(given_up);
+        names.sort();
+        names.dedup();
+        LookAround { ids, tagged, names }
     }
 
     /// How many names carry our marker, an earlier default's included.

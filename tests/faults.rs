@@ -295,3 +295,57 @@ async fn a_batch_iam_denies_falls_back_to_one_name_at_a_time() {
     // The whole batch once, then each name on its own.
     assert_eq!((denied.num_calls(), change.num_calls()), (2, 1));
 }
+
+/// A zone holding `app.example.com`'s A and AAAA records under our marker, which names both types.
+fn dual_stack_zone() -> ListResourceRecordSetsOutput {
+    let set = |name: &str, rtype: RrType, value: &str| {
+        let value = ResourceRecord::builder().value(value).build().unwrap();
+        ResourceRecordSet::builder().name(name).r#type(rtype).ttl(60).resource_records(value).build().unwrap()
+    };
+    let marker = format!("\"heritage=dynamic-dns-updater,owner=faults,instance={ID},types=A+AAAA\"");
+    ListResourceRecordSetsOutput::builder()
+        .resource_record_sets(set("app.example.com.", RrType::A, IP))
+        .resource_record_sets(set("app.example.com.", RrType::Aaaa, "2600:1f18::1"))
+        .resource_record_sets(set("_ddns-owner.app.example.com.", RrType::Txt, &marker))
+        .is_truncated(false)
+        .max_items(300)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_marker_is_narrowed_only_after_the_record_it_stops_guarding_is_gone() {
+    // AAAA is dropped from the mapping; the delete of the AAAA record is throttled throughout.
+    let vars = [("DDNS_RECORDS", records(&["app.example.com"])), ("DDNS_OWNER_ID", "faults".into())];
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let list = mock!(aws_sdk_route53::Client::list_resource_record_sets).then_output(dual_stack_zone);
+    let marker = change_naming("_ddns-owner.app.example.com.").then_output(written);
+    let throttled = change_naming("app.example.com.").then_http_response(|| route53_error(400, "Throttling"));
+    let app = app_with(mocks::clients(&[&describe_ok()], &[&list, &marker, &throttled]).await, &vars).await;
+    let r = invoke(&app, &sweep()).await.unwrap();
+    let changes: Vec<(String, String, String)> = r["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["action"].as_str().unwrap().into(),
+                c["type"].as_str().unwrap().into(),
+                c["status"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(changes, [("delete".to_string(), "AAAA".to_string(), "failed".to_string())], "{r}");
+    assert_eq!(marker.num_calls(), 0, "the marker still guards the AAAA record that is still there: {r}");
+    assert!(throttled.num_calls() >= 1);
+
+    // The next sweep, with Route53 answering, deletes the record and then narrows the marker.
+    let list = mock!(aws_sdk_route53::Client::list_resource_record_sets).then_output(dual_stack_zone);
+    let marker = change_naming("_ddns-owner.app.example.com.").then_output(written);
+    let deleted = change_naming("app.example.com.").then_output(written);
+    let app = app_with(mocks::clients(&[&describe_ok()], &[&list, &marker, &deleted]).await, &vars).await;
+    let r = invoke(&app, &sweep()).await.unwrap();
+    assert_eq!((deleted.num_calls(), marker.num_calls()), (1, 1), "{r}");
+    assert_eq!((r["changes"][0]["type"].clone(), r["changes"][0]["status"].clone()), (json!("AAAA"), json!("applied")));
+    assert_eq!(r["markers_changed"], 1, "{r}");
+}

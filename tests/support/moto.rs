@@ -207,6 +207,10 @@ impl Aws {
         self.ec2.stop_instances().instance_ids(id).send().await.unwrap();
     }
 
+    pub async fn terminate(&self, id: &str) {
+        self.ec2.terminate_instances().instance_ids(id).send().await.unwrap();
+    }
+
     pub async fn start(&self, id: &str) {
         self.ec2.start_instances().instance_ids(id).send().await.unwrap();
     }
