@@ -127,3 +127,39 @@ fn primary_ipv6(i: &Ec2Instance) -> Option<&str> {
         },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_ec2::types::{InstanceIpv6Address, InstanceNetworkInterface, InstanceNetworkInterfaceAttachment};
+
+    use super::*;
+
+    fn with(top: Option<&str>, on_primary: &[(&str, Option<bool>)]) -> Ec2Instance {
+        let attachment = InstanceNetworkInterfaceAttachment::builder().device_index(0).build();
+        let addresses = on_primary
+            .iter()
+            .map(|(a, primary)| InstanceIpv6Address::builder().ipv6_address(*a).set_is_primary_ipv6(*primary).build());
+        let nic = InstanceNetworkInterface::builder()
+            .attachment(attachment)
+            .set_ipv6_addresses(Some(addresses.collect()))
+            .build();
+        Ec2Instance::builder().set_ipv6_address(top.map(str::to_string)).network_interfaces(nic).build()
+    }
+
+    #[test]
+    fn aaaa_follows_the_primary_ipv6_address_never_the_first_of_several() {
+        for (label, instance, want) in [
+            ("marked primary", with(None, &[("2600::1", None), ("2600::2", Some(true))]), Some("2600::2")),
+            ("the instance's own", with(Some("2600::3"), &[("2600::1", None), ("2600::3", None)]), Some("2600::3")),
+            ("the only one", with(None, &[("2600::1", Some(false))]), Some("2600::1")),
+            (
+                "several, none primary: none rather than a guess",
+                with(None, &[("2600::1", None), ("2600::2", None)]),
+                None,
+            ),
+            ("none", with(None, &[]), None),
+        ] {
+            assert_eq!(primary_ipv6(&instance), want, "{label}");
+        }
+    }
+}
