@@ -150,14 +150,30 @@ async fn owner_id(config: &Config, clients: &Clients, env: &Environment) -> Resu
     }
     let who = clients.sts.get_caller_identity().send().await.map_err(|e| {
         format!(
-            "DDNS_OWNER_ID: not set, and the account to make one from could not be learned ({})",
-            aws_smithy_types::error::display::DisplayErrorContext(&e)
+            "DDNS_OWNER_ID: not set, and the AWS account to make one from could not be learned ({}). Set AWS credentials (AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) and a region, or set DDNS_OWNER_ID",
+            root_cause(&e)
         )
     })?;
     let account = who.account().unwrap_or("unknown-account");
     let function = env.function.as_deref().unwrap_or(crate::config::DEFAULT_NAME);
     let region = env.region.as_deref().unwrap_or("no-region");
     Ok(format!("{function}.{region}.{account}"))
+}
+
+/// The innermost cause of an error, on one short line: what a person can act on, without the
+/// debug dump of every layer above it.
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    let text = cause.to_string();
+    let line = text.lines().next().unwrap_or_default();
+    if line.chars().count() > 160 {
+        format!("{}…", line.chars().take(160).collect::<String>())
+    } else {
+        line.to_string()
+    }
 }
 
 /// Every DDNS_TAG_SUFFIXES entry must lie within one of the allowed zones.

@@ -24,7 +24,10 @@ In Lambda (AWS_LAMBDA_RUNTIME_API set) it serves events. Anywhere else it is thi
 DDNS_* configuration from the environment and AWS credentials the usual way.\n\n\
 apply, release and invoke write DNS as an owner, so outside Lambda they need DDNS_OWNER_ID: the \
 deployment's (the Terraform output owner_id) to act for it, or one of your own for records this CLI \
-owns. plan shows what would change without it."
+owns. plan shows what would change without it.\n\n\
+The main settings: DDNS_RECORDS (a JSON list of {instance_id, zone_id, name}) or DDNS_TAG_KEY with \
+DDNS_ZONES (fleet mode), DDNS_OWNER_ID, DDNS_ON_STOP (delete or keep), DDNS_TTL and DDNS_WEBHOOK_URL. \
+Every variable is in the README's Configuration table."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -149,7 +152,9 @@ fn tabled(result: Result<Answer, Error>) -> Result<Answer, ExitCode> {
 }
 
 fn print_table(answer: &Answer) {
-    if answer.changes.is_empty() {
+    if answer.changes.is_empty() && !answer.errors.is_empty() {
+        println!("Could not tell whether the records are in sync: {} error(s) stopped the run.", answer.errors.len());
+    } else if answer.changes.is_empty() {
         println!("In sync: {} record(s), no changes.", answer.unchanged);
     } else {
         let cell = |v: Option<&str>| v.map_or_else(|| "-".to_string(), str::to_string);

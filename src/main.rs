@@ -47,7 +47,7 @@ async fn start(in_lambda: bool) -> Result<App, String> {
         emit_metrics: in_lambda,
         progress,
     };
-    App::build(config, Clients::from_sdk(&sdk), env).await.map_err(|e| format!("invalid configuration:\n  {e}"))
+    App::build(config, Clients::from_sdk(&sdk), env).await.map_err(|e| format!("cannot start: {e}"))
 }
 
 async fn serve(app: &App) -> ExitCode {
@@ -66,12 +66,16 @@ async fn serve(app: &App) -> ExitCode {
 /// JSON lines on stdout in Lambda; readable lines on stderr for the CLI, quiet by default.
 /// RUST_LOG (else Lambda's AWS_LAMBDA_LOG_LEVEL) takes a level or `target=level` directives.
 fn init_tracing(in_lambda: bool) {
-    let default = if in_lambda { "info" } else { "warn" };
+    // The CLI says a missing credential once, in its own words; the SDK's chain need not too.
+    let default = if in_lambda { "info" } else { "warn,aws_config=error" };
     let wanted = std::env::var("RUST_LOG")
         .or_else(|_| std::env::var("AWS_LAMBDA_LOG_LEVEL"))
         .map(|l| l.to_ascii_lowercase())
         .unwrap_or_else(|_| default.to_string());
-    let filter: Targets = wanted.parse().unwrap_or_else(|_| default.parse().expect("a level parses"));
+    let filter: Targets = wanted.parse().unwrap_or_else(|_| {
+        eprintln!("dynamic-dns-updater: RUST_LOG: {wanted:?} is not a level (error, warn, info, debug, trace) or a list of target=level; using {default}");
+        default.parse().expect("a level parses")
+    });
     let registry = tracing_subscriber::registry().with(filter);
     if in_lambda {
         registry.with(fmt::layer().json().with_target(false).with_current_span(false)).init();
@@ -80,15 +84,16 @@ fn init_tracing(in_lambda: bool) {
     }
 }
 
-/// Says why the process cannot go on. In Lambda no webhook can carry that, so a metrics line
-/// does (an alarm watches it).
+/// Says why the process cannot go on, once: on stderr for the CLI; in Lambda as a log line and
+/// a metrics line (no webhook can carry it, so an alarm watches the metric).
 fn startup_error(message: &str, in_lambda: bool) -> ExitCode {
-    tracing::error!(error = %message, "cannot start");
-    eprintln!("dynamic-dns-updater: {message}");
-    if in_lambda {
-        let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| config::DEFAULT_NAME.into());
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis();
-        println!("{}", report::startup_failure_line(&function, now));
+    if !in_lambda {
+        eprintln!("dynamic-dns-updater: {message}");
+        return ExitCode::FAILURE;
     }
+    tracing::error!(error = %message, "cannot start");
+    let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| config::DEFAULT_NAME.into());
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis();
+    println!("{}", report::startup_failure_line(&function, now));
     ExitCode::FAILURE
 }

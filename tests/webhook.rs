@@ -25,9 +25,11 @@ async fn json_alert_is_signed_and_complete() {
     let w = world().await;
     let sink = WebhookSink::start(Reply::Statuses(vec![204]));
     let url = sink.url();
-    let app =
-        app(&w.moto, &[("DDNS_RECORDS", &w.records), ("DDNS_WEBHOOK_URL", &url), ("DDNS_WEBHOOK_SECRET", "hunter2")])
-            .await;
+    let app = app(
+        &w.moto,
+        &[("DDNS_RECORDS", &w.records), ("DDNS_WEBHOOK_URL", &url), ("DDNS_WEBHOOK_SECRET", "hunter2-hunter2-hunter2")],
+    )
+    .await;
     let r = invoke(&app, &state_change(&w.id, "running")).await.unwrap();
     assert_eq!(r["webhook"]["status"], 204);
 
@@ -36,7 +38,7 @@ async fn json_alert_is_signed_and_complete() {
     let req = &got[0];
     assert_eq!(
         req.header("X-DDNS-Signature-256").unwrap(),
-        hmac_hex("hunter2", &req.body),
+        hmac_hex("hunter2-hunter2-hunter2", &req.body),
         "signature over the exact bytes"
     );
     let body = req.json();

@@ -141,8 +141,14 @@ impl Config {
         };
 
         let discovery = parse_discovery(&get, &mut errors);
-        let shorthand = ["INSTANCE_ID", "HOSTED_ZONE_ID", "RECORD_NAME"].iter().any(|k| get(k).is_some());
+        const SHORTHAND: [&str; 3] = ["INSTANCE_ID", "HOSTED_ZONE_ID", "RECORD_NAME"];
+        let shorthand = SHORTHAND.iter().any(|k| get(k).is_some());
         let mappings = if let Some(raw) = get("DDNS_RECORDS") {
+            if let Some(var) = SHORTHAND.into_iter().find(|k| get(k).is_some()) {
+                errors.push(format!(
+                    "{var}: set beside DDNS_RECORDS, which would win and leave the shorthand (INSTANCE_ID, HOSTED_ZONE_ID, RECORD_NAME) unused; move that record into DDNS_RECORDS and unset the shorthand"
+                ));
+            }
             parse_records(&raw, default_ttl, &mut errors)
         } else if discovery.is_some() && !shorthand {
             Vec::new()
@@ -197,8 +203,9 @@ fn parse_timeout(get: &impl Fn(&str) -> Option<String>, errors: &mut Vec<String>
             errors.push(format!("DDNS_TIMEOUT: {:?} is out of range (1 s to 15 minutes)", raw.trim()));
             DEFAULT_TIMEOUT
         }
-        Err(e) => {
-            errors.push(format!("DDNS_TIMEOUT: {e}"));
+        Err(_) => {
+            errors
+                .push(format!("DDNS_TIMEOUT: {:?} is not a duration (like 30s or 2m; 1 s to 15 minutes)", raw.trim()));
             DEFAULT_TIMEOUT
         }
     }
@@ -249,20 +256,31 @@ pub fn parse_duration(raw: &str) -> Result<Duration, String> {
 }
 
 fn parse_records(raw: &str, default_ttl: u32, errors: &mut Vec<String>) -> Vec<Mapping> {
-    let raws: Vec<RawMapping> = match serde_json::from_str(raw) {
+    const RECORD: &str = r#"{"instance_id": "i-…", "zone_id": "Z…", "name": "app.example.com", "ttl"?, "types"?}"#;
+    let items: Vec<serde_json::Value> = match serde_json::from_str(raw) {
         Ok(v) => v,
         Err(e) => {
-            errors.push(format!(
-                "DDNS_RECORDS: not a JSON array of {{\"instance_id\", \"zone_id\", \"name\", \"ttl\"?, \"types\"?}} objects ({e})"
-            ));
+            let quotes = if raw.contains('\'') && !raw.contains('"') {
+                "; JSON takes double quotes, not single ones"
+            } else {
+                ""
+            };
+            errors.push(format!("DDNS_RECORDS: not a JSON array of objects like {RECORD} ({e}){quotes}"));
             return Vec::new();
         }
     };
-    if raws.is_empty() {
+    if items.is_empty() {
         errors.push("DDNS_RECORDS: the array is empty; list at least one record".into());
     }
     let mut out = Vec::new();
-    for (i, r) in raws.into_iter().enumerate() {
+    for (i, item) in items.into_iter().enumerate() {
+        let r: RawMapping = match serde_json::from_value(item) {
+            Ok(r) => r,
+            Err(e) => {
+                errors.push(format!("DDNS_RECORDS[{i}]: {e}; a record is like {RECORD}"));
+                continue;
+            }
+        };
         let at = |field: &str, e: String| format!("DDNS_RECORDS[{i}].{field}: {e}");
         let instance = InstanceId::parse(&r.instance_id).map_err(|e| errors.push(at("instance_id", e)));
         let zone = ZoneId::parse(&r.zone_id).map_err(|e| errors.push(at("zone_id", e)));
@@ -344,8 +362,9 @@ fn parse_discovery(get: &impl Fn(&str) -> Option<String>, errors: &mut Vec<Strin
     let types = match get("DDNS_TAG_TYPES") {
         None => vec![RecordType::A],
         Some(raw) => {
+            let before = errors.len();
             let types = distinct(parse_list("DDNS_TAG_TYPES", &raw, RecordType::parse, errors));
-            if types.is_empty() {
+            if types.is_empty() && errors.len() == before {
                 errors.push("DDNS_TAG_TYPES: empty; give A, AAAA or A,AAAA".into());
             }
             types
@@ -383,8 +402,14 @@ fn parse_owner(var: &str, raw: &str, errors: &mut Vec<String>) -> String {
 }
 
 /// Parses a comma-separated list item by item; each bad item is an error naming `var`.
+/// An empty item between commas is an error too (`a,,b`): a trailing comma is not.
 fn parse_list<T>(var: &str, raw: &str, parse: impl Fn(&str) -> Result<T, String>, errors: &mut Vec<String>) -> Vec<T> {
-    raw.split(',')
+    let items: Vec<&str> = raw.trim().trim_end_matches(',').split(',').collect();
+    if items.len() > 1 && items.iter().any(|item| item.trim().is_empty()) {
+        errors.push(format!("{var}: {:?} has an empty item between commas", raw.trim()));
+    }
+    items
+        .into_iter()
         .filter(|item| !item.trim().is_empty())
         .filter_map(|item| parse(item).map_err(|e| errors.push(format!("{var}: {e}"))).ok())
         .collect()
@@ -409,10 +434,13 @@ fn check_duplicates(mappings: &[Mapping], errors: &mut Vec<String>) {
             if let Some(first) = seen.insert((&m.zone, &m.name, *t), &m.instance) {
                 let var = "DDNS_RECORDS";
                 if first == &m.instance {
-                    errors.push(format!("{var}: {} {t} in zone {} is listed twice", m.name, m.zone));
+                    errors.push(format!(
+                        "{var}: {} {t} in zone {} is listed twice; remove one of the entries",
+                        m.name, m.zone
+                    ));
                 } else {
                     errors.push(format!(
-                        "{var}: {} {t} in zone {} is claimed by both {first} and {}",
+                        "{var}: {} {t} in zone {} is claimed by both {first} and {}; a record follows one instance, so remove one of the entries (or give each instance a name of its own)",
                         m.name, m.zone, m.instance
                     ));
                 }
@@ -599,9 +627,9 @@ mod tests {
         let errs = errors(&[("DDNS_RECORDS", ONE), ("DDNS_WEBHOOK_URL", "http://hooks.example.com/secret-token")]);
         assert!(errs[0].starts_with("DDNS_WEBHOOK_URL: plain http"), "{errs:?}");
         assert!(!errs[0].contains("secret-token"), "the URL must not be echoed: {errs:?}");
-        let errs = errors(&[("DDNS_RECORDS", ONE), ("DDNS_WEBHOOK_SECRET", "s3cret")]);
+        let errs = errors(&[("DDNS_RECORDS", ONE), ("DDNS_WEBHOOK_SECRET", "s3cret-s3cret-s3cret")]);
         assert!(errs[0].contains("no webhook URL"), "{errs:?}");
-        assert!(!format!("{errs:?}").contains("s3cret"));
+        assert!(!format!("{errs:?}").contains("s3cret-s3cret-s3cret"));
     }
 
     #[test]
@@ -609,11 +637,11 @@ mod tests {
         let c = config(&[
             ("DDNS_RECORDS", ONE),
             ("DDNS_WEBHOOK_URL", "https://hooks.example.com/T/secret-token"),
-            ("DDNS_WEBHOOK_SECRET", "s3cret"),
+            ("DDNS_WEBHOOK_SECRET", "s3cret-s3cret-s3cret"),
         ])
         .unwrap();
         let shown = format!("{c:?}");
-        assert!(!shown.contains("secret-token") && !shown.contains("s3cret"), "{shown}");
+        assert!(!shown.contains("secret-token") && !shown.contains("s3cret-s3cret-s3cret"), "{shown}");
     }
 
     #[test]

@@ -6,6 +6,9 @@ use std::net::IpAddr;
 
 use super::parse_parameter_name;
 
+/// The shortest signing secret accepted, as deploy.sh and the Terraform module require.
+pub const MIN_SECRET_CHARS: usize = 16;
+
 /// The body shape of webhook alerts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WebhookFormat {
@@ -114,9 +117,15 @@ pub struct WebhookSettings {
 }
 
 pub(super) fn parse(get: &impl Fn(&str) -> Option<String>, errors: &mut Vec<String>) -> Option<WebhookSettings> {
-    let inline = get("DDNS_WEBHOOK_URL")
-        .map(|v| ("DDNS_WEBHOOK_URL", v))
-        .or_else(|| get("WEBHOOK_URL").map(|v| ("WEBHOOK_URL", v)));
+    let (new, old) = (get("DDNS_WEBHOOK_URL"), get("WEBHOOK_URL"));
+    if let (Some(new), Some(old)) = (&new, &old)
+        && new.trim() != old.trim()
+    {
+        errors.push(
+            "WEBHOOK_URL: set to another URL than DDNS_WEBHOOK_URL, which would win; unset WEBHOOK_URL (the seed's name)".into(),
+        );
+    }
+    let inline = new.map(|v| ("DDNS_WEBHOOK_URL", v)).or_else(|| old.map(|v| ("WEBHOOK_URL", v)));
     let parameter = get("DDNS_WEBHOOK_URL_PARAMETER");
     let url = match (inline, parameter) {
         (Some((var, _)), Some(_)) => {
@@ -138,6 +147,13 @@ pub(super) fn parse(get: &impl Fn(&str) -> Option<String>, errors: &mut Vec<Stri
     let secret = match (get("DDNS_WEBHOOK_SECRET"), get("DDNS_WEBHOOK_SECRET_PARAMETER")) {
         (Some(_), Some(_)) => {
             errors.push("DDNS_WEBHOOK_SECRET: set together with DDNS_WEBHOOK_SECRET_PARAMETER; keep only one".into());
+            None
+        }
+        (Some(s), None) if s.chars().count() < MIN_SECRET_CHARS => {
+            errors.push(format!(
+                "DDNS_WEBHOOK_SECRET: {} characters; a signing secret needs at least {MIN_SECRET_CHARS} (openssl rand -hex 32 makes a good one)",
+                s.chars().count()
+            ));
             None
         }
         (Some(s), None) => Some(Source::Inline(Secret::new(s))),
