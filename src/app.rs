@@ -10,7 +10,7 @@ use tracing::warn;
 use crate::clients::Clients;
 use crate::config::Config;
 use crate::incidents::Incidents;
-use crate::names::{RecordName, ZoneId};
+use crate::names::{Zone, ZoneId};
 use crate::notify::Notifier;
 use crate::progress::Progress;
 use crate::registry::Owner;
@@ -42,8 +42,8 @@ pub struct App {
     pub config: Config,
     pub clients: Clients,
     pub notifier: Option<Notifier>,
-    /// The allowed zones' names, learned once at start-up (fleet mode).
-    pub zones: Vec<(ZoneId, RecordName)>,
+    /// Every configured zone's domain and type, learned once at start-up.
+    pub zones: Vec<Zone>,
     pub env: Environment,
     /// Who this deployment is in ownership markers.
     pub owner: Owner,
@@ -69,10 +69,16 @@ impl App {
                 }
             },
             async {
-                match &config.discovery {
-                    Some(d) => route53::read::zone_names(&clients, &d.zones).await,
-                    None => Ok(Vec::new()),
-                }
+                let allowed = |z: &ZoneId| config.discovery.as_ref().is_some_and(|d| d.zones.contains(z));
+                let zones: Vec<(ZoneId, &str)> = config
+                    .zones()
+                    .into_iter()
+                    .map(|z| {
+                        let var = if allowed(&z) { "DDNS_ZONES" } else { "DDNS_RECORDS" };
+                        (z, var)
+                    })
+                    .collect();
+                route53::read::zones(&clients, &zones).await
             },
             async {
                 match store {
@@ -83,7 +89,8 @@ impl App {
             owner_id(&config, &clients, &env)
         );
         let zones = zones?;
-        check_suffixes(&config, &zones)?;
+        check_zones(&config, &zones)?;
+        warn_crossed(&config, &zones);
         let owner = Owner { id: owner?, legacy: config.legacy_owner.clone() };
         let app = Self {
             notifier: notifier?,
@@ -176,12 +183,25 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     }
 }
 
-/// Every DDNS_TAG_SUFFIXES entry must lie within one of the allowed zones.
-fn check_suffixes(config: &Config, zones: &[(ZoneId, RecordName)]) -> Result<(), String> {
+/// Every DDNS_TAG_SUFFIXES entry must lie within one of the allowed zones, and no two allowed
+/// zones share a domain and a type (a public and a private zone may: split-horizon).
+fn check_zones(config: &Config, zones: &[Zone]) -> Result<(), String> {
     let Some(d) = &config.discovery else { return Ok(()) };
+    let allowed: Vec<&Zone> = zones.iter().filter(|z| d.zones.contains(&z.id)).collect();
+    for (i, a) in allowed.iter().enumerate() {
+        if let Some(b) = allowed[i + 1..].iter().find(|b| b.name == a.name && b.private == a.private) {
+            return Err(format!(
+                "DDNS_ZONES: {} and {} are both {} zones for {}; a tagged name could go to either, so list only one",
+                a.id,
+                b.id,
+                a.kind(),
+                a.name.display()
+            ));
+        }
+    }
     for suffix in &d.suffixes {
-        if !zones.iter().any(|(_, zone)| suffix.is_within(zone)) {
-            let names: Vec<String> = zones.iter().map(|(_, z)| z.display()).collect();
+        if !allowed.iter().any(|zone| suffix.is_within(&zone.name)) {
+            let names: Vec<String> = allowed.iter().map(|z| z.name.display()).collect();
             return Err(format!(
                 "DDNS_TAG_SUFFIXES: {} lies in none of DDNS_ZONES' zones ({})",
                 suffix.display(),
@@ -190,4 +210,18 @@ fn check_suffixes(config: &Config, zones: &[(ZoneId, RecordName)]) -> Result<(),
         }
     }
     Ok(())
+}
+
+/// An address choice against the zone's type is allowed (some want exactly that) but said once
+/// per cold start: a private address in a public zone is shown to the world.
+fn warn_crossed(config: &Config, zones: &[Zone]) {
+    let private = |id: &ZoneId| zones.iter().any(|z| &z.id == id && z.private);
+    for m in config.mappings.iter().filter(|m| m.address.crosses(private(&m.zone))) {
+        warn!(name = %m.name, zone = %m.zone, address = ?m.address, "a mapping's address goes against its zone's type");
+    }
+    if let Some(d) = &config.discovery {
+        for z in d.zones.iter().filter(|z| d.address.crosses(private(z))) {
+            warn!(zone = %z, address = ?d.address, "DDNS_TAG_ADDRESS goes against this allowed zone's type");
+        }
+    }
 }

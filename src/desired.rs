@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use crate::config::{Config, Discovery, Mapping, OnStop};
 use crate::instance::{Instance, InstanceState, Instances};
-use crate::names::{InstanceId, RecordName, RecordType, ZoneId};
+use crate::names::{InstanceId, RecordName, RecordType, Zone, ZoneId};
 
 /// The wanted state of one record.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,9 +79,10 @@ impl Wanted {
     }
 }
 
-/// The records `mappings` and, in fleet mode, the tagged instances want.
-pub fn wanted(config: &Config, mappings: &[&Mapping], instances: &Instances, zones: &[(ZoneId, RecordName)]) -> Wanted {
-    let mapped = desired(mappings, instances, config.on_stop);
+/// The records `mappings` and, in fleet mode, the tagged instances want; `zones` are the
+/// configured zones as learned at start-up (their type picks the address).
+pub fn wanted(config: &Config, mappings: &[&Mapping], instances: &Instances, zones: &[Zone]) -> Wanted {
+    let mapped = desired(mappings, instances, config.on_stop, zones);
     let mut wanted = match &config.discovery {
         Some(discovery) => {
             discovered(instances, discovery, zones, &config.mappings, config.default_ttl, config.on_stop)
@@ -94,24 +95,32 @@ pub fn wanted(config: &Config, mappings: &[&Mapping], instances: &Instances, zon
 
 /// Whether an instance that just started shows every address its records need: a `running`
 /// event waits briefly for that. An instance that is down again needs nothing more.
-pub fn ready(config: &Config, id: &InstanceId, instances: &Instances) -> bool {
+pub fn ready(config: &Config, id: &InstanceId, instances: &Instances, zones: &[Zone]) -> bool {
     let Some(instance) = instances.get(id) else { return false };
     if !instance.state.is_up() {
         return true;
     }
-    let mapped = config.mappings.iter().filter(|m| &m.instance == id).flat_map(|m| m.types.iter());
-    let tagged = config.discovery.iter().filter(|_| instance.name_tag.is_some()).flat_map(|d| d.types.iter());
-    mapped.chain(tagged).all(|t| instance.address(*t).is_some())
+    let private = |zone: &ZoneId| zones.iter().any(|z| &z.id == zone && z.private);
+    let mapped = config.mappings.iter().filter(|m| &m.instance == id);
+    let mapped = mapped.flat_map(|m| m.types.iter().map(|t| (*t, m.address.private_in(private(&m.zone)))));
+    // A tagged name may go to any allowed zone: every kind of address they call for.
+    let tagged = config
+        .discovery
+        .iter()
+        .filter(|_| instance.name_tag.is_some())
+        .flat_map(|d| d.zones.iter().flat_map(|z| d.types.iter().map(|t| (*t, d.address.private_in(private(z))))));
+    mapped.chain(tagged).all(|(t, private)| instance.address(t, private).is_some())
 }
 
 /// Computes the wanted records for `mappings`, given the instances EC2 returned.
 /// An instance EC2 no longer knows is treated as terminated.
-pub fn desired(mappings: &[&Mapping], instances: &Instances, on_stop: OnStop) -> Vec<Desired> {
+pub fn desired(mappings: &[&Mapping], instances: &Instances, on_stop: OnStop, zones: &[Zone]) -> Vec<Desired> {
     let mut out = Vec::new();
     for m in mappings {
         let instance = instances.get(&m.instance);
+        let private = m.address.private_in(zones.iter().any(|z| z.id == m.zone && z.private));
         for &rtype in &m.types {
-            let want = want_for(instance, rtype, m.ttl, on_stop);
+            let want = want_for(instance, rtype, private, m.ttl, on_stop);
             out.push(Desired {
                 zone: m.zone.clone(),
                 name: m.name.clone(),
@@ -125,17 +134,18 @@ pub fn desired(mappings: &[&Mapping], instances: &Instances, on_stop: OnStop) ->
     out
 }
 
-/// Computes the wanted records of tagged instances. Each name goes to the allowed zone whose
-/// domain is its longest suffix; a name an explicit mapping lists is left to that mapping.
+/// Computes the wanted records of tagged instances. Each name goes to every allowed zone whose
+/// domain is its longest suffix (a public and a private one for split-horizon); a name an
+/// explicit mapping lists in a zone is left to that mapping there.
 pub fn discovered(
     instances: &Instances,
     discovery: &Discovery,
-    zones: &[(ZoneId, RecordName)],
+    zones: &[Zone],
     explicit: &[Mapping],
     ttl: u32,
     on_stop: OnStop,
 ) -> Wanted {
-    let mut claims: HashMap<(ZoneId, RecordName), Vec<&Instance>> = HashMap::new();
+    let mut claims: HashMap<(&Zone, RecordName), Vec<&Instance>> = HashMap::new();
     let (mut refusals, mut outside) = (Vec::new(), Vec::new());
     let mut sorted: Vec<&Instance> = instances.values().collect();
     sorted.sort_by(|a, b| a.id.cmp(&b.id));
@@ -143,7 +153,7 @@ pub fn discovered(
         let Some(tag) = &instance.name_tag else { continue };
         for raw in tag.split(',').map(str::trim).filter(|n| !n.is_empty()) {
             let refusal = |reason| Refusal { instance: instance.id.clone(), name: raw.to_string(), reason };
-            let (zone, name) = match place(raw, discovery, zones) {
+            let (placed, name) = match place(raw, discovery, zones) {
                 Ok(placed) => placed,
                 Err(Unplaced::Refused(reason)) => {
                     refusals.push(refusal(reason));
@@ -154,25 +164,28 @@ pub fn discovered(
                     continue;
                 }
             };
-            if explicit.iter().any(|m| m.name == name && m.zone == zone) {
-                continue;
-            }
-            let claimants = claims.entry((zone, name)).or_default();
-            if !claimants.iter().any(|i| i.id == instance.id) {
-                claimants.push(instance);
+            for zone in placed {
+                if explicit.iter().any(|m| m.name == name && m.zone == zone.id) {
+                    continue;
+                }
+                let claimants = claims.entry((zone, name.clone())).or_default();
+                if !claimants.iter().any(|i| i.id == instance.id) {
+                    claimants.push(instance);
+                }
             }
         }
     }
     // Every instance naming a name is a candidate for it; the registry settles who holds it.
     let mut out = Vec::new();
     let mut keys: Vec<_> = claims.into_iter().collect();
-    keys.sort_by(|a, b| a.0.cmp(&b.0));
+    keys.sort_by(|a, b| (&a.0.0.id, &a.0.1).cmp(&(&b.0.0.id, &b.0.1)));
     for ((zone, name), claimants) in keys {
+        let private = discovery.address.private_in(zone.private);
         for instance in claimants {
             let claimant = Some(Claimant::of(instance, on_stop));
             for &rtype in &discovery.types {
-                let want = want_for(Some(instance), rtype, ttl, on_stop);
-                let (zone, name, id) = (zone.clone(), name.clone(), instance.id.clone());
+                let want = want_for(Some(instance), rtype, private, ttl, on_stop);
+                let (zone, name, id) = (zone.id.clone(), name.clone(), instance.id.clone());
                 out.push(Desired { zone, name, rtype, instance: id, want, discovered: claimant });
             }
         }
@@ -188,18 +201,18 @@ enum Unplaced {
     Outside,
 }
 
-/// Where a tagged name goes: the allowed zone whose domain is its longest suffix, if the name
-/// keeps the rules of what a tag may claim.
-fn place(raw: &str, discovery: &Discovery, zones: &[(ZoneId, RecordName)]) -> Result<(ZoneId, RecordName), Unplaced> {
+/// Where a tagged name goes: every allowed zone whose domain is its longest suffix (one, or a
+/// public and a private one), if the name keeps the rules of what a tag may claim.
+fn place<'z>(raw: &str, discovery: &Discovery, zones: &'z [Zone]) -> Result<(Vec<&'z Zone>, RecordName), Unplaced> {
     let name = RecordName::managed(raw).map_err(Unplaced::Refused)?;
     if name.guarded().is_some() {
         return Err(Unplaced::Refused("names under _ddns-owner are reserved for ownership markers".into()));
     }
-    let zone = zones
-        .iter()
-        .filter(|(id, zone_name)| discovery.zones.contains(id) && name.is_within(zone_name))
-        .max_by_key(|(_, zone_name)| zone_name.as_str().len());
-    let Some((zone, zone_name)) = zone else { return Err(Unplaced::Outside) };
+    let within: Vec<&Zone> =
+        zones.iter().filter(|z| discovery.zones.contains(&z.id) && name.is_within(&z.name)).collect();
+    let Some(longest) = within.iter().map(|z| z.name.as_str().len()).max() else { return Err(Unplaced::Outside) };
+    let placed: Vec<&Zone> = within.into_iter().filter(|z| z.name.as_str().len() == longest).collect();
+    let zone_name = &placed[0].name;
     let refuse = |rule: String| Err(Unplaced::Refused(rule));
     let unlock = "set DDNS_TAG_ALLOW_WILDCARDS=true to let tags claim it";
     if !discovery.allow_wildcards && name == *zone_name {
@@ -213,12 +226,12 @@ fn place(raw: &str, discovery: &Discovery, zones: &[(ZoneId, RecordName)]) -> Re
         let suffixes: Vec<String> = discovery.suffixes.iter().map(RecordName::display).collect();
         return refuse(format!("not below DDNS_TAG_SUFFIXES ({})", suffixes.join(", ")));
     }
-    Ok((zone.clone(), name))
+    Ok((placed, name))
 }
 
 /// A terminated or vanished instance has given its address back for good, so its records go
 /// whatever `on_stop` says; `on_stop` governs a stopped one.
-fn want_for(instance: Option<&Instance>, rtype: RecordType, ttl: u32, on_stop: OnStop) -> Want {
+fn want_for(instance: Option<&Instance>, rtype: RecordType, private: bool, ttl: u32, on_stop: OnStop) -> Want {
     let gone = |reason: String| match on_stop {
         OnStop::Delete => Want::Absent { reason },
         OnStop::Keep => Want::Leave { reason },
@@ -226,18 +239,19 @@ fn want_for(instance: Option<&Instance>, rtype: RecordType, ttl: u32, on_stop: O
     let Some(instance) = instance else {
         return Want::Absent { reason: "instance not found".into() };
     };
-    match (instance.state, instance.address(rtype)) {
+    match (instance.state, instance.address(rtype, private)) {
         (state, _) if state.is_gone() => Want::Absent { reason: format!("instance is {state}") },
         (InstanceState::Running | InstanceState::Pending, Some(value)) => Want::Address { value, ttl },
-        (InstanceState::Running, None) => gone(format!("instance has no public {} address", family(rtype))),
+        (InstanceState::Running, None) => gone(format!("instance has no {} address", family(rtype, private))),
         (InstanceState::Pending, None) => Want::Leave { reason: "instance is starting".into() },
         (state, _) => gone(format!("instance is {state}")),
     }
 }
 
-fn family(rtype: RecordType) -> &'static str {
+fn family(rtype: RecordType, private: bool) -> &'static str {
     match rtype {
-        RecordType::A => "IPv4",
+        RecordType::A if private => "private IPv4",
+        RecordType::A => "public IPv4",
         RecordType::AAAA => "IPv6",
         RecordType::TXT => "text",
     }
@@ -246,6 +260,7 @@ fn family(rtype: RecordType) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::AddressChoice;
 
     fn mapping(types: Vec<RecordType>) -> Mapping {
         Mapping {
@@ -254,6 +269,7 @@ mod tests {
             name: RecordName::parse("app.example.com").unwrap(),
             ttl: 60,
             types,
+            address: AddressChoice::Auto,
         }
     }
 
@@ -263,6 +279,7 @@ mod tests {
             id: id.clone(),
             state: InstanceState::parse(state).unwrap(),
             ipv4: v4.map(|s| s.parse().unwrap()),
+            private_ipv4: Some("10.0.0.5".parse().unwrap()),
             ipv6: v6.map(|s| s.parse().unwrap()),
             name_tag: None,
             launched: None,
@@ -271,7 +288,7 @@ mod tests {
     }
 
     fn wants(m: &Mapping, instances: &Instances, on_stop: OnStop) -> Vec<Want> {
-        desired(&[m], instances, on_stop).into_iter().map(|d| d.want).collect()
+        desired(&[m], instances, on_stop, &[]).into_iter().map(|d| d.want).collect()
     }
 
     type Case = (&'static str, Vec<RecordType>, Instances, OnStop, Vec<Want>);
@@ -296,14 +313,14 @@ mod tests {
                 vec![A, AAAA],
                 instance("running", Some("3.1.2.4"), None),
                 OnStop::Delete,
-                vec![addr("3.1.2.4"), absent("instance has no public IPv6 address")],
+                vec![addr("3.1.2.4"), absent("instance has no IPv6 address")],
             ),
             (
                 "running no v6, keep",
                 vec![AAAA],
                 instance("running", Some("3.1.2.4"), None),
                 OnStop::Keep,
-                vec![leave("instance has no public IPv6 address")],
+                vec![leave("instance has no IPv6 address")],
             ),
             ("stopped", vec![A], instance("stopped", None, None), OnStop::Delete, vec![absent("instance is stopped")]),
             (
@@ -366,6 +383,7 @@ mod tests {
 #[cfg(test)]
 mod ready_tests {
     use super::*;
+    use crate::config::AddressChoice;
 
     fn config(types: &[RecordType], tag_types: Option<&[RecordType]>) -> Config {
         let mut c = Config::from_lookup(|k| {
@@ -380,6 +398,7 @@ mod ready_tests {
             zones: vec![ZoneId::parse("Z1").unwrap()],
             suffixes: vec![],
             allow_wildcards: false,
+            address: AddressChoice::Auto,
         });
         c
     }
@@ -390,6 +409,7 @@ mod ready_tests {
             id: id.clone(),
             state: InstanceState::parse(state).unwrap(),
             ipv4: v4.then(|| "3.1.2.4".parse().unwrap()),
+            private_ipv4: Some("10.0.0.5".parse().unwrap()),
             ipv6: v6.then(|| "2600::1".parse().unwrap()),
             name_tag: tag.then(|| "t.example.com".into()),
             launched: None,
@@ -416,7 +436,7 @@ mod ready_tests {
             ),
             ("stopped again", config(&[A], None), with("stopped", false, false, false), true),
         ] {
-            assert_eq!(ready(&config, &id, &instances), want, "{label}");
+            assert_eq!(ready(&config, &id, &instances, &[]), want, "{label}");
         }
     }
 }
@@ -424,24 +444,23 @@ mod ready_tests {
 #[cfg(test)]
 mod discovery_tests {
     use super::*;
+    use crate::config::AddressChoice;
 
     fn tagged(id: &str, state: &str, tag: Option<&str>) -> Instance {
         Instance {
             id: InstanceId::parse(id).unwrap(),
             state: InstanceState::parse(state).unwrap(),
             ipv4: Some("3.1.2.4".parse().unwrap()),
+            private_ipv4: Some("10.0.0.5".parse().unwrap()),
             ipv6: None,
             name_tag: tag.map(str::to_string),
             launched: None,
         }
     }
 
-    fn zones() -> Vec<(ZoneId, RecordName)> {
-        vec![
-            (ZoneId::parse("ZCOM").unwrap(), RecordName::parse("example.com").unwrap()),
-            (ZoneId::parse("ZDEV").unwrap(), RecordName::parse("dev.example.com").unwrap()),
-            (ZoneId::parse("ZORG").unwrap(), RecordName::parse("example.org").unwrap()),
-        ]
+    fn zones() -> Vec<Zone> {
+        let zone = |id: &str, name: &str| Zone::public(ZoneId::parse(id).unwrap(), RecordName::parse(name).unwrap());
+        vec![zone("ZCOM", "example.com"), zone("ZDEV", "dev.example.com"), zone("ZORG", "example.org")]
     }
 
     fn discovery(allowed: &[&str]) -> Discovery {
@@ -451,6 +470,7 @@ mod discovery_tests {
             zones: allowed.iter().map(|z| ZoneId::parse(z).unwrap()).collect(),
             suffixes: vec![],
             allow_wildcards: false,
+            address: AddressChoice::Auto,
         }
     }
 
@@ -561,6 +581,7 @@ mod discovery_tests {
             name: RecordName::parse("a.example.com").unwrap(),
             ttl: 60,
             types: vec![RecordType::A],
+            address: AddressChoice::Auto,
         }];
         let (d, r) = run(
             vec![tagged("i-00000001", "running", Some("a.example.com,b.example.com"))],

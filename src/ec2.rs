@@ -105,13 +105,14 @@ fn convert(i: &Ec2Instance, tag_key: Option<&str>) -> Option<Instance> {
         .and_then(|n| InstanceState::parse(n.as_str()))
         .unwrap_or(InstanceState::Pending);
     let ipv4 = i.public_ip_address().and_then(|ip| ip.parse().ok());
+    let private_ipv4 = i.private_ip_address().and_then(|ip| ip.parse().ok());
     let ipv6 = primary_ipv6(i).and_then(|ip| ip.parse().ok());
     let name_tag = tag_key
         .and_then(|key| i.tags().iter().find(|t| t.key() == Some(key)))
         .and_then(|t| t.value())
         .map(str::to_string);
     let launched = i.launch_time().map(|t| t.secs());
-    Some(Instance { id, state, ipv4, ipv6, name_tag, launched })
+    Some(Instance { id, state, ipv4, private_ipv4, ipv6, name_tag, launched })
 }
 
 /// The address AAAA records follow: the primary interface's address EC2 marks primary, else the

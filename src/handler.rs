@@ -108,7 +108,8 @@ async fn reconcile(app: &App, trigger: &Trigger, budget: &Budget) -> Reconciled 
     };
     app.env.progress.say(format_args!("describing instances"));
     let tag_key = config.discovery.as_ref().map(|d| d.tag_key.as_str());
-    let ready = |found: &Instances| scope.awaits.as_ref().is_none_or(|id| desired::ready(config, id, found));
+    let ready =
+        |found: &Instances| scope.awaits.as_ref().is_none_or(|id| desired::ready(config, id, found, &app.zones));
     let instances = match ec2::describe_scope(&app.clients, budget, &scope, tag_key, ready).await {
         Ok(i) => i,
         Err(f) => return Reconciled::failed(vec![f]),

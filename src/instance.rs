@@ -65,6 +65,8 @@ pub struct Instance {
     pub id: InstanceId,
     pub state: InstanceState,
     pub ipv4: Option<Ipv4Addr>,
+    /// The primary interface's primary private IPv4 address.
+    pub private_ipv4: Option<Ipv4Addr>,
     /// The primary IPv6 address: the one EC2 marks primary, else the instance's own.
     pub ipv6: Option<Ipv6Addr>,
     /// The value of the discovery tag, when the instance carries it.
@@ -74,8 +76,11 @@ pub struct Instance {
 }
 
 impl Instance {
-    pub fn address(&self, rtype: RecordType) -> Option<String> {
+    /// The address a record of `rtype` holds: the private IPv4 when `private`, else the public
+    /// one; IPv6 addresses are not split.
+    pub fn address(&self, rtype: RecordType, private: bool) -> Option<String> {
         match rtype {
+            RecordType::A if private => self.private_ipv4.map(|ip| ip.to_string()),
             RecordType::A => self.ipv4.map(|ip| ip.to_string()),
             RecordType::AAAA => self.ipv6.map(|ip| ip.to_string()),
             RecordType::TXT => None,

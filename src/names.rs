@@ -112,6 +112,61 @@ impl RecordName {
     }
 }
 
+/// A hosted zone as learned once at start-up: its id, its domain, and whether it is private
+/// (answers only inside its VPCs).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Zone {
+    pub id: ZoneId,
+    pub name: RecordName,
+    pub private: bool,
+}
+
+impl Zone {
+    /// A public zone, as tests and tools that know no better take a zone to be.
+    pub fn public(id: ZoneId, name: RecordName) -> Self {
+        Self { id, name, private: false }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        if self.private { "private" } else { "public" }
+    }
+}
+
+/// Which of an instance's addresses a record holds, as `"address"` in a mapping or
+/// `DDNS_TAG_ADDRESS` chooses: `auto` follows the zone's type.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AddressChoice {
+    #[default]
+    Auto,
+    Public,
+    Private,
+}
+
+impl AddressChoice {
+    pub fn parse(input: &str) -> Result<Self, String> {
+        match input.trim().to_ascii_lowercase().as_str() {
+            "auto" => Ok(Self::Auto),
+            "public" => Ok(Self::Public),
+            "private" => Ok(Self::Private),
+            other => Err(format!("{other:?} is not an address choice (auto, public or private)")),
+        }
+    }
+
+    /// Whether a record in a zone of this kind holds the private address.
+    pub fn private_in(self, private_zone: bool) -> bool {
+        match self {
+            Self::Auto => private_zone,
+            Self::Public => false,
+            Self::Private => true,
+        }
+    }
+
+    /// The choice goes against the zone's type: allowed, but worth a warning.
+    pub fn crosses(self, private_zone: bool) -> bool {
+        matches!((self, private_zone), (Self::Public, true) | (Self::Private, false))
+    }
+}
+
 /// Compares two names under both listing orders; `Some` only when they agree.
 pub fn listing_cmp_all(a: &RecordName, b: &RecordName) -> Option<Ordering> {
     let with = a.listing_key(true).cmp(&b.listing_key(true));

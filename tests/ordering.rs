@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashSet};
 use dynamic_dns_updater::config::Config;
 use dynamic_dns_updater::desired;
 use dynamic_dns_updater::instance::{Instance, InstanceState, Instances};
-use dynamic_dns_updater::names::{InstanceId, RecordName, RecordType, ZoneId};
+use dynamic_dns_updater::names::{InstanceId, RecordName, RecordType, Zone, ZoneId};
 use dynamic_dns_updater::plan::{self, Rules};
 use dynamic_dns_updater::records::{Action, Change, Current, Existing, SetType};
 use dynamic_dns_updater::registry::{Owner, Registry};
@@ -37,7 +37,7 @@ struct World {
     zone: BTreeMap<(RecordName, RecordType), Vec<String>>,
     clock: i64,
     config: Config,
-    zones: Vec<(ZoneId, RecordName)>,
+    zones: Vec<Zone>,
 }
 
 fn zone_id() -> ZoneId {
@@ -56,7 +56,7 @@ impl World {
     fn new(n: usize) -> Self {
         let vars = [("DDNS_TAG_KEY", "ddns:name"), ("DDNS_ZONES", "ZWEB"), ("DDNS_OWNER_ID", "ordering")];
         let config = support::config(&vars);
-        let zones = vec![(zone_id(), RecordName::parse("example.com").unwrap())];
+        let zones = vec![Zone::public(zone_id(), RecordName::parse("example.com").unwrap())];
         let mut w = Self { instances: Instances::new(), zone: BTreeMap::new(), clock: 0, config, zones };
         for i in 0..n {
             let id = InstanceId::parse(&format!("i-0000000{i}")).unwrap();
@@ -64,6 +64,7 @@ impl World {
                 id: id.clone(),
                 state: InstanceState::Running,
                 ipv4: None,
+                private_ipv4: None,
                 ipv6: None,
                 name_tag: Some(WEB.into()),
                 launched: None,

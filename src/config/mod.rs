@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+pub use crate::names::AddressChoice;
 use crate::names::{InstanceId, RecordName, RecordType, ZoneId};
 
 mod webhook;
@@ -32,6 +33,8 @@ pub struct Mapping {
     pub name: RecordName,
     pub ttl: u32,
     pub types: Vec<RecordType>,
+    /// Which of the instance's addresses its A record holds.
+    pub address: AddressChoice,
 }
 
 /// What happens to the records of an instance that no longer holds its address.
@@ -57,6 +60,8 @@ pub struct Discovery {
     pub suffixes: Vec<RecordName>,
     /// Tags may claim zone apexes and wildcard names (DDNS_TAG_ALLOW_WILDCARDS).
     pub allow_wildcards: bool,
+    /// Which address tagged names' A records hold (DDNS_TAG_ADDRESS).
+    pub address: AddressChoice,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -111,6 +116,7 @@ struct RawMapping {
     name: String,
     ttl: Option<i64>,
     types: Option<Vec<String>>,
+    address: Option<String>,
 }
 
 impl Config {
@@ -256,7 +262,8 @@ pub fn parse_duration(raw: &str) -> Result<Duration, String> {
 }
 
 fn parse_records(raw: &str, default_ttl: u32, errors: &mut Vec<String>) -> Vec<Mapping> {
-    const RECORD: &str = r#"{"instance_id": "i-…", "zone_id": "Z…", "name": "app.example.com", "ttl"?, "types"?}"#;
+    const RECORD: &str =
+        r#"{"instance_id": "i-…", "zone_id": "Z…", "name": "app.example.com", "ttl"?, "types"?, "address"?}"#;
     let items: Vec<serde_json::Value> = match serde_json::from_str(raw) {
         Ok(v) => v,
         Err(e) => {
@@ -303,8 +310,14 @@ fn parse_records(raw: &str, default_ttl: u32, errors: &mut Vec<String>) -> Vec<M
                 if errors.len() == before { Ok(parsed) } else { Err(()) }
             }
         };
-        if let (Ok(instance), Ok(zone), Ok(name), Ok(ttl), Ok(types)) = (instance, zone, name, ttl, types) {
-            out.push(Mapping { instance, zone, name, ttl, types });
+        let address = r
+            .address
+            .as_deref()
+            .map_or(Ok(AddressChoice::Auto), |a| AddressChoice::parse(a).map_err(|e| errors.push(at("address", e))));
+        if let (Ok(instance), Ok(zone), Ok(name), Ok(ttl), Ok(types), Ok(address)) =
+            (instance, zone, name, ttl, types, address)
+        {
+            out.push(Mapping { instance, zone, name, ttl, types, address });
         }
     }
     out
@@ -341,6 +354,7 @@ fn parse_shorthand(get: &impl Fn(&str) -> Option<String>, ttl: u32, errors: &mut
                 name,
                 ttl,
                 types: vec![RecordType::A],
+                address: AddressChoice::Auto,
             })
             .collect(),
         _ => Vec::new(),
@@ -349,7 +363,8 @@ fn parse_shorthand(get: &impl Fn(&str) -> Option<String>, ttl: u32, errors: &mut
 
 fn parse_discovery(get: &impl Fn(&str) -> Option<String>, errors: &mut Vec<String>) -> Option<Discovery> {
     let Some(tag_key) = get("DDNS_TAG_KEY").map(|k| k.trim().to_string()) else {
-        for var in ["DDNS_ZONES", "DDNS_TAG_TYPES", "DDNS_TAG_SUFFIXES", "DDNS_TAG_ALLOW_WILDCARDS"] {
+        for var in ["DDNS_ZONES", "DDNS_TAG_TYPES", "DDNS_TAG_SUFFIXES", "DDNS_TAG_ALLOW_WILDCARDS", "DDNS_TAG_ADDRESS"]
+        {
             if get(var).is_some() {
                 errors.push(format!("{var}: set, but DDNS_TAG_KEY is not; set DDNS_TAG_KEY to turn on tag discovery"));
             }
@@ -388,7 +403,13 @@ fn parse_discovery(get: &impl Fn(&str) -> Option<String>, errors: &mut Vec<Strin
             false
         }
     };
-    Some(Discovery { tag_key, types, zones, suffixes, allow_wildcards })
+    let address = get("DDNS_TAG_ADDRESS").map_or(AddressChoice::Auto, |raw| {
+        AddressChoice::parse(&raw).unwrap_or_else(|e| {
+            errors.push(format!("DDNS_TAG_ADDRESS: {e}"));
+            AddressChoice::Auto
+        })
+    });
+    Some(Discovery { tag_key, types, zones, suffixes, allow_wildcards, address })
 }
 
 /// An owner id as markers carry it: 1 to 128 letters, digits, `_`, `.` or `-`.

@@ -14,7 +14,7 @@ use aws_sdk_route53::types::ResourceRecordSet;
 use crate::budget::Budget;
 use crate::clients::Clients;
 use crate::failure::Failure;
-use crate::names::{RecordName, ZoneId, listing_cmp_all};
+use crate::names::{RecordName, Zone, ZoneId, listing_cmp_all};
 use crate::progress::Progress;
 use crate::records::{Current, Existing, SetType};
 
@@ -166,15 +166,17 @@ async fn zone_sets(
     }
 }
 
-/// Learns the allowed zones' names, once at start-up; an error names DDNS_ZONES and the zone.
-pub async fn zone_names(clients: &Clients, zones: &[ZoneId]) -> Result<Vec<(ZoneId, RecordName)>, String> {
+/// Learns each zone's domain and type (public or private), once at start-up, one GetHostedZone a
+/// zone; an error names `var` (the setting that lists the zone) and the zone.
+pub async fn zones(clients: &Clients, zones: &[(ZoneId, &str)]) -> Result<Vec<Zone>, String> {
     let mut out = Vec::new();
-    for zone in zones {
+    for (zone, var) in zones {
         let got = clients.route53.get_hosted_zone().id(zone.as_str()).send().await.map_err(|e| {
-            format!("DDNS_ZONES: hosted zone {zone} could not be read ({})", Failure::from_route53(&e).message)
+            format!("{var}: hosted zone {zone} could not be read ({})", Failure::from_route53(&e).message)
         })?;
-        let name = got.hosted_zone().map(|z| RecordName::from_route53(z.name()));
-        out.push((zone.clone(), name.ok_or_else(|| format!("DDNS_ZONES: hosted zone {zone} has no name"))?));
+        let hosted = got.hosted_zone().ok_or_else(|| format!("{var}: hosted zone {zone} was not found"))?;
+        let private = hosted.config().is_some_and(|c| c.private_zone());
+        out.push(Zone { id: zone.clone(), name: RecordName::from_route53(hosted.name()), private });
     }
     Ok(out)
 }

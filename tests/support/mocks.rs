@@ -37,10 +37,24 @@ async fn clients_over(http: SharedHttpClient, ec2: &[&Rule], route53: &[&Rule]) 
     };
     Clients::from_configs(
         aws_sdk_ec2::config::Builder::from(&sdk).interceptor(interceptor(ec2)),
-        aws_sdk_route53::config::Builder::from(&sdk).interceptor(interceptor(route53)),
+        aws_sdk_route53::config::Builder::from(&sdk).interceptor(interceptor(route53)).interceptor(
+            MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny).with_rule(&public_zone()).allow_passthrough(),
+        ),
         aws_sdk_ssm::config::Builder::from(&sdk).interceptor(interceptor(&[])),
         aws_sdk_sts::config::Builder::from(&sdk).interceptor(interceptor(&[&caller()])),
     )
+}
+
+/// Every zone is a public zone for example.com: what the function learns of each at start-up.
+fn public_zone() -> Rule {
+    use aws_sdk_route53::operation::get_hosted_zone::GetHostedZoneOutput;
+    use aws_sdk_route53::types::{HostedZone, HostedZoneConfig};
+    aws_smithy_mocks::mock!(aws_sdk_route53::Client::get_hosted_zone).then_output(|| {
+        let config = HostedZoneConfig::builder().private_zone(false).build();
+        let zone =
+            HostedZone::builder().id("/hostedzone/ZMOCK1").name("example.com.").caller_reference("mock").config(config);
+        GetHostedZoneOutput::builder().hosted_zone(zone.build().unwrap()).build()
+    })
 }
 
 /// STS names the account the mocked credentials belong to.
