@@ -11,7 +11,7 @@ use crate::budget::Budget;
 use crate::event::Trigger;
 use crate::incidents::{Coverage, Incidents};
 use crate::notify::Alert;
-use crate::report::{Answer, Delivery};
+use crate::report::Answer;
 use crate::ssm;
 
 /// Alerts about `answer` as the incidents call for, and fills in its webhook delivery and the
@@ -27,10 +27,18 @@ pub async fn alert(
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
     let step = lock(app).incidents.observe(&answer.failures(), coverage, now, app.config.alert_repeat);
     let alert = Alert::of(&answer, &step.alerting, trigger, account, app.env.region.clone(), app.env.function.clone());
-    if let (Some(notifier), Some(alert)) = (&app.notifier, alert) {
-        answer.webhook = Some(notifier.send(&alert, budget).await);
-    }
-    let kept = if answer.webhook.as_ref().is_none_or(Delivery::ok) { step.delivered(now) } else { step.undelivered() };
+    let delivered = match (&app.notifier, alert) {
+        (Some(notifier), Some(alert)) => {
+            let delivery = notifier.send(&alert, budget).await;
+            let ok = delivery.ok();
+            answer.webhook = Some(delivery);
+            ok
+        }
+        // A webhook that could not be set up delivers nothing: what is due stays due.
+        _ if app.webhook_unavailable.is_some() => false,
+        _ => true,
+    };
+    let kept = if delivered { step.delivered(now) } else { step.undelivered() };
     answer.gauges.incidents_open = kept.open();
     answer.gauges.store_failures = keep(app, kept).await;
     answer
@@ -44,7 +52,7 @@ fn lock(app: &App) -> std::sync::MutexGuard<'_, crate::app::IncidentState> {
 /// holds would change: a parameter not yet made is made for the first open incident.
 /// Returns the store failures not yet counted.
 async fn keep(app: &App, kept: Incidents) -> usize {
-    let name = app.config.incident_store();
+    let name = app.incident_store();
     let text = name.map(|_| kept.store());
     let changed = {
         let mut state = lock(app);
