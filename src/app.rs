@@ -9,7 +9,7 @@ use tracing::warn;
 
 use crate::clients::Clients;
 use crate::config::Config;
-use crate::incidents::Incidents;
+use crate::incidents::{Incidents, Timing};
 use crate::names::{RecordName, ZoneId};
 use crate::notify::Notifier;
 use crate::progress::Progress;
@@ -130,6 +130,11 @@ impl App {
                 state.store_failures += 1;
             }
         }
+    }
+
+    /// When alerts go out, as configured.
+    pub fn timing(&self) -> Timing {
+        Timing { after: self.config.alert_after, repeat: self.config.alert_repeat }
     }
 
     /// The parameter that keeps open incidents, while there is a webhook to alert through: what
