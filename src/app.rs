@@ -9,7 +9,7 @@ use tracing::warn;
 
 use crate::clients::Clients;
 use crate::config::Config;
-use crate::incidents::Incidents;
+use crate::incidents::{Incidents, Timing};
 use crate::names::{Zone, ZoneId};
 use crate::notify::Notifier;
 use crate::progress::Progress;
@@ -42,6 +42,9 @@ pub struct App {
     pub config: Config,
     pub clients: Clients,
     pub notifier: Option<Notifier>,
+    /// Why the configured webhook could not be set up at start-up (its parameter unreadable,
+    /// say): no alert is sent until a cold start reads a good value, and DNS goes on.
+    pub webhook_unavailable: Option<String>,
     /// Every configured zone's domain and type, learned once at start-up.
     pub zones: Vec<Zone>,
     pub env: Environment,
@@ -57,8 +60,9 @@ pub struct App {
 impl App {
     /// Reads what start-up needs from AWS, side by side: the webhook's parameters, the allowed
     /// zones' names and the open incidents. An error names the variable whose value could not
-    /// be used; an incident store that cannot be read is said once, and alerting goes on from
-    /// memory.
+    /// be used. The alert channel never stops DNS: a webhook whose parameters cannot be used is
+    /// said once and left unavailable, and an incident store that cannot be read is said once,
+    /// and alerting goes on from memory.
     pub async fn build(config: Config, clients: Clients, env: Environment) -> Result<Self, String> {
         let store = config.incident_store();
         let (notifier, zones, stored, owner) = tokio::join!(
@@ -92,8 +96,16 @@ impl App {
         check_zones(&config, &zones)?;
         warn_crossed(&config, &zones);
         let owner = Owner { id: owner?, legacy: config.legacy_owner.clone() };
+        let (notifier, webhook_unavailable) = match notifier {
+            Ok(notifier) => (notifier, None),
+            Err(why) => {
+                warn!(why = %why, "the webhook is unavailable: no alerts are sent until a cold start reads a good value; DNS goes on");
+                (None, Some(why))
+            }
+        };
         let app = Self {
-            notifier: notifier?,
+            notifier,
+            webhook_unavailable,
             zones,
             owner,
             config,
@@ -125,6 +137,17 @@ impl App {
                 state.store_failures += 1;
             }
         }
+    }
+
+    /// When alerts go out, as configured.
+    pub fn timing(&self) -> Timing {
+        Timing { after: self.config.alert_after, repeat: self.config.alert_repeat }
+    }
+
+    /// The parameter that keeps open incidents, while there is a webhook to alert through: what
+    /// it holds is what was sent.
+    pub fn incident_store(&self) -> Option<&str> {
+        self.config.incident_store().filter(|_| self.notifier.is_some())
     }
 
     /// The function's name as alerts and metrics show it.

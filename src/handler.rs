@@ -86,7 +86,7 @@ pub async fn handle(app: &App, payload: &Value, invocation: Invocation) -> Resul
     let mut answer = alerts::alert(app, &trigger, answer, &coverage, account, &total).await;
     answer.aws_calls = app.clients.calls.get() - calls;
     answer.log(started.elapsed());
-    metrics(app, &answer);
+    metrics(app, &mut answer);
     match answer.failure(&trigger) {
         None => Ok(answer),
         Some(kind) => Err(Error::Failed { kind, summary: answer.error_summary(), answer: Box::new(answer) }),
@@ -221,12 +221,14 @@ async fn look_around(
 fn rejected(app: &App, e: UnsupportedEvent) -> Error {
     error!(error = %e, "event rejected");
     let failure = Failure::new(FailureKind::UnsupportedEvent, "", e.to_string());
-    metrics(app, &Answer { trigger: "rejected".into(), errors: vec![failure], ..Answer::default() });
+    metrics(app, &mut Answer { trigger: "rejected".into(), errors: vec![failure], ..Answer::default() });
     e.into()
 }
 
-/// Writes the invocation's metrics line (Lambda only): one per invocation, whatever it was.
-fn metrics(app: &App, answer: &Answer) {
+/// Writes the invocation's metrics line (Lambda only): one per invocation, whatever it was, each
+/// counting the webhook while it is unavailable.
+fn metrics(app: &App, answer: &mut Answer) {
+    answer.gauges.webhook_unavailable = usize::from(app.webhook_unavailable.is_some());
     if app.env.emit_metrics {
         let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis();
         println!("{}", answer.metrics_line(app.function_name(), now));
@@ -234,6 +236,10 @@ fn metrics(app: &App, answer: &Answer) {
 }
 
 async fn test_webhook(app: &App, budget: &Budget, account: Option<String>) -> Result<Answer, Error> {
+    if let Some(why) = &app.webhook_unavailable {
+        metrics(app, &mut Answer { trigger: "test-webhook".into(), ..Answer::default() });
+        return Err(Error::Webhook(format!("the webhook is unavailable until a cold start reads a good value: {why}")));
+    }
     let Some(notifier) = &app.notifier else {
         return Err(Error::Webhook(
             "no webhook is configured (set DDNS_WEBHOOK_URL or DDNS_WEBHOOK_URL_PARAMETER)".into(),
@@ -242,8 +248,8 @@ async fn test_webhook(app: &App, budget: &Budget, account: Option<String>) -> Re
     let alert = Alert::test(account, app.env.region.clone(), app.env.function.clone());
     let delivery = notifier.send(&alert, budget).await;
     info!(host = %delivery.host, status = ?delivery.status, attempts = delivery.attempts, "test webhook sent");
-    let answer = Answer { trigger: "test-webhook".into(), webhook: Some(delivery.clone()), ..Answer::default() };
-    metrics(app, &answer);
+    let mut answer = Answer { trigger: "test-webhook".into(), webhook: Some(delivery.clone()), ..Answer::default() };
+    metrics(app, &mut answer);
     match &delivery.error {
         None => Ok(answer),
         Some(err) => Err(Error::Webhook(format!("test webhook failed: {err}"))),

@@ -14,9 +14,11 @@
 //! - [`retry`]: the second chance for names Route53 rejected because they moved.
 //! - [`release`]: every record and marker this owner holds, deleted before it goes.
 //! - [`report`]: the typed answer, its log lines and its metrics line.
-//! - [`incidents`]: open problems across invocations: new, reminder, recovered.
+//! - [`incidents`]: open problems across invocations and execution environments: new,
+//!   reminder, recovered; errors that come and go held back.
 //! - [`notify`]: webhook alerts: formats, signing, delivery.
-//! - [`alerts`]: the alert step: incidents -> one message -> the state kept.
+//! - [`alerts`]: the alert step: incidents (merged with what other environments stored) -> one
+//!   message -> the state kept.
 //! - [`handler`]: one invocation as a straight line through the stages above.
 //!
 //! Beside them: [`names`] and [`instance`] hold the typed values, [`records`] the record sets

@@ -29,7 +29,7 @@ async fn main() -> ExitCode {
         Ok(app) => app,
         Err(e) => return startup_error(&e, in_lambda),
     };
-    tracing::info!(records = app.config.mappings.len(), on_stop = ?app.config.on_stop, webhook = app.notifier.as_ref().map(|n| n.host()), "started");
+    tracing::info!(records = app.config.mappings.len(), on_stop = ?app.config.on_stop, webhook = app.notifier.as_ref().map(|n| n.host()), webhook_unavailable = app.webhook_unavailable.is_some(), "started");
     match command {
         Some(command) => cli::run(&app, command).await,
         None => serve(&app).await,

@@ -127,7 +127,7 @@ pub fn held_back(reason: String) -> Failure {
 }
 
 /// The metrics of every invocation's EMF line, in the `DynamicDnsUpdater` namespace.
-pub const METRICS: [&str; 9] = [
+pub const METRICS: [&str; 10] = [
     "RecordsChanged",
     "RecordsInSync",
     "Failures",
@@ -136,6 +136,7 @@ pub const METRICS: [&str; 9] = [
     "NamesOutsideZones",
     "IncidentStoreFailures",
     "WebhookFailures",
+    "WebhookUnavailable",
     "AwsCalls",
 ];
 
@@ -174,6 +175,8 @@ pub struct Gauges {
     pub outside_names: usize,
     /// Reads or writes of the incidents parameter that failed.
     pub store_failures: usize,
+    /// 1 while the configured webhook could not be set up (its parameter unreadable, say).
+    pub webhook_unavailable: usize,
 }
 
 /// The answer to one invocation: what the runtime serialises and the CLI prints.
@@ -307,6 +310,7 @@ impl Answer {
             ("NamesOutsideZones", self.gauges.outside_names),
             ("IncidentStoreFailures", self.gauges.store_failures),
             ("WebhookFailures", webhook_failures),
+            ("WebhookUnavailable", self.gauges.webhook_unavailable),
             ("AwsCalls", self.aws_calls),
         ];
         emf_line(function, timestamp_ms, &counts)
@@ -382,7 +386,7 @@ mod tests {
         r.errors.push(Failure::new(FailureKind::Route53Throttled, "Z1", "slow down"));
         r.problems.push(Failure::new(FailureKind::Route53Denied, "Z1", "denied"));
         r.webhook = Some(Delivery { host: "h".into(), status: Some(500), attempts: 3, error: Some("500".into()) });
-        r.gauges = Gauges { incidents_open: 4, outside_names: 2, store_failures: 1 };
+        r.gauges = Gauges { incidents_open: 4, outside_names: 2, store_failures: 1, webhook_unavailable: 1 };
         let v: serde_json::Value = serde_json::from_str(&r.metrics_line("ddns", 1)).unwrap();
         assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Namespace"], "DynamicDnsUpdater");
         let names: Vec<&str> = v["_aws"]["CloudWatchMetrics"][0]["Metrics"]
@@ -400,6 +404,7 @@ mod tests {
             ("NamesOutsideZones", 2),
             ("IncidentStoreFailures", 1),
             ("WebhookFailures", 1),
+            ("WebhookUnavailable", 1),
             ("AwsCalls", 2),
         ] {
             assert_eq!(v[metric], want, "{metric}");

@@ -117,7 +117,12 @@ async fn persistent_faults_end_in_a_clear_error_or_problem_and_an_alert_without_
             .then_http_response(move || route53_error(status, code));
         let sink = WebhookSink::start(Reply::Statuses(vec![200]));
         let url = sink.url();
-        let vars = [("DDNS_RECORDS", records(&["app.example.com"])), ("DDNS_WEBHOOK_URL", url)];
+        // A server error alerts only once it has lasted DDNS_ALERT_AFTER; 0 alerts at once.
+        let vars = [
+            ("DDNS_RECORDS", records(&["app.example.com"])),
+            ("DDNS_WEBHOOK_URL", url),
+            ("DDNS_ALERT_AFTER", "0".into()),
+        ];
         let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let app = app_with(mocks::clients(&[&describe_ok()], &[&list_ok(), &change]).await, &vars).await;
         // A server error may pass, so the event fails for Lambda to retry; a denial will not.

@@ -189,3 +189,54 @@ async fn under_cargo_lambda_watch_running_scheduled_and_stopped_events_do_their_
     let warnings = log.lines().filter(|l| l.contains("using DDNS_TIMEOUT")).count();
     assert_eq!(warnings, 1, "the deadline is set aside, and that is said once:\n{log}");
 }
+
+#[tokio::test]
+async fn an_unreadable_webhook_parameter_leaves_dns_working_and_is_counted() {
+    use aws_sdk_ssm::types::ParameterType;
+    let w = world().await;
+    // What the Terraform module writes when a run did not give the URL.
+    let stand_in = "not given: set webhook_url when this parameter is created or webhook_version is raised";
+    w.aws
+        .ssm
+        .put_parameter()
+        .name("/ddns/url")
+        .value(stand_in)
+        .r#type(ParameterType::SecureString)
+        .send()
+        .await
+        .unwrap();
+    let runtime = RuntimeApi::start();
+    let mut env = w.moto.env();
+    env.push(("DDNS_RECORDS".into(), w.records.clone()));
+    env.push(("DDNS_WEBHOOK_URL_PARAMETER".into(), "/ddns/url".into()));
+    let function = Function::start(&runtime, &env);
+    let timeout = Duration::from_secs(20);
+
+    let Answered::Response(r) = runtime.invoke(&state_change(&w.id, "running"), timeout) else {
+        panic!("{}", function.log_so_far())
+    };
+    assert_eq!(r["changes"][0]["status"], "applied", "{r}");
+    assert!(r.get("webhook").is_none(), "nothing is sent: {r}");
+    let ip = w.aws.public_ip(&w.id).await.unwrap();
+    assert_eq!(w.aws.values(&w.zone, "app.example.com.", "A").await, Some(vec![ip]));
+    let Answered::Response(_) = runtime.invoke(&fixture("scheduled-event.json"), timeout) else { panic!() };
+    let Answered::Error(e) = runtime.invoke(&json!({"action": "test-webhook"}), timeout) else { panic!() };
+    assert_eq!(e["errorType"], "WebhookFailed");
+    let why = e["errorMessage"].as_str().unwrap();
+    assert!(
+        why.contains("unavailable") && why.contains("DDNS_WEBHOOK_URL_PARAMETER") && why.contains("stand-in"),
+        "{why}"
+    );
+
+    let log = function.stop();
+    let lines: Vec<serde_json::Value> = log.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let unavailable: Vec<&serde_json::Value> =
+        lines.iter().filter(|l| l.get("_aws").is_some()).map(|l| &l["WebhookUnavailable"]).collect();
+    assert_eq!(unavailable, [&json!(1), &json!(1), &json!(1)], "in every invocation's metrics line:\n{log}");
+    let said = lines
+        .iter()
+        .filter(|l| l["fields"]["message"].as_str().is_some_and(|m| m.starts_with("the webhook is unavailable")))
+        .count();
+    assert_eq!(said, 1, "said once:\n{log}");
+    assert!(!log.contains("StartupFailures"), "{log}");
+}

@@ -170,7 +170,7 @@ async fn secrets_come_from_ssm_parameters() {
     let req = &sink.received()[0];
     assert_eq!(req.header("X-DDNS-Signature-256").unwrap(), hmac_hex("from-ssm", &req.body));
 
-    // A missing parameter is a clear start-up error that names it.
+    // A missing parameter is a clear error that names it: why the webhook is unavailable.
     let settings = WebhookSettings { url: Source::Parameter("/ddns/missing".into()), secret: None, format: None };
     let clients = Clients::from_sdk(&w.moto.sdk().await);
     let err = Notifier::from_settings(&settings, &clients).await.unwrap_err();

@@ -22,6 +22,8 @@ pub const DEFAULT_NAME: &str = "dynamic-dns-updater";
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often an open incident is alerted again, by default.
 pub const DEFAULT_ALERT_REPEAT: Duration = Duration::from_secs(6 * 3600);
+/// How long an error a retry could fix must last before it alerts, by default.
+pub const DEFAULT_ALERT_AFTER: Duration = Duration::from_secs(5 * 60);
 /// Lambda's longest timeout.
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(900);
 
@@ -81,6 +83,9 @@ pub struct Config {
     pub timeout: Duration,
     /// How often an open incident is alerted again; `None` never (DDNS_ALERT_REPEAT).
     pub alert_repeat: Option<Duration>,
+    /// How long an error a retry could fix must last before it alerts, and an incident stay
+    /// clear before its recovery is said; zero: at once (DDNS_ALERT_AFTER).
+    pub alert_after: Duration,
     /// The SSM parameter that keeps open incidents across cold starts; `None` keeps them in
     /// memory only (DDNS_INCIDENTS_PARAMETER, by default one named after the function).
     pub incidents_parameter: Option<String>,
@@ -167,6 +172,13 @@ impl Config {
         let webhook = webhook::parse(&get, &mut errors);
         let timeout = parse_timeout(&get, &mut errors);
         let (alert_repeat, incidents_parameter) = parse_alerts(&get, &mut errors);
+        let alert_after = match get("DDNS_ALERT_AFTER") {
+            None => DEFAULT_ALERT_AFTER,
+            Some(raw) => parse_duration(&raw).unwrap_or_else(|e| {
+                errors.push(format!("DDNS_ALERT_AFTER: {e}"));
+                DEFAULT_ALERT_AFTER
+            }),
+        };
 
         if errors.is_empty() {
             Ok(Config {
@@ -179,6 +191,7 @@ impl Config {
                 webhook,
                 timeout,
                 alert_repeat,
+                alert_after,
                 incidents_parameter,
             })
         } else {
@@ -676,6 +689,11 @@ mod tests {
         let c = config(&[("DDNS_RECORDS", ONE), ("AWS_LAMBDA_FUNCTION_NAME", "ddns-prod")]).unwrap();
         assert_eq!((c.timeout, c.alert_repeat), (DEFAULT_TIMEOUT, Some(DEFAULT_ALERT_REPEAT)));
         assert_eq!(c.incidents_parameter.as_deref(), Some("/dynamic-dns-updater/ddns-prod/incidents"));
+        assert_eq!(c.alert_after, Duration::from_secs(300));
+        let c = config(&[("DDNS_RECORDS", ONE), ("DDNS_ALERT_AFTER", "0")]).unwrap();
+        assert_eq!(c.alert_after, Duration::ZERO, "0 alerts at once");
+        let c = config(&[("DDNS_RECORDS", ONE), ("DDNS_ALERT_AFTER", "90s")]).unwrap();
+        assert_eq!(c.alert_after, Duration::from_secs(90));
         let c = config(&[("DDNS_RECORDS", ONE), ("DDNS_ALERT_REPEAT", "0"), ("DDNS_TIMEOUT", "60")]).unwrap();
         assert_eq!((c.timeout, c.alert_repeat, c.incidents_parameter), (Duration::from_secs(60), None, None));
         let c = config(&[("DDNS_RECORDS", ONE), ("DDNS_INCIDENTS_PARAMETER", "/team/ddns/incidents")]).unwrap();
@@ -683,6 +701,7 @@ mod tests {
         let errs = errors(&[
             ("DDNS_RECORDS", ONE),
             ("DDNS_ALERT_REPEAT", "soon"),
+            ("DDNS_ALERT_AFTER", "later"),
             ("DDNS_TIMEOUT", "20m"),
             ("DDNS_INCIDENTS_PARAMETER", "no/leading/slash"),
         ]);
@@ -692,6 +711,7 @@ mod tests {
                 "DDNS_TIMEOUT: \"20m\" is out of range (1 s to 15 minutes)",
                 "DDNS_ALERT_REPEAT: \"soon\" is not a duration (like 30m, 6h or 0)",
                 "DDNS_INCIDENTS_PARAMETER: \"no/leading/slash\" is not an SSM parameter name (letters, digits, _ . - and /, starting with / when it has one)",
+                "DDNS_ALERT_AFTER: \"later\" is not a duration (like 30m, 6h or 0)",
             ]
         );
     }
