@@ -381,6 +381,89 @@ mod tests {
 }
 
 #[cfg(test)]
+mod address_tests {
+    use super::*;
+    use crate::config::AddressChoice::{self, *};
+
+    #[test]
+    fn the_address_follows_the_zone_type_unless_the_choice_says_otherwise() {
+        let id = InstanceId::parse("i-12345678").unwrap();
+        let zones = |private| {
+            vec![Zone { id: ZoneId::parse("Z1").unwrap(), name: RecordName::parse("example.com").unwrap(), private }]
+        };
+        let instance = |state: &str| Instance {
+            id: id.clone(),
+            state: InstanceState::parse(state).unwrap(),
+            ipv4: (state == "running").then(|| "3.1.2.4".parse().unwrap()),
+            private_ipv4: (state != "terminated").then(|| "10.0.0.5".parse().unwrap()),
+            ipv6: (state == "running").then(|| "2600::1".parse().unwrap()),
+            name_tag: None,
+            launched: None,
+        };
+        let addr = |v: &str| Want::Address { value: v.into(), ttl: 60 };
+        let absent = |r: &str| Want::Absent { reason: r.into() };
+        let leave = |r: &str| Want::Leave { reason: r.into() };
+        // (private zone, address, state, on_stop, A, AAAA)
+        type Case = (bool, AddressChoice, &'static str, OnStop, Want, Want);
+        let cases: Vec<Case> = vec![
+            (false, Auto, "running", OnStop::Delete, addr("3.1.2.4"), addr("2600::1")),
+            (false, Public, "running", OnStop::Delete, addr("3.1.2.4"), addr("2600::1")),
+            (false, Private, "running", OnStop::Delete, addr("10.0.0.5"), addr("2600::1")),
+            (true, Auto, "running", OnStop::Delete, addr("10.0.0.5"), addr("2600::1")),
+            (true, Private, "running", OnStop::Delete, addr("10.0.0.5"), addr("2600::1")),
+            (true, Public, "running", OnStop::Delete, addr("3.1.2.4"), addr("2600::1")),
+            (true, Auto, "stopped", OnStop::Delete, absent("instance is stopped"), absent("instance is stopped")),
+            (true, Auto, "stopped", OnStop::Keep, leave("instance is stopped"), leave("instance is stopped")),
+            (
+                true,
+                Auto,
+                "terminated",
+                OnStop::Keep,
+                absent("instance is terminated"),
+                absent("instance is terminated"),
+            ),
+            (
+                false,
+                Auto,
+                "terminated",
+                OnStop::Keep,
+                absent("instance is terminated"),
+                absent("instance is terminated"),
+            ),
+        ];
+        for (private, address, state, on_stop, a, aaaa) in cases {
+            let m = Mapping {
+                instance: id.clone(),
+                zone: ZoneId::parse("Z1").unwrap(),
+                name: RecordName::parse("app.example.com").unwrap(),
+                ttl: 60,
+                types: vec![RecordType::A, RecordType::AAAA],
+                address,
+            };
+            let instances = HashMap::from([(id.clone(), instance(state))]);
+            let wants: Vec<Want> =
+                desired(&[&m], &instances, on_stop, &zones(private)).into_iter().map(|d| d.want).collect();
+            assert_eq!(wants, [a, aaaa], "private zone {private}, {address:?}, {state}, {on_stop:?}");
+        }
+        let mut stopped_v4 = instance("running");
+        stopped_v4.private_ipv4 = None;
+        let m = Mapping {
+            instance: id.clone(),
+            zone: ZoneId::parse("Z1").unwrap(),
+            name: RecordName::parse("app.example.com").unwrap(),
+            ttl: 60,
+            types: vec![RecordType::A],
+            address: Auto,
+        };
+        let wants: Vec<Want> = desired(&[&m], &HashMap::from([(id.clone(), stopped_v4)]), OnStop::Delete, &zones(true))
+            .into_iter()
+            .map(|d| d.want)
+            .collect();
+        assert_eq!(wants, [absent("instance has no private IPv4 address")]);
+    }
+}
+
+#[cfg(test)]
 mod ready_tests {
     use super::*;
     use crate::config::AddressChoice;

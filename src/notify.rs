@@ -11,7 +11,7 @@ use sha2::Sha256;
 
 use crate::budget::Budget;
 use crate::clients::Clients;
-use crate::config::{Secret, WebhookFormat, WebhookSettings, WebhookUrl};
+use crate::config::{Secret, WebhookFormat, WebhookSettings, WebhookUrl, parse_secret};
 use crate::event::Trigger;
 use crate::failure::{Failure, FailureKind};
 use crate::incidents::Alerting;
@@ -140,8 +140,7 @@ impl Notifier {
             async {
                 match &settings.secret {
                     Some(source) => {
-                        let secret = |v: &str| Ok(Secret::new(v.to_string()));
-                        ssm::resolve(clients, source, "DDNS_WEBHOOK_SECRET_PARAMETER", secret).await.map(Some)
+                        ssm::resolve(clients, source, "DDNS_WEBHOOK_SECRET_PARAMETER", parse_secret).await.map(Some)
                     }
                     None => Ok(None),
                 }

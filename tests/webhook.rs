@@ -154,7 +154,9 @@ async fn secrets_come_from_ssm_parameters() {
     use aws_sdk_ssm::types::ParameterType;
     let w = world().await;
     let sink = WebhookSink::start(Reply::Statuses(vec![200]));
-    for (name, value) in [("/ddns/webhook-url", sink.url()), ("/ddns/webhook-secret", "from-ssm".to_string())] {
+    for (name, value) in
+        [("/ddns/webhook-url", sink.url()), ("/ddns/webhook-secret", "from-ssm-from-ssm-from-ssm".to_string())]
+    {
         w.aws.ssm.put_parameter().name(name).value(value).r#type(ParameterType::SecureString).send().await.unwrap();
     }
     let app = app(
@@ -168,7 +170,7 @@ async fn secrets_come_from_ssm_parameters() {
     .await;
     invoke(&app, &state_change(&w.id, "running")).await.unwrap();
     let req = &sink.received()[0];
-    assert_eq!(req.header("X-DDNS-Signature-256").unwrap(), hmac_hex("from-ssm", &req.body));
+    assert_eq!(req.header("X-DDNS-Signature-256").unwrap(), hmac_hex("from-ssm-from-ssm-from-ssm", &req.body));
 
     // A missing parameter is a clear error that names it: why the webhook is unavailable.
     let settings = WebhookSettings { url: Source::Parameter("/ddns/missing".into()), secret: None, format: None };

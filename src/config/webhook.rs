@@ -41,6 +41,17 @@ impl WebhookFormat {
     }
 }
 
+/// A signing secret, wherever it comes from: at least [`MIN_SECRET_CHARS`] characters.
+pub fn parse_secret(value: &str) -> Result<Secret, String> {
+    let chars = value.chars().count();
+    if chars < MIN_SECRET_CHARS {
+        return Err(format!(
+            "{chars} characters; a signing secret needs at least {MIN_SECRET_CHARS} (openssl rand -hex 32 makes a good one)"
+        ));
+    }
+    Ok(Secret::new(value.to_string()))
+}
+
 /// A string that must never reach a log, an error or a response.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -149,14 +160,13 @@ pub(super) fn parse(get: &impl Fn(&str) -> Option<String>, errors: &mut Vec<Stri
             errors.push("DDNS_WEBHOOK_SECRET: set together with DDNS_WEBHOOK_SECRET_PARAMETER; keep only one".into());
             None
         }
-        (Some(s), None) if s.chars().count() < MIN_SECRET_CHARS => {
-            errors.push(format!(
-                "DDNS_WEBHOOK_SECRET: {} characters; a signing secret needs at least {MIN_SECRET_CHARS} (openssl rand -hex 32 makes a good one)",
-                s.chars().count()
-            ));
-            None
-        }
-        (Some(s), None) => Some(Source::Inline(Secret::new(s))),
+        (Some(s), None) => match parse_secret(&s) {
+            Ok(secret) => Some(Source::Inline(secret)),
+            Err(e) => {
+                errors.push(format!("DDNS_WEBHOOK_SECRET: {e}"));
+                None
+            }
+        },
         (None, Some(name)) => {
             Some(Source::Parameter(parse_parameter_name("DDNS_WEBHOOK_SECRET_PARAMETER", &name, errors)))
         }

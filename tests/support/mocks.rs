@@ -30,18 +30,19 @@ async fn clients_over(http: SharedHttpClient, ec2: &[&Rule], route53: &[&Rule]) 
         .http_client(http)
         .load()
         .await;
-    let interceptor = |rules: &[&Rule]| {
+    // Rules answer in order of need; with none, every call goes through to `http`. Route53 also
+    // answers GetHostedZone, which every start-up asks of each configured zone.
+    let interceptor = |rules: &[&Rule], extra: Option<&Rule>| {
         let mock = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
         let mock = if rules.is_empty() { mock.allow_passthrough() } else { mock };
-        rules.iter().fold(mock, |i, r| i.with_rule(r))
+        rules.iter().copied().chain(extra).fold(mock, |i, r| i.with_rule(r))
     };
+    let zone = public_zone();
     Clients::from_configs(
-        aws_sdk_ec2::config::Builder::from(&sdk).interceptor(interceptor(ec2)),
-        aws_sdk_route53::config::Builder::from(&sdk).interceptor(interceptor(route53)).interceptor(
-            MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny).with_rule(&public_zone()).allow_passthrough(),
-        ),
-        aws_sdk_ssm::config::Builder::from(&sdk).interceptor(interceptor(&[])),
-        aws_sdk_sts::config::Builder::from(&sdk).interceptor(interceptor(&[&caller()])),
+        aws_sdk_ec2::config::Builder::from(&sdk).interceptor(interceptor(ec2, None)),
+        aws_sdk_route53::config::Builder::from(&sdk).interceptor(interceptor(route53, Some(&zone))),
+        aws_sdk_ssm::config::Builder::from(&sdk).interceptor(interceptor(&[], None)),
+        aws_sdk_sts::config::Builder::from(&sdk).interceptor(interceptor(&[&caller()], None)),
     )
 }
 

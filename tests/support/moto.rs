@@ -132,6 +132,32 @@ impl Aws {
         out.hosted_zone().unwrap().id().trim_start_matches("/hostedzone/").to_string()
     }
 
+    /// A private hosted zone for `name`, associated with a new VPC.
+    pub async fn private_zone(&self, name: &str) -> String {
+        let vpc = self.ec2.create_vpc().cidr_block("10.1.0.0/16").send().await.unwrap();
+        let vpc = aws_sdk_route53::types::Vpc::builder()
+            .vpc_id(vpc.vpc().unwrap().vpc_id().unwrap())
+            .vpc_region(aws_sdk_route53::types::VpcRegion::UsEast1)
+            .build();
+        let config = aws_sdk_route53::types::HostedZoneConfig::builder().private_zone(true).build();
+        let out = self
+            .r53
+            .create_hosted_zone()
+            .name(name)
+            .vpc(vpc)
+            .hosted_zone_config(config)
+            .caller_reference(format!("{name}-private-{:?}", Instant::now()))
+            .send()
+            .await
+            .unwrap();
+        out.hosted_zone().unwrap().id().trim_start_matches("/hostedzone/").to_string()
+    }
+
+    pub async fn private_ip(&self, id: &str) -> Option<String> {
+        let out = self.ec2.describe_instances().instance_ids(id).send().await.unwrap();
+        out.reservations()[0].instances()[0].private_ip_address().map(str::to_string)
+    }
+
     /// Tags instance `id` with `names` under TAG_KEY.
     pub async fn tag(&self, id: &str, names: &str) {
         let tag = aws_sdk_ec2::types::Tag::builder().key(TAG_KEY).value(names).build();
