@@ -70,6 +70,13 @@ pub async fn describe(
     Ok(found)
 }
 
+/// The instance a network interface is attached to, if any: one DescribeInstances filter.
+pub async fn behind_interface(clients: &Clients, budget: &Budget, eni: &str) -> Result<Option<InstanceId>, Failure> {
+    let filter = Filter::builder().name("network-interface.network-interface-id").values(eni).build();
+    let found = pages(clients, budget, filter, None).await?;
+    Ok(found.into_keys().min())
+}
+
 /// Every instance carrying `tag_key`, filtered by EC2 itself.
 pub async fn describe_tagged(clients: &Clients, budget: &Budget, tag_key: &str) -> Result<Instances, Failure> {
     pages(clients, budget, Filter::builder().name("tag-key").values(tag_key).build(), Some(tag_key)).await
@@ -116,17 +123,19 @@ fn convert(i: &Ec2Instance, tag_key: Option<&str>) -> Option<Instance> {
 }
 
 /// The address AAAA records follow: the primary interface's address EC2 marks primary, else the
-/// instance's own `Ipv6Address`, else the interface's only one. Never "the first of several",
-/// whose order EC2 does not promise, so a record does not flap between addresses.
+/// instance's own `Ipv6Address`, else the lowest of the interface's addresses. Never "the first
+/// of several", whose order EC2 does not promise, so a record does not flap between addresses.
 fn primary_ipv6(i: &Ec2Instance) -> Option<&str> {
     let primary = i.network_interfaces().iter().find(|n| n.attachment().and_then(|a| a.device_index()) == Some(0));
     let addresses = primary.map(|n| n.ipv6_addresses()).unwrap_or_default();
-    addresses.iter().find(|a| a.is_primary_ipv6() == Some(true)).and_then(|a| a.ipv6_address()).or(i.ipv6_address()).or(
-        match addresses {
-            [only] => only.ipv6_address(),
-            _ => None,
-        },
-    )
+    let lowest =
+        || addresses.iter().filter_map(|a| a.ipv6_address()).min_by_key(|a| a.parse::<std::net::Ipv6Addr>().ok());
+    addresses
+        .iter()
+        .find(|a| a.is_primary_ipv6() == Some(true))
+        .and_then(|a| a.ipv6_address())
+        .or(i.ipv6_address())
+        .or_else(lowest)
 }
 
 #[cfg(test)]
@@ -154,9 +163,9 @@ mod tests {
             ("the instance's own", with(Some("2600::3"), &[("2600::1", None), ("2600::3", None)]), Some("2600::3")),
             ("the only one", with(None, &[("2600::1", Some(false))]), Some("2600::1")),
             (
-                "several, none primary: none rather than a guess",
-                with(None, &[("2600::1", None), ("2600::2", None)]),
-                None,
+                "several, none primary: the lowest, whatever their order",
+                with(None, &[("2600::9", None), ("2600::10", None)]),
+                Some("2600::9"),
             ),
             ("none", with(None, &[]), None),
         ] {

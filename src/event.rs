@@ -14,6 +14,36 @@ use crate::names::InstanceId;
 const STATE_CHANGE: &str = "EC2 Instance State-change Notification";
 const SCHEDULED: &str = "Scheduled Event";
 const TAG_CHANGE: &str = "Tag Change on Resource";
+const API_CALL: &str = "AWS API Call via CloudTrail";
+const SPOT_WARNING: &str = "EC2 Spot Instance Interruption Warning";
+const REBALANCE: &str = "EC2 Instance Rebalance Recommendation";
+
+/// What an address event names: the instance whose address changed, the network interface it
+/// changed on, or neither (an Elastic IP let go by its association id).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AddressTarget {
+    Instance(InstanceId),
+    Interface(String),
+    Unknown,
+}
+
+/// What EC2 will do to a Spot instance two minutes after its interruption warning.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpotAction {
+    Terminate,
+    Stop,
+    Hibernate,
+}
+
+impl SpotAction {
+    /// The state the instance is headed for, as the records should see it already.
+    pub fn leaving(self) -> InstanceState {
+        match self {
+            Self::Terminate => InstanceState::ShuttingDown,
+            Self::Stop | Self::Hibernate => InstanceState::Stopping,
+        }
+    }
+}
 
 /// Why the function was invoked, and what it should cover.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,6 +73,22 @@ pub enum Trigger {
     /// Terraform created or updated the resource that releases the records on destroy: nothing
     /// to do now.
     Deployed,
+    /// An instance's address changed while it kept running (an Elastic IP associated or let go,
+    /// IPv6 addresses assigned or removed); `cause` says which, in a few words.
+    AddressChange {
+        target: AddressTarget,
+        cause: &'static str,
+    },
+    /// EC2 takes a Spot instance back in two minutes.
+    SpotWarning {
+        instance: InstanceId,
+        action: SpotAction,
+    },
+    /// An event that needs no DNS change (a failed API call, a rebalance recommendation); the
+    /// note says why.
+    Ignored {
+        note: String,
+    },
 }
 
 impl Trigger {
@@ -58,6 +104,11 @@ impl Trigger {
             Trigger::Release { dry_run: true } => "release:dry-run".into(),
             Trigger::Release { .. } => "release".into(),
             Trigger::Deployed => "deployed".into(),
+            Trigger::AddressChange { target: AddressTarget::Instance(id), .. } => format!("address-change:{id}"),
+            Trigger::AddressChange { target: AddressTarget::Interface(eni), .. } => format!("address-change:{eni}"),
+            Trigger::AddressChange { .. } => "address-change".into(),
+            Trigger::SpotWarning { instance, .. } => format!("spot-warning:{instance}"),
+            Trigger::Ignored { .. } => "ignored".into(),
         }
     }
 
@@ -73,7 +124,14 @@ impl Trigger {
     /// change that may otherwise go unseen until the next sweep. A sweep itself never asks,
     /// since the next one is a minute away and retries would only pile up behind it.
     pub fn asks_for_retry(&self) -> bool {
-        matches!(self, Trigger::StateChange { .. } | Trigger::TagChange { .. } | Trigger::Manual { .. })
+        matches!(
+            self,
+            Trigger::StateChange { .. }
+                | Trigger::TagChange { .. }
+                | Trigger::Manual { .. }
+                | Trigger::AddressChange { .. }
+                | Trigger::SpotWarning { .. }
+        )
     }
 
     /// Why records moved, in a few words, for alerts ("instance started").
@@ -87,6 +145,9 @@ impl Trigger {
             Trigger::TestWebhook => "test".into(),
             Trigger::Release { .. } => "released".into(),
             Trigger::Deployed => "deployed".into(),
+            Trigger::AddressChange { cause, .. } => (*cause).into(),
+            Trigger::SpotWarning { .. } => "spot interruption".into(),
+            Trigger::Ignored { .. } => "ignored".into(),
         }
     }
 }
@@ -158,11 +219,88 @@ fn classify(payload: &Value) -> Result<Trigger, String> {
                 .ok_or_else(|| format!("tag-change event without an instance ARN in resources ({arn:?})"))?;
             Ok(Trigger::TagChange { instance, changed_keys: change.changed_tag_keys })
         }
+        (Some("aws.ec2"), API_CALL) => api_call(envelope.detail),
+        (Some("aws.ec2"), SPOT_WARNING) => {
+            let warning: SpotWarningDetail = detail(envelope.detail, "spot-warning")?;
+            let instance = InstanceId::parse(&warning.instance_id).map_err(|e| format!("spot-warning detail: {e}"))?;
+            let action = match warning.instance_action.as_str() {
+                "terminate" => SpotAction::Terminate,
+                "stop" => SpotAction::Stop,
+                "hibernate" => SpotAction::Hibernate,
+                other => {
+                    return Err(format!(
+                        "spot-warning detail: instance-action {other:?} is not terminate, stop or hibernate"
+                    ));
+                }
+            };
+            Ok(Trigger::SpotWarning { instance, action })
+        }
+        (Some("aws.ec2"), REBALANCE) => {
+            Ok(Trigger::Ignored { note: "a rebalance recommendation changes no address; the Spot warning will".into() })
+        }
         (Some(source), detail_type) => {
             Err(format!("source {source:?} with detail-type {detail_type:?} is not handled"))
         }
         (None, _) => Err("\"source\" is not a string".into()),
     }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct SpotWarningDetail {
+    instance_id: String,
+    instance_action: String,
+}
+
+/// CloudTrail's record of an EC2 API call, as far as addresses go.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ApiCall {
+    event_source: String,
+    event_name: String,
+    #[serde(default)]
+    error_code: Option<String>,
+    #[serde(default)]
+    request_parameters: Option<ApiCallParameters>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ApiCallParameters {
+    #[serde(default)]
+    instance_id: Option<String>,
+    #[serde(default)]
+    network_interface_id: Option<String>,
+}
+
+/// An address API call: which instance (or interface) to reconcile, and why.
+fn api_call(detail_value: Option<Value>) -> Result<Trigger, String> {
+    let call: ApiCall = detail(detail_value, "api-call")?;
+    if call.event_source != "ec2.amazonaws.com" {
+        return Err(format!("api-call detail: eventSource {:?} is not ec2.amazonaws.com", call.event_source));
+    }
+    let cause = match call.event_name.as_str() {
+        "AssociateAddress" => "elastic ip associated",
+        "DisassociateAddress" => "elastic ip disassociated",
+        "AssignIpv6Addresses" => "ipv6 address assigned",
+        "UnassignIpv6Addresses" => "ipv6 address unassigned",
+        other => {
+            return Err(format!(
+                "api-call detail: eventName {other:?} is not AssociateAddress, DisassociateAddress, AssignIpv6Addresses or UnassignIpv6Addresses"
+            ));
+        }
+    };
+    if let Some(code) = call.error_code {
+        return Ok(Trigger::Ignored { note: format!("{} failed ({code}); no address changed", call.event_name) });
+    }
+    let params = call.request_parameters.unwrap_or(ApiCallParameters { instance_id: None, network_interface_id: None });
+    let target = match (params.instance_id, params.network_interface_id) {
+        (Some(id), _) => AddressTarget::Instance(InstanceId::parse(&id).map_err(|e| format!("api-call detail: {e}"))?),
+        (None, Some(eni)) if eni.starts_with("eni-") && eni.len() <= 32 => AddressTarget::Interface(eni),
+        (None, Some(eni)) => return Err(format!("api-call detail: {eni:?} is not a network interface id")),
+        (None, None) => AddressTarget::Unknown,
+    };
+    Ok(Trigger::AddressChange { target, cause })
 }
 
 fn parse_manual(payload: &Value) -> Result<Trigger, String> {
@@ -235,6 +373,78 @@ mod tests {
                 changed_keys: vec!["a-new-key".into(), "an-existing-key".into(), "an-old-key".into()],
             }
         );
+    }
+
+    #[test]
+    fn address_events_name_their_instance_interface_or_nothing() {
+        let id = |i: &str| InstanceId::parse(i).unwrap();
+        let change = |target, cause| Trigger::AddressChange { target, cause };
+        assert_eq!(
+            parse(&fixture("api-call-associate-address.json")).unwrap(),
+            change(AddressTarget::Instance(id("i-0123456789abcdef0")), "elastic ip associated")
+        );
+        assert_eq!(
+            parse(&fixture("api-call-disassociate-address.json")).unwrap(),
+            change(AddressTarget::Unknown, "elastic ip disassociated")
+        );
+        assert_eq!(
+            parse(&fixture("api-call-assign-ipv6-addresses.json")).unwrap(),
+            change(AddressTarget::Interface("eni-0123456789abcdef0".into()), "ipv6 address assigned")
+        );
+        assert_eq!(
+            parse(&fixture("spot-interruption-warning.json")).unwrap(),
+            Trigger::SpotWarning { instance: id("i-1234567890abcdef0"), action: SpotAction::Terminate }
+        );
+        assert!(matches!(parse(&fixture("rebalance-recommendation.json")).unwrap(), Trigger::Ignored { .. }));
+        let mut failed = fixture("api-call-associate-address.json");
+        failed["detail"]["errorCode"] = json!("Client.InvalidAllocationID.NotFound");
+        assert_eq!(
+            parse(&failed).unwrap(),
+            Trigger::Ignored {
+                note: "AssociateAddress failed (Client.InvalidAllocationID.NotFound); no address changed".into()
+            }
+        );
+        let cause = |t: Trigger| t.cause();
+        assert_eq!(cause(parse(&fixture("spot-interruption-warning.json")).unwrap()), "spot interruption");
+        assert_eq!(cause(parse(&fixture("api-call-associate-address.json")).unwrap()), "elastic ip associated");
+    }
+
+    #[test]
+    fn malformed_address_events_say_what_was_wrong() {
+        let api = |edit: &dyn Fn(&mut Value)| {
+            let mut e = fixture("api-call-associate-address.json");
+            edit(&mut e);
+            parse(&e).unwrap_err().to_string()
+        };
+        let spot = |edit: &dyn Fn(&mut Value)| {
+            let mut e = fixture("spot-interruption-warning.json");
+            edit(&mut e);
+            parse(&e).unwrap_err().to_string()
+        };
+        for (got, want) in [
+            (api(&|e| e["detail"] = Value::Null), "api-call event without \"detail\""),
+            (
+                api(&|e| e["detail"]["eventName"] = json!("RunInstances")),
+                "eventName \"RunInstances\" is not AssociateAddress",
+            ),
+            (
+                api(&|e| e["detail"]["eventSource"] = json!("s3.amazonaws.com")),
+                "eventSource \"s3.amazonaws.com\" is not ec2.amazonaws.com",
+            ),
+            (api(&|e| e["detail"]["requestParameters"]["instanceId"] = json!("web-1")), "api-call detail: "),
+            (api(&|e| e["detail"]["eventName"] = json!(42)), "api-call detail is malformed"),
+            (
+                api(&|e| e["detail"]["requestParameters"] = json!({"networkInterfaceId": "vol-1"})),
+                "\"vol-1\" is not a network interface id",
+            ),
+            (
+                spot(&|e| e["detail"]["instance-action"] = json!("reboot")),
+                "instance-action \"reboot\" is not terminate, stop or hibernate",
+            ),
+            (spot(&|e| e["detail"] = json!({})), "spot-warning detail is malformed"),
+        ] {
+            assert!(got.starts_with("unsupported event: ") && got.contains(want), "{want}: {got}");
+        }
     }
 
     #[test]

@@ -10,7 +10,7 @@ use tracing::{error, info, warn};
 use crate::app::App;
 use crate::budget::{self, Budget};
 use crate::desired::{self, Wanted};
-use crate::event::{self, Trigger, UnsupportedEvent};
+use crate::event::{self, AddressTarget, Trigger, UnsupportedEvent};
 use crate::failure::{Failure, FailureKind};
 use crate::incidents::Coverage;
 use crate::instance::Instances;
@@ -99,6 +99,21 @@ async fn reconcile(app: &App, trigger: &Trigger, budget: &Budget) -> Reconciled 
     if let Trigger::Release { dry_run } = trigger {
         return release::release(app, budget, *dry_run).await;
     }
+    // An address event that names a network interface is about the instance behind it.
+    let behind;
+    let trigger = match trigger {
+        Trigger::AddressChange { target: AddressTarget::Interface(eni), cause } => {
+            match ec2::behind_interface(&app.clients, budget, eni).await {
+                Ok(Some(instance)) => {
+                    behind = Trigger::AddressChange { target: AddressTarget::Instance(instance), cause };
+                    &behind
+                }
+                Ok(None) => return Reconciled::noted(format!("no instance is behind network interface {eni}")),
+                Err(f) => return Reconciled::failed(vec![f]),
+            }
+        }
+        other => other,
+    };
     let scope = match scope::scope(config, trigger, app.first_sweep()) {
         Ok(s) => s,
         Err(note) => {
@@ -111,7 +126,7 @@ async fn reconcile(app: &App, trigger: &Trigger, budget: &Budget) -> Reconciled 
     let ready =
         |found: &Instances| scope.awaits.as_ref().is_none_or(|id| desired::ready(config, id, found, &app.zones));
     let instances = match ec2::describe_scope(&app.clients, budget, &scope, tag_key, ready).await {
-        Ok(i) => i,
+        Ok(found) => scope::as_it_will_be(trigger, found),
         Err(f) => return Reconciled::failed(vec![f]),
     };
     let wanted = desired::wanted(config, &scope.mappings, &instances, &app.zones);

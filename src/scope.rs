@@ -3,8 +3,8 @@
 //! gets a note saying why.
 
 use crate::config::{Config, Mapping};
-use crate::event::Trigger;
-use crate::instance::InstanceState;
+use crate::event::{AddressTarget, Trigger};
+use crate::instance::{InstanceState, Instances};
 use crate::names::{InstanceId, ZoneId};
 
 /// Which orphans (names our markers guard that nothing wants any more) a run may clean up.
@@ -52,11 +52,9 @@ pub fn scope<'a>(config: &'a Config, trigger: &Trigger, first_sweep: bool) -> Re
         full: false,
     };
     match trigger {
-        Trigger::StateChange { state, .. }
-            if !matches!(state, InstanceState::Running | InstanceState::Stopped | InstanceState::Terminated) =>
-        {
-            Err(format!("state {state} needs no DNS change"))
-        }
+        // Records go at `stopping` and `shutting-down`, before the address is given back; the
+        // state is read from EC2 all the same, so a late event cannot undo a newer one.
+        Trigger::StateChange { state: InstanceState::Pending, .. } => Err("state pending needs no DNS change".into()),
         Trigger::StateChange { instance, state } => {
             if of(instance).is_empty() && !fleet {
                 return Err(format!("instance {instance} is not configured"));
@@ -88,10 +86,38 @@ pub fn scope<'a>(config: &'a Config, trigger: &Trigger, first_sweep: bool) -> Re
                 full: false,
             })
         }
+        Trigger::AddressChange { target: AddressTarget::Instance(instance), .. }
+        | Trigger::SpotWarning { instance, .. } => {
+            if of(instance).is_empty() && !fleet {
+                return Err(format!("instance {instance} is not configured"));
+            }
+            Ok(one(instance, false))
+        }
+        Trigger::AddressChange { target: AddressTarget::Interface(eni), .. } => {
+            Err(format!("network interface {eni} must be looked up first"))
+        }
+        // An Elastic IP let go by its association id names no instance: everything, as a sweep.
+        Trigger::AddressChange { target: AddressTarget::Unknown, .. } => {
+            Ok(Scope { full: false, ..sweep(config, false) })
+        }
+        Trigger::Ignored { note } => Err(note.clone()),
         Trigger::TestWebhook => Err("a test alert changes no DNS".into()),
         Trigger::Release { .. } => Err("a release is no reconcile".into()),
         Trigger::Deployed => Err("the records are released when this deployment is destroyed".into()),
     }
+}
+
+/// The instances as the records should see them: a Spot instance warned of its interruption
+/// is taken as already on its way (stopping, or shutting down), so that its names go before its
+/// address does. Pure.
+pub fn as_it_will_be(trigger: &Trigger, mut instances: Instances) -> Instances {
+    if let Trigger::SpotWarning { instance, action } = trigger
+        && let Some(i) = instances.get_mut(instance)
+        && i.state.is_up()
+    {
+        i.state = action.leaving();
+    }
+    instances
 }
 
 /// A sweep: every mapping, every tagged instance in fleet mode.
@@ -119,6 +145,7 @@ fn sweep(config: &Config, first_sweep: bool) -> Scope<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::instance::Instance;
 
     const A: &str = "i-0000000a";
     const B: &str = "i-0000000b";
@@ -250,6 +277,40 @@ mod tests {
     }
 
     #[test]
+    fn addresses_go_before_the_instance_gives_them_back() {
+        use crate::event::SpotAction;
+        let config = config(false);
+        for leaving in [InstanceState::Stopping, InstanceState::ShuttingDown] {
+            let s = scope(&config, &state(A, leaving), false).unwrap();
+            assert_eq!(summary(s).1, [A.to_string()], "{leaving} is acted on");
+        }
+        let address = Trigger::AddressChange { target: AddressTarget::Instance(id(B)), cause: "elastic ip associated" };
+        assert_eq!(summary(scope(&config, &address, false).unwrap()).0, ["b.example.com"]);
+        let unknown = Trigger::AddressChange { target: AddressTarget::Unknown, cause: "elastic ip disassociated" };
+        let every = scope(&config, &unknown, false).unwrap();
+        assert_eq!((every.mappings.len(), every.full), (3, false), "every record, as by a sweep");
+        let instance = |state| Instance {
+            id: id(A),
+            state,
+            ipv4: None,
+            private_ipv4: None,
+            ipv6: None,
+            name_tag: None,
+            launched: None,
+        };
+        for (action, running, after) in [
+            (SpotAction::Terminate, InstanceState::Running, InstanceState::ShuttingDown),
+            (SpotAction::Stop, InstanceState::Running, InstanceState::Stopping),
+            (SpotAction::Hibernate, InstanceState::Pending, InstanceState::Stopping),
+            (SpotAction::Stop, InstanceState::Stopped, InstanceState::Stopped),
+        ] {
+            let warned = Trigger::SpotWarning { instance: id(A), action };
+            let seen = as_it_will_be(&warned, Instances::from([(id(A), instance(running))]));
+            assert_eq!(seen[&id(A)].state, after, "{action:?} from {running}");
+        }
+    }
+
+    #[test]
     fn only_a_sweep_covers_everything() {
         let manual = |ids: Option<Vec<InstanceId>>| Trigger::Manual { instance_ids: ids, dry_run: false, force: false };
         for (trigger, full) in [
@@ -267,7 +328,11 @@ mod tests {
     fn triggers_that_cover_nothing_say_why() {
         let cases = [
             (false, state(A, InstanceState::Pending), "state pending needs no DNS change"),
-            (false, state(A, InstanceState::Stopping), "state stopping needs no DNS change"),
+            (
+                false,
+                Trigger::Ignored { note: "AssociateAddress failed (X); no address changed".into() },
+                "AssociateAddress failed (X); no address changed",
+            ),
             (false, state("i-0000000c", InstanceState::Running), "instance i-0000000c is not configured"),
             (
                 false,

@@ -51,9 +51,30 @@ fn json_value() -> impl Strategy<Value = Value> {
     })
 }
 
+/// Real address events with one field of their detail replaced by anything.
+fn mutated_detail() -> impl Strategy<Value = Value> {
+    let fixtures =
+        ["api-call-associate-address.json", "api-call-assign-ipv6-addresses.json", "spot-interruption-warning.json"];
+    let fields = vec!["eventName", "eventSource", "errorCode", "requestParameters", "instance-id", "instance-action"];
+    (0..fixtures.len(), prop::sample::select(fields), json_value()).prop_map(move |(i, field, value)| {
+        let mut e = fixture(fixtures[i]);
+        e["detail"][field] = value;
+        e
+    })
+}
+
 /// Real events with one field replaced by anything.
 fn mutated_fixture() -> impl Strategy<Value = Value> {
-    let fixtures = ["ec2-state-change-running.json", "scheduled-event.json", "tag-change-on-resource.json"];
+    let fixtures = [
+        "ec2-state-change-running.json",
+        "scheduled-event.json",
+        "tag-change-on-resource.json",
+        "api-call-associate-address.json",
+        "api-call-disassociate-address.json",
+        "api-call-assign-ipv6-addresses.json",
+        "spot-interruption-warning.json",
+        "rebalance-recommendation.json",
+    ];
     (
         0..fixtures.len(),
         prop::sample::select(vec!["source", "detail-type", "detail", "time", "resources", "account"]),
@@ -70,7 +91,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 
     #[test]
-    fn events_never_panic_and_rejections_say_what_arrived(v in prop_oneof![json_value(), mutated_fixture()]) {
+    fn events_never_panic_and_rejections_say_what_arrived(v in prop_oneof![json_value(), mutated_fixture(), mutated_detail()]) {
         if let Err(e) = event::parse(&v) {
             let msg = e.to_string();
             prop_assert!(msg.starts_with("unsupported event: "), "{}", msg);
