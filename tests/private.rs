@@ -90,8 +90,9 @@ async fn mappings_choose_their_address_and_a_private_zone_follows_the_stop_polic
 async fn two_allowed_zones_of_one_domain_and_type_are_refused_at_start() {
     let moto = Moto::start();
     let aws = moto.aws().await;
-    let (first, second) = (aws.zone("example.com").await, aws.zone("example.com").await);
-    let zones = format!("{first},{second}");
+    let (a, b) = (aws.zone("example.com").await, aws.zone("example.com").await);
+    let zones = format!("{a},{b}");
+    let (first, second) = if a < b { (a, b) } else { (b, a) };
     let clients = dynamic_dns_updater::clients::Clients::from_sdk(&moto.sdk().await);
     let err = build(clients, "us-east-1", &[("DDNS_TAG_KEY", TAG_KEY), ("DDNS_ZONES", &zones), ("DDNS_OWNER_ID", "x")])
         .await
