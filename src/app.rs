@@ -65,6 +65,7 @@ impl App {
     /// and alerting goes on from memory.
     pub async fn build(config: Config, clients: Clients, env: Environment) -> Result<Self, String> {
         let store = config.incident_store();
+        let configured = config.zones();
         let (notifier, zones, stored, owner) = tokio::join!(
             async {
                 match &config.webhook {
@@ -72,18 +73,7 @@ impl App {
                     None => Ok(None),
                 }
             },
-            async {
-                let allowed = |z: &ZoneId| config.discovery.as_ref().is_some_and(|d| d.zones.contains(z));
-                let zones: Vec<(ZoneId, &str)> = config
-                    .zones()
-                    .into_iter()
-                    .map(|z| {
-                        let var = if allowed(&z) { "DDNS_ZONES" } else { "DDNS_RECORDS" };
-                        (z, var)
-                    })
-                    .collect();
-                route53::read::zones(&clients, &zones).await
-            },
+            route53::read::zones(&clients, &configured),
             async {
                 match store {
                     Some(name) => ssm::read(&clients, name).await,
@@ -92,10 +82,10 @@ impl App {
             },
             owner_id(&config, &clients, &env)
         );
-        let zones = zones?;
+        let owner = Owner { id: owner?, legacy: config.legacy_owner.clone() };
+        let zones = learned(&config, zones)?;
         check_zones(&config, &zones)?;
         warn_crossed(&config, &zones);
-        let owner = Owner { id: owner?, legacy: config.legacy_owner.clone() };
         let (notifier, webhook_unavailable) = match notifier {
             Ok(notifier) => (notifier, None),
             Err(why) => {
@@ -181,7 +171,7 @@ async fn owner_id(config: &Config, clients: &Clients, env: &Environment) -> Resu
     let who = clients.sts.get_caller_identity().send().await.map_err(|e| {
         format!(
             "DDNS_OWNER_ID: not set, and the AWS account to make one from could not be learned ({}). Set AWS credentials (AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) and a region, or set DDNS_OWNER_ID",
-            root_cause(&e)
+            crate::failure::root_cause(&e)
         )
     })?;
     let account = who.account().unwrap_or("unknown-account");
@@ -190,20 +180,22 @@ async fn owner_id(config: &Config, clients: &Clients, env: &Environment) -> Resu
     Ok(format!("{function}.{region}.{account}"))
 }
 
-/// The innermost cause of an error, on one short line: what a person can act on, without the
-/// debug dump of every layer above it.
-fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause = e;
-    while let Some(next) = cause.source() {
-        cause = next;
+/// The zones whose type could be learned. An allowed zone of fleet mode must be readable: tags
+/// are placed by its domain. A mapping's zone that cannot be read is taken as public and said
+/// once, so that a zone deleted or mistyped is a problem of its records, not of every record.
+fn learned(config: &Config, zones: Vec<(ZoneId, Result<Zone, String>)>) -> Result<Vec<Zone>, String> {
+    let allowed = |z: &ZoneId| config.discovery.as_ref().is_some_and(|d| d.zones.contains(z));
+    let mut out = Vec::new();
+    for (id, zone) in zones {
+        match zone {
+            Ok(zone) => out.push(zone),
+            Err(why) if allowed(&id) => return Err(format!("DDNS_ZONES: hosted zone {id} could not be read ({why})")),
+            Err(why) => {
+                warn!(zone = %id, why = %why, "a mapping's zone could not be read at start-up; its records are taken as public")
+            }
+        }
     }
-    let text = cause.to_string();
-    let line = text.lines().next().unwrap_or_default();
-    if line.chars().count() > 160 {
-        format!("{}…", line.chars().take(160).collect::<String>())
-    } else {
-        line.to_string()
-    }
+    Ok(out)
 }
 
 /// Every DDNS_TAG_SUFFIXES entry must lie within one of the allowed zones, and no two allowed

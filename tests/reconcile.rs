@@ -239,9 +239,11 @@ async fn events_that_need_nothing_make_no_calls() {
     let id = aws.run_instance().await;
     let records = records_var(&[(&id, &zone, "app.example.com", &["A"])]);
     let app = app(&moto, &[("DDNS_RECORDS", &records)]).await;
-    for event in
-        [state_change("i-0000000aaaaaaaaaa", "running"), state_change(&id, "pending"), state_change(&id, "stopping")]
-    {
+    for event in [
+        state_change("i-0000000aaaaaaaaaa", "running"),
+        state_change(&id, "pending"),
+        fixture("rebalance-recommendation.json"),
+    ] {
         let r = invoke(&app, &event).await.unwrap();
         assert_eq!(r["aws_calls"], 0, "{event}: {r}");
         assert!(r["note"].is_string(), "{r}");

@@ -166,19 +166,27 @@ async fn zone_sets(
     }
 }
 
-/// Learns each zone's domain and type (public or private), once at start-up, one GetHostedZone a
-/// zone; an error names `var` (the setting that lists the zone) and the zone.
-pub async fn zones(clients: &Clients, zones: &[(ZoneId, &str)]) -> Result<Vec<Zone>, String> {
+/// Learns each zone's domain and type (public or private), once at start-up: one GetHostedZone a
+/// zone. Each failure is the reason in a few words.
+pub async fn zones(clients: &Clients, zones: &[ZoneId]) -> Vec<(ZoneId, Result<Zone, String>)> {
     let mut out = Vec::new();
-    for (zone, var) in zones {
-        let got = clients.route53.get_hosted_zone().id(zone.as_str()).send().await.map_err(|e| {
-            format!("{var}: hosted zone {zone} could not be read ({})", Failure::from_route53(&e).message)
-        })?;
-        let hosted = got.hosted_zone().ok_or_else(|| format!("{var}: hosted zone {zone} was not found"))?;
-        let private = hosted.config().is_some_and(|c| c.private_zone());
-        out.push(Zone { id: zone.clone(), name: RecordName::from_route53(hosted.name()), private });
+    for zone in zones {
+        let learned = match clients.route53.get_hosted_zone().id(zone.as_str()).send().await {
+            Err(e) => Err(match e.as_service_error() {
+                Some(service) => service.to_string(),
+                None => crate::failure::root_cause(&e),
+            }),
+            Ok(got) => got.hosted_zone().map_or_else(
+                || Err("not found".to_string()),
+                |hosted| {
+                    let private = hosted.config().is_some_and(|c| c.private_zone());
+                    Ok(Zone { id: zone.clone(), name: RecordName::from_route53(hosted.name()), private })
+                },
+            ),
+        };
+        out.push((zone.clone(), learned));
     }
-    Ok(out)
+    out
 }
 
 fn existing(set: &ResourceRecordSet) -> Existing {
