@@ -19,8 +19,10 @@ Records (one instance follows every record, or several pair with the records in 
   --instance-id ID           EC2 instance to follow; repeat or comma-separate
   --zone-id ID               hosted zone of the records
   --record NAME[:TYPES[:TTL]]  e.g. app.example.com, or app.example.com:A+AAAA:300; repeatable
-Fleet mode (instances name themselves with a tag):
+Fleet mode (instances name themselves with a tag, below the --tag-suffix domains):
   --tag-key KEY  --tag-zone ZONE_ID (repeatable)  --tag-types A,AAAA  --tag-suffix DOMAIN (repeatable)
+  --tag-anywhere             no suffix: tags may name records anywhere in the zones (the role may
+                             then write any name there, _acme-challenge and www included)
   --tag-allow-wildcards      let tags claim zone apexes and wildcard names
 Alerts:
   --webhook-url URL          or DDNS_WEBHOOK_URL; never written to a file
@@ -28,16 +30,20 @@ Alerts:
   --webhook-format json|slack|discord   --alert-repeat DURATION (6h; 0 for never)
   --alarm-email ADDRESS      alarms mail it (AWS asks to confirm)   --alarm-topic ARN (repeatable)
 Other:
-  --owner ID  --on-stop delete|keep  --ttl SECONDS  --name PREFIX
+  --owner ID  --on-stop delete|keep  --ttl SECONDS  --name FUNCTION_NAME (fixed once deployed)
   --set NAME=JSON            any other input of terraform/variables.tf, e.g. --set memory_size=256
-AWS:    --region REGION  --profile NAME   (AWS_ENDPOINT_URL points Terraform at an emulator)
-Build:  --zip PATH  --skip-build  --x86-64
+AWS:    --region REGION  --profile NAME   saved with the settings and used again when not given;
+        a region other than the deployed stack's is refused without --force
+        (AWS_ENDPOINT_URL points Terraform at an emulator)
+Build:  --zip PATH  --skip-build  --x86-64   (the settings are checked before any build)
 Run:    --yes  --plan  --destroy  --force  -h|--help
 
---destroy first invokes the function with {"action": "release"}, which deletes every DNS record
-and ownership marker it owns, and stops if that fails. --force destroys anyway: the records and
-their markers are then left in the zones, pointing at addresses the instances may give back
-(delete them by hand, or run `dynamic-dns-updater release` with the same settings first).
+--destroy is one terraform destroy: the rules' targets and permissions go first, then the
+function is invoked with {"action": "release"}, which deletes every DNS record and ownership
+marker it owns, then the rest. If the release fails, the destroy stops there (deploy again to put
+the targets back). --force destroys anyway: the records and their markers are then left in the
+zones, pointing at addresses the instances may give back (delete them by hand, or run
+`dynamic-dns-updater release` with the same settings first).
 EOF
 }
 
@@ -49,8 +55,9 @@ SETTINGS="$TF_DIR/variables.auto.tfvars.json"
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
+TARGET="$TF_DIR/deploy-target.json"
 FLAGS=() # "key<TAB>kind<TAB>value" lines for deploy/settings.py
-ZIP="" SKIP_BUILD=no ARCH=arm64 YES=no PLAN_ONLY=no DESTROY=no FORCE=no
+ZIP="" SKIP_BUILD=no ARCH=arm64 YES=no PLAN_ONLY=no DESTROY=no FORCE=no REGION="" PROFILE=""
 WEBHOOK_URL=${DDNS_WEBHOOK_URL:-} WEBHOOK_SECRET=${DDNS_WEBHOOK_SECRET:-}
 set_flag() { FLAGS+=("$1"$'\t'"$2"$'\t'"$3"); }
 
@@ -65,7 +72,10 @@ while (($#)); do
     --destroy) DESTROY=yes ;;
     --force) FORCE=yes ;;
     --tag-allow-wildcards) set_flag tag_allow_wildcards bool true ;;
-    --*)
+    --tag-anywhere) set_flag tag_anywhere bool true ;;
+    --instance-id | --zone-id | --record | --tag-key | --tag-zone | --tag-types | --tag-suffix | --webhook-url | \
+      --webhook-secret-file | --webhook-format | --alert-repeat | --alarm-email | --alarm-topic | --owner | \
+      --on-stop | --ttl | --name | --set | --region | --profile | --zip)
       (($# >= 2)) || die "$opt needs a value (see --help)"
       val=$2
       shift
@@ -86,14 +96,14 @@ while (($#)); do
         --owner) set_flag owner_id str "$val" ;;
         --on-stop) set_flag on_stop str "$val" ;;
         --ttl) set_flag ttl json "$val" ;;
-        --name) set_flag name_prefix str "$val" ;;
+        --name) set_flag function_name str "$val" ;;
         --set) [[ $val == *=* ]] || die "--set takes NAME=JSON"; set_flag "${val%%=*}" json "${val#*=}" ;;
-        --region) export AWS_REGION=$val AWS_DEFAULT_REGION=$val ;;
-        --profile) export AWS_PROFILE=$val ;;
+        --region) REGION=$val ;;
+        --profile) PROFILE=$val ;;
         --zip) ZIP=$val ;;
-        *) die "unknown option '$opt' (see --help)" ;;
       esac
       ;;
+    -*) die "unknown option '$opt' (see --help)" ;;
     *) die "unknown argument '$opt' (see --help)" ;;
   esac
   shift
@@ -135,13 +145,32 @@ pick() { # pick TITLE KIND PROMPT -> REPLY, numbers picked from the listing
   REPLY=${out[*]:-}
 }
 
-prompt_settings() { # the seed's questions, in the seed's order
-  pick "Running instances:" instances "Instance id(s) to follow, comma-separated (or numbers from the list): "
-  set_flag instance_ids list "$REPLY"
-  pick "Hosted zones:" zones "Hosted zone id (or a number from the list): "
-  set_flag zone_id str "$REPLY"
-  ask "Record name(s), comma-separated (name:A+AAAA:TTL for IPv6 or a TTL): "
-  set_flag records record "$REPLY"
+prompt_settings() { # the seed's questions, in the seed's order; fleet mode on request
+  ask "Follow listed instances (Enter), or instances that name their records with a tag (t)? "
+  if [[ $REPLY == [Tt]* ]]; then
+    ask "Tag key [ddns:name]: "
+    set_flag tag_key str "${REPLY:-ddns:name}"
+    pick "Hosted zones:" zones "Hosted zone id the tags may name records in (or a number from the list): "
+    set_flag discovery_zone_ids list "$REPLY"
+    set_flag records json '[]'
+    ask "Domain below which tags may name records, such as dyn.example.com (* for anywhere in the zone): "
+    if [[ $REPLY == "*" ]]; then
+      say "Tags may then name any record in the zone: the role may write _acme-challenge, _dmarc, www, ..."
+      set_flag tag_anywhere bool true
+      set_flag tag_suffixes json '[]'
+    else
+      set_flag tag_anywhere bool false
+      set_flag tag_suffixes list "$REPLY"
+    fi
+  else
+    set_flag tag_key json null
+    pick "Running instances:" instances "Instance id(s) to follow, comma-separated (or numbers from the list): "
+    set_flag instance_ids list "$REPLY"
+    pick "Hosted zones:" zones "Hosted zone id (or a number from the list): "
+    set_flag zone_id str "$REPLY"
+    ask "Record name(s), comma-separated (name:A+AAAA:TTL for IPv6 or a TTL): "
+    set_flag records record "$REPLY"
+  fi
   ask "Webhook URL for alerts (input hidden; Enter for none): " hidden
   WEBHOOK_URL=$REPLY WEBHOOK_SECRET=""
   if [[ -n $WEBHOOK_URL ]]; then
@@ -168,7 +197,7 @@ save() {
 PROMPTED=no
 if ((${#FLAGS[@]})) || [[ -n $WEBHOOK_URL || -n $WEBHOOK_SECRET ]]; then
   save
-elif [[ -f $SETTINGS ]] && { [[ $YES == yes || $DESTROY == yes ]] || { ask "Reuse the settings in terraform/variables.auto.tfvars.json? [Y/n] "; [[ ! $REPLY =~ ^[Nn] ]]; }; }; then
+elif [[ -f $SETTINGS ]] && { [[ $YES == yes || $DESTROY == yes || $PLAN_ONLY == yes ]] || { ask "Reuse the settings in terraform/variables.auto.tfvars.json? [Y/n] "; [[ ! $REPLY =~ ^[Nn] ]]; }; }; then
   say "Using the settings saved in terraform/variables.auto.tfvars.json."
 elif [[ $DESTROY == yes ]]; then
   die "nothing to destroy: there are no saved settings from an earlier deploy"
@@ -179,58 +208,87 @@ else
   PROMPTED=yes
 fi
 
-# The zip: the one given, the one an earlier build left, or a fresh build. Destroying needs
-# none, but the configuration names one: a stand-in will do.
+# Where: the region and profile given, else the ones saved with the settings, else the state's
+# region. A region other than the deployed stack's is refused without --force, before it is saved.
+IFS=$'\t' read -r region profile < <(settings target "$TARGET")
+[[ -n $REGION || -z $region ]] || say "Using the region $region saved with the settings (--region to change it)."
+[[ -n $PROFILE || -z $profile ]] || say "Using the AWS profile $profile saved with the settings (--profile to change it)."
+region=${REGION:-$region} profile=${PROFILE:-$profile}
+[[ -z $region ]] || export AWS_REGION=$region AWS_DEFAULT_REGION=$region
+[[ -z $profile ]] || export AWS_PROFILE=$profile
+tf init -input=false >&2
+deployed=$(tf output -json 2>/dev/null | settings deployed-region) || deployed=""
+if [[ -n $deployed && -z $region ]]; then
+  say "Using the region $deployed the stack is deployed in."
+  export AWS_REGION=$deployed AWS_DEFAULT_REGION=$deployed
+elif [[ -n $deployed && $region != "$deployed" ]]; then
+  [[ $FORCE == yes ]] || die "the stack in terraform/terraform.tfstate is deployed in $deployed, not $region: give --region $deployed (or --force to go on in $region)"
+  say "--force: going on in $region, although the stack is deployed in $deployed."
+fi
+[[ -z $REGION$PROFILE ]] || settings target "$TARGET" ${REGION:+--region "$REGION"} ${PROFILE:+--profile "$PROFILE"} >/dev/null
+
+# Whether Terraform refused a setting (a validation, a precondition), rather than failing for
+# another reason (credentials, the network), which asking again cannot fix.
+refused_setting() { grep -qE 'Invalid value for (input )?variable|Resource (pre|post)condition failed|Value for undeclared variable' "$1"; }
+
+# The settings are checked by a plan before anything is built: with the zip given, or with a
+# stand-in. In interactive mode a setting Terraform refuses is asked again.
+STAND_IN="$TF_DIR/tests/fixtures/stand-in.zip"
+[[ -f $STAND_IN ]] || { STAND_IN="$WORK/stand-in.zip"; : >"$STAND_IN"; }
+plan() { tf plan -input=false -var "zip_path=$1" -var "architecture=$ARCH" "${@:2}" >"$WORK/plan.log" 2>&1; } # plan ZIP [ARGS...]
+check_settings() { # check_settings ZIP [ARGS...]
+  until plan "$@"; do
+    sed -n '/Error: /,$p' "$WORK/plan.log" | grep . >&2 || cat "$WORK/plan.log" >&2
+    refused_setting "$WORK/plan.log" || die "the plan failed, and not because of a setting: fix what Terraform says above (credentials, network, permissions), then run deploy.sh again"
+    [[ $PROMPTED == yes ]] || die "Terraform refused a setting: fix what it names above (the settings are in terraform/variables.auto.tfvars.json)"
+    say "Terraform refused a setting (it names the variable above). Answer again:"
+    # The webhook is asked again too: what the refused answers gave must not outlive them.
+    unset TF_VAR_webhook_url TF_VAR_webhook_secret
+    prompt_settings
+    save
+  done
+}
+
+if [[ $DESTROY == yes ]]; then
+  VARS=(-var "zip_path=$STAND_IN" -var "architecture=$ARCH") # the configuration names a zip; a destroy needs none
+  tf plan -destroy -input=false "${VARS[@]}"
+  [[ $PLAN_ONLY == no ]] || { say "Plan only (--plan): nothing was changed."; exit 0; }
+  [[ $YES == yes ]] || { ask "Release the DNS records, then destroy everything listed above? Type yes: "; [[ $REPLY == yes ]] || die "cancelled: nothing was changed"; }
+  # One destroy, in the module's order: the triggers, the release, then the rest.
+  say "Destroying: the triggers first, then the function deletes every DNS record and marker it owns, then the rest."
+  if ! tf apply -destroy -input=false -auto-approve "${VARS[@]}" 2>&1 | tee "$WORK/destroy.log" >&2; then
+    { grep -q 'aws_lambda_invocation.release: Destroying' "$WORK/destroy.log" && ! grep -q 'aws_lambda_invocation.release: Destruction complete' "$WORK/destroy.log"; } ||
+      die "the destroy failed: fix what Terraform says above, then run deploy.sh --destroy again"
+    [[ $FORCE == yes ]] || die "the release failed, so the stack was kept (only the rules' targets and permissions are gone: deploy again to put them back). Fix what it says, or destroy with --force and delete the records by hand (see --help)"
+    say "The release failed; --force: destroying anyway. The records and markers stay in the zones."
+    tf state rm 'aws_lambda_invocation.release' >&2
+    tf apply -destroy -input=false -auto-approve "${VARS[@]}"
+  fi
+  say "Destroyed. terraform/variables.auto.tfvars.json is kept, for a later deploy."
+  exit 0
+fi
+
+# The zip: the one given, the one an earlier build left, or a fresh build once the settings
+# pass a plan with the stand-in.
 default_zip="${CARGO_TARGET_DIR:-$ROOT/target}/lambda/dynamic-dns-updater/bootstrap.zip"
 [[ $default_zip == /* ]] || default_zip="$ROOT/$default_zip"
-if [[ $DESTROY == yes ]]; then
-  ZIP=${ZIP:-$default_zip}
-  [[ -f $ZIP ]] || { ZIP="$WORK/stand-in.zip"; : >"$ZIP"; }
-elif [[ -n $ZIP || $SKIP_BUILD == yes ]]; then
+if [[ -n $ZIP || $SKIP_BUILD == yes ]]; then
   ZIP=${ZIP:-$default_zip}
   "$ROOT/build.sh" --check "$ZIP" "--${ARCH/_/-}"
 else
+  say "Checking the settings with a plan before building."
+  check_settings "$STAND_IN"
   build=("--${ARCH/_/-}")
   [[ $YES == no ]] || build+=(--yes)
   "$ROOT/build.sh" "${build[@]}"
   ZIP=$default_zip
 fi
 ZIP="$(cd "$(dirname "$ZIP")" && pwd)/$(basename "$ZIP")"
-VARS=(-var "zip_path=$ZIP" -var "architecture=$ARCH")
-
-tf init -input=false >&2
-if [[ $DESTROY == yes ]]; then
-  tf plan -destroy -input=false "${VARS[@]}"
-  [[ $PLAN_ONLY == no ]] || { say "Plan only (--plan): nothing was changed."; exit 0; }
-  [[ $YES == yes ]] || { ask "Release the DNS records, then destroy everything listed above? Type yes: "; [[ $REPLY == yes ]] || die "cancelled: nothing was changed"; }
-  # With no state there is nothing to release; a state that cannot be read stops the destroy.
-  states=$(tf state list 2>"$WORK/state.log") || grep -q 'No state file was found' "$WORK/state.log" || [[ $FORCE == yes ]] ||
-    die "the Terraform state cannot be read, so the release cannot run: $(tail -n 3 "$WORK/state.log")"
-  if grep -qx 'aws_lambda_invocation.release\[0\]' <<<"${states:-}"; then
-    say "Releasing: the function deletes every DNS record and marker it owns."
-    if ! tf apply -destroy -input=false -auto-approve "${VARS[@]}" -target='aws_lambda_invocation.release[0]'; then
-      [[ $FORCE == yes ]] || die "the release failed, so nothing was destroyed. Fix what it says, or destroy with --force and delete the records by hand (see --help)"
-      say "The release failed; --force: destroying anyway. The records and markers stay in the zones."
-      tf state rm 'aws_lambda_invocation.release[0]' >&2
-    fi
-  fi
-  tf apply -destroy -input=false -auto-approve "${VARS[@]}"
-  say "Destroyed. terraform/variables.auto.tfvars.json is kept, for a later deploy."
-  exit 0
-fi
 
 # A plan that would create what already exists outside this state stops here, with the import
 # commands: nothing is deleted, nothing is half-applied. So does one that creates a webhook
 # parameter without its value (the write-only value is given only when it is written).
-until tf plan -input=false "${VARS[@]}" -var detect_existing=true -out="$WORK/deploy.tfplan" >"$WORK/plan.log" 2>&1; do
-  sed -n '/Error: /,$p' "$WORK/plan.log" | grep . >&2 || cat "$WORK/plan.log" >&2
-  [[ $PROMPTED == yes ]] || die "the plan failed: fix what Terraform names above (the settings are in terraform/variables.auto.tfvars.json)"
-  say "Terraform refused a setting (it names the variable above). Answer again:"
-  # The webhook is asked again too: what the refused answers gave must not outlive them.
-  unset TF_VAR_webhook_url TF_VAR_webhook_secret
-  prompt_settings
-  save
-done
+check_settings "$ZIP" -var detect_existing=true -out="$WORK/deploy.tfplan"
 checked=0
 tf show -json "$WORK/deploy.tfplan" | settings check-plan "$ZIP" ${TF_VAR_webhook_url:+--webhook} ${TF_VAR_webhook_secret:+--secret} || checked=$?
 if ((checked == 3)); then
@@ -242,5 +300,5 @@ tf show "$WORK/deploy.tfplan"
 [[ $PLAN_ONLY == no ]] || { say "Plan only (--plan): nothing was changed."; exit 0; }
 [[ $YES == yes ]] || { ask "Apply these changes? Type yes to go on: "; [[ $REPLY == yes ]] || die "cancelled: nothing was changed"; }
 tf apply -input=false "$WORK/deploy.tfplan"
-say "" "Deployed $(tf output -raw function_name). Follow its logs with:" "  $(tf output -raw logs_tail_command)"
+say "" "Deployed $(tf output -raw function_name) in $(tf output -raw region). Follow its logs with:" "  $(tf output -raw logs_tail_command)"
 [[ $(tf output -raw alarm_topic_arn 2>/dev/null || true) == "" ]] || say "AWS has mailed the alarm address a confirmation link: open it to receive alarms."

@@ -6,6 +6,13 @@
       FLAGS ("key<TAB>kind<TAB>value") over what it held. Strings stay strings, whatever they
       hold. --webhook / --secret: the URL / the secret was given this run, so its version is
       raised and its write-only parameter rewritten.
+  settings.py target FILE [--region REGION] [--profile NAME]
+      Where the stack is deployed: saves the region and profile given into FILE
+      (terraform/deploy-target.json, mode 600), and prints the ones to use, given or else saved,
+      as "region<TAB>profile" (each empty when neither).
+  settings.py deployed-region  < outputs.json
+      Prints the region of the stack that `terraform output -json` describes (its region output,
+      or its function's ARN for a stack deployed before that output); nothing without a stack.
   settings.py check-plan ZIP [--webhook] [--secret]  < plan.json
       Exit 3, printing the import commands, when the plan would create a function, role or log
       group that exists outside the state; exit 1 when it would write a webhook parameter (a
@@ -55,6 +62,9 @@ def write(args):
         else:
             given[key] = value
     new = dict(old, **given)
+    if (zone or instances) and not records:
+        given_flags = " and ".join(f for f, v in (("--zone-id", zone), ("--instance-id", instances)) if v)
+        sys.exit(f"deploy.sh: {given_flags} needs --record: give the names to keep pointed at the instance(s)")
     if records or instances:
         if len(instances) > 1 and len(instances) != len(records):
             sys.exit(f"deploy.sh: {len(instances)} instance ids need {len(instances)} records, one each, in order")
@@ -68,11 +78,28 @@ def write(args):
             new[switch] = True
         before, value = old.get(version, 0), new.get(version, 0)
         new[version] = before + 1 if given_now and value == before else max(value, 1)
-    tmp = args.settings + ".tmp"
+    # The exact function name is function_name now; name_prefix, its older name, gives way.
+    if "function_name" in given:
+        new.pop("name_prefix", None)
+    save(args.settings, new)
+
+
+def save(path, value):
+    tmp = path + ".tmp"
     with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as f:
-        json.dump(new, f, indent=2, ensure_ascii=False)
+        json.dump(value, f, indent=2, ensure_ascii=False)
         f.write("\n")
-    os.replace(tmp, args.settings)
+    os.replace(tmp, path)
+
+
+def target(args):
+    saved = json.load(open(args.file)) if os.path.exists(args.file) else {}
+    given = {k: v for k, v in (("region", args.region), ("profile", args.profile)) if v}
+    if given:
+        save(args.file, dict(saved, **given))
+    use = dict(saved, **given)
+    print(f"{use.get('region', '')}\t{use.get('profile', '')}")
+    return 0
 
 
 # The resources deploy.sh checks for, and where the plan's lookup of existing ones lists them.
@@ -108,6 +135,13 @@ def check_plan(args):
     return 3 if clash else 0
 
 
+def deployed_region(_args):
+    outputs = json.load(sys.stdin)
+    arn = outputs.get("function_arn", {}).get("value") or ""
+    print(outputs.get("region", {}).get("value") or (arn.split(":")[3] if arn.count(":") >= 3 else ""))
+    return 0
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -119,8 +153,13 @@ def main():
     for p in (w, c):
         p.add_argument("--webhook", action="store_true")
         p.add_argument("--secret", action="store_true")
+    t = sub.add_parser("target")
+    t.add_argument("file")
+    t.add_argument("--region")
+    t.add_argument("--profile")
+    sub.add_parser("deployed-region")
     args = parser.parse_args()
-    return write(args) if args.command == "write" else check_plan(args)
+    return {"write": write, "check-plan": check_plan, "target": target, "deployed-region": deployed_region}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -19,12 +19,12 @@ locals {
   # (on_stop = "delete"), terminates, or loses an address family.
   record_actions = ["CREATE", "DELETE", "UPSERT"]
 
-  # What a tag may name: below the suffixes when they are given, else anything in the allowed
-  # zones; the zone apex only when tags may claim it. StringLike's * also matches the \052 of
-  # a wildcard name and the _ddns-owner. of a marker.
-  tagged_names = length(local.tag_suffixes) > 0 ? [for s in local.tag_suffixes : "*.${s}"] : flatten([
+  # What a tag may name: below the suffixes; or, only with the tag_anywhere opt-in, anything in
+  # the allowed zones, the zone apex only when tags may claim it. StringLike's * also matches
+  # the \052 of a wildcard name and the _ddns-owner. of a marker.
+  tagged_names = length(local.tag_suffixes) > 0 ? [for s in local.tag_suffixes : "*.${s}"] : var.tag_anywhere ? flatten([
     for z in local.discovery_zone_ids : var.tag_allow_wildcards ? [local.zone_names[z], "*.${local.zone_names[z]}"] : ["*.${local.zone_names[z]}"]
-  ])
+  ]) : []
 
   route53_write_statements = concat(
     length(local.records) == 0 ? [] : [
@@ -43,7 +43,7 @@ locals {
       },
     ],
     # Fleet mode: names come from tags at run time, so they cannot be listed here.
-    local.fleet ? [
+    local.fleet && length(local.tagged_names) > 0 ? [
       {
         Sid      = "ChangeTaggedRecords"
         Effect   = "Allow"

@@ -16,7 +16,7 @@ data "aws_route53_zone" "this" {
 }
 
 locals {
-  name      = var.name_prefix
+  name      = coalesce(var.function_name, var.name_prefix)
   region    = data.aws_region.current.id
   account   = data.aws_caller_identity.current.account_id
   partition = data.aws_partition.current.partition
@@ -203,7 +203,7 @@ resource "aws_lambda_function" "this" {
     precondition {
       # Lambda allows 4 KB of environment in all; DDNS_RECORDS takes most of it.
       condition     = length(jsonencode(local.environment)) < 4000
-      error_message = "Too many records for one function's 4 KB environment. Split them across two copies of the module (each with its own name_prefix), or use fleet mode (tag_key)."
+      error_message = "Too many records for one function's 4 KB environment. Split them across two copies of the module (each with its own function_name), or use fleet mode (tag_key)."
     }
   }
 
@@ -269,11 +269,15 @@ resource "aws_cloudwatch_event_rule" "this" {
   tags                = var.tags
 }
 
+# The targets and the permissions depend on the release (below), so that a destroy removes them
+# first: once the release starts, no rule can invoke the function again.
 resource "aws_cloudwatch_event_target" "this" {
   for_each  = local.rules
   rule      = aws_cloudwatch_event_rule.this[each.key].name
   target_id = "lambda"
   arn       = aws_lambda_function.this.arn
+
+  depends_on = [aws_lambda_invocation.release]
 }
 
 resource "aws_lambda_permission" "this" {
@@ -283,6 +287,8 @@ resource "aws_lambda_permission" "this" {
   function_name = aws_lambda_function.this.function_name
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.this[each.key].arn
+
+  depends_on = [aws_lambda_invocation.release]
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -312,18 +318,51 @@ resource "aws_lambda_function_event_invoke_config" "this" {
 # ---------------------------------------------------------------------------------------------
 # Teardown: Terraform manages no DNS record, so a destroy alone would leave the records and
 # their markers pointing at addresses the instances may no longer hold. Destroying this
-# resource invokes the function with {"action": "release"} first (creating or updating it
-# changes nothing); if the release fails, the destroy stops.
+# resource invokes the function with Terraform's lifecycle key tf.action = "delete", which it
+# answers with a release; creating or updating it ("create", "update") changes nothing. If the
+# release fails, the destroy stops.
+#
+# Only a destroy of the whole stack may destroy this resource, so:
+# - it always exists, and release_on_destroy rides in its input. When false, the input pins
+#   tf.action to "update" and Terraform's own key moves to "terraform": every invocation, the
+#   destroy's included, then reads to the function as a deploy, and changes nothing. Switching
+#   either way is an update, never a release.
+# - the function's name (the only argument that would replace it) cannot change: renaming a
+#   live stack would release every record and hand the zones to a new owner id. The plan stops
+#   instead (the postcondition below).
+# - the event targets and permissions depend on it, so a destroy removes them before it, and
+#   nothing can invoke the function once the release starts. An invocation that started before
+#   may still be running: terraform/README.md (Teardown) says what that leaves.
 # ---------------------------------------------------------------------------------------------
 
 resource "aws_lambda_invocation" "release" {
-  count           = var.release_on_destroy ? 1 : 0
   function_name   = aws_lambda_function.this.function_name
-  input           = jsonencode({ action = "release" })
+  input           = var.release_on_destroy ? jsonencode({ action = "release" }) : jsonencode({ action = "release", tf = { action = "update" } })
+  terraform_key   = var.release_on_destroy ? "tf" : "terraform"
   lifecycle_scope = "CRUD"
 
-  # The release needs the function's permissions and its configuration as they are.
-  depends_on = [aws_iam_role_policy.this, aws_lambda_function.this]
+  # The release needs the function's permissions and its configuration as they are. All but the
+  # triggers go after it, so a failed release stops a destroy with the stack whole but for its
+  # targets and permissions, which the next apply puts back.
+  depends_on = [
+    aws_iam_role_policy.this, aws_lambda_function.this, aws_lambda_function_event_invoke_config.this,
+    aws_cloudwatch_event_rule.this, aws_sqs_queue.failed_events, aws_ssm_parameter.webhook_url,
+    aws_ssm_parameter.webhook_secret, aws_cloudwatch_metric_alarm.this, aws_sns_topic_subscription.alarms,
+    aws_cloudwatch_dashboard.this,
+  ]
+
+  lifecycle {
+    ignore_changes = [function_name]
+    postcondition {
+      condition     = self.function_name == local.name
+      error_message = "This stack's function is ${self.function_name}; function_name (or name_prefix) now says ${local.name}. A deployed stack cannot be renamed: it would release every DNS record, and the new function would find them owned by another. Put the old name back, or destroy the stack (which releases the records) and deploy again under the new name."
+    }
+  }
+}
+
+moved {
+  from = aws_lambda_invocation.release[0]
+  to   = aws_lambda_invocation.release
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -5,6 +5,11 @@ output "function_name" {
   value       = aws_lambda_function.this.function_name
 }
 
+output "region" {
+  description = "The region the stack is deployed in (deploy.sh compares it with the region it is given)."
+  value       = local.region
+}
+
 output "function_arn" {
   description = "ARN of the Lambda function."
   value       = aws_lambda_function.this.arn
@@ -25,6 +30,11 @@ output "log_group_name" {
   value       = aws_cloudwatch_log_group.this.name
 }
 
+output "log_group_arn" {
+  description = "ARN of the function's CloudWatch Logs group (without the trailing :*), for subscriptions and log policies."
+  value       = aws_cloudwatch_log_group.this.arn
+}
+
 output "logs_tail_command" {
   description = "Follow the function's logs."
   value       = "aws logs tail ${aws_cloudwatch_log_group.this.name} --follow --region ${local.region}"
@@ -35,8 +45,13 @@ output "failed_events_queue_url" {
   value       = aws_sqs_queue.failed_events.url
 }
 
+output "failed_events_queue_arn" {
+  description = "ARN of the SQS queue holding events that failed every retry: to redrive from, or to subscribe."
+  value       = aws_sqs_queue.failed_events.arn
+}
+
 output "alarm_names" {
-  description = "CloudWatch alarms by purpose: failures (errors a retry could fix), incidents (open problems), startup, errors (failed events) and failed_events (the failure queue)."
+  description = "CloudWatch alarms by purpose: failures (errors a retry could fix), incidents (open problems), startup, errors (failed events), throttles, heartbeat (fewer invocations than the schedule asks), failed_events (new messages in the failure queue), webhook_unavailable (with a webhook) and failed_invocations_<rule> per EventBridge rule. Empty with create_alarms = false."
   value       = { for k, a in aws_cloudwatch_metric_alarm.this : k => a.alarm_name }
 }
 
@@ -46,8 +61,8 @@ output "alarm_topic_arn" {
 }
 
 output "dashboard_name" {
-  description = "The CloudWatch dashboard of the function's metrics."
-  value       = aws_cloudwatch_dashboard.this.dashboard_name
+  description = "The CloudWatch dashboard of the function's metrics (null with create_dashboard = false)."
+  value       = one(aws_cloudwatch_dashboard.this[*].dashboard_name)
 }
 
 output "incidents_parameter" {

@@ -183,6 +183,22 @@ variable "tag_suffixes" {
   }
 }
 
+variable "tag_anywhere" {
+  description = "Fleet mode without tag_suffixes: let tags name records anywhere in discovery_zone_ids' zones. The role may then write A, AAAA and TXT records at any name below the zones (_acme-challenge, _dmarc, www, ...), so this is an explicit opt-in; give tag_suffixes instead where you can."
+  type        = bool
+  default     = false
+  nullable    = false
+
+  validation {
+    condition     = var.tag_key == null || length(var.tag_suffixes) > 0 || var.tag_anywhere
+    error_message = "Fleet mode (tag_key) needs tag_suffixes, such as [\"dyn.example.com\"], so that tags can name records only below them. To let tags name records anywhere in the zones (the role may then write any name there), set tag_anywhere = true."
+  }
+  validation {
+    condition     = !var.tag_anywhere || length(var.tag_suffixes) == 0
+    error_message = "tag_anywhere and tag_suffixes exclude each other: the suffixes already say where tags may name records."
+  }
+}
+
 variable "tag_allow_wildcards" {
   description = "Fleet mode: let tags claim zone apexes and wildcard names (DDNS_TAG_ALLOW_WILDCARDS). Off by default: a tag on any instance could otherwise point example.com or *.example.com at it."
   type        = bool
@@ -433,7 +449,7 @@ variable "alert_repeat" {
 }
 
 variable "alarm_email" {
-  description = "An e-mail address the alarms notify: the module creates an SNS topic and subscribes it (AWS sends a confirmation mail first). null for none."
+  description = "An e-mail address the alarms notify: the module creates an SNS topic and subscribes it (AWS sends a confirmation mail first). null for none. The topic is encrypted with kms_key_arn when given (its key policy must let CloudWatch use it), else not at all: CloudWatch cannot publish to a topic under the AWS-managed key alias/aws/sns."
   type        = string
   default     = null
 
@@ -455,8 +471,22 @@ variable "alarm_actions" {
   }
 }
 
+variable "create_alarms" {
+  description = "Create the CloudWatch alarms (and, with alarm_email, their SNS topic). false leaves alarming to you; the outputs name the metrics' dimensions."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "create_dashboard" {
+  description = "Create the CloudWatch dashboard of the function's metrics."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
 variable "release_on_destroy" {
-  description = "Before the stack is destroyed, invoke the function with {\"action\": \"release\"} to delete every DNS record and marker it owns; if that fails, the destroy stops. false leaves the records in place on destroy, pointing at addresses the instances may no longer hold."
+  description = "When the stack is destroyed, invoke the function with {\"action\": \"release\"} to delete every DNS record and marker it owns, after its triggers are gone; if that fails, the destroy stops. false leaves the records in place on destroy, pointing at addresses the instances may no longer hold. Changing it runs no release: only a destroy does."
   type        = bool
   default     = true
   nullable    = false
@@ -484,8 +514,24 @@ variable "kms_key_arn" {
 # Naming
 # ---------------------------------------------------------------------------------------------
 
+variable "function_name" {
+  description = "The exact name of the Lambda function, and the prefix of every other resource's name (the role is <function_name>-<region>). Give each copy in one account its own. null uses name_prefix, its older name. It cannot change on a deployed stack: the plan stops (see terraform/README.md, Teardown)."
+  type        = string
+  default     = null
+
+  validation {
+    # The IAM role adds "-" and a region name (up to 14 characters) within its 64.
+    condition     = var.function_name == null || can(regex("^[a-zA-Z][a-zA-Z0-9-]{0,39}$", var.function_name))
+    error_message = "function_name must be 1 to 40 letters, digits and hyphens, starting with a letter."
+  }
+  validation {
+    condition     = var.function_name == null || var.name_prefix == "dynamic-dns-updater" || var.function_name == var.name_prefix
+    error_message = "Give function_name or name_prefix (its older name), not two different names."
+  }
+}
+
 variable "name_prefix" {
-  description = "Name of the function, and prefix of every other resource's name. Give each copy in one account its own."
+  description = "The older name of function_name, kept working: the exact function name when function_name is null."
   type        = string
   default     = "dynamic-dns-updater"
   nullable    = false

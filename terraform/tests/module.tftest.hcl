@@ -90,8 +90,76 @@ run "records_and_trio_are_normalised_into_DDNS_RECORDS" {
     error_message = "The default owner must be unique per deployment (name, region, account), taking over the old default's markers."
   }
   assert {
-    condition     = jsondecode(aws_lambda_invocation.release[0].input) == { action = "release" } && aws_lambda_invocation.release[0].lifecycle_scope == "CRUD"
-    error_message = "Destroying the stack must first invoke the release."
+    condition = (
+      jsondecode(aws_lambda_invocation.release.input) == { action = "release" } &&
+      aws_lambda_invocation.release.terraform_key == "tf" && aws_lambda_invocation.release.lifecycle_scope == "CRUD"
+    )
+    error_message = "Destroying the stack must invoke the release, with Terraform's lifecycle key as tf."
+  }
+}
+
+# What a plan may do to a live stack: never destroy the release resource, the one way to run a
+# release. (That each input change plans no release is checked against an emulator, where the
+# provider decides replacements: tests/deploy/run.sh.)
+
+run "renaming_a_deployed_stack_is_refused" {
+  command = plan
+
+  variables {
+    records       = [{ instance_id = "i-0123456789abcdef0", zone_id = "ZONEA1", name = "app.example.com" }]
+    function_name = "renamed"
+  }
+
+  expect_failures = [aws_lambda_invocation.release]
+}
+
+run "renaming_through_the_old_name_prefix_is_refused_too" {
+  command = plan
+
+  variables {
+    records     = [{ instance_id = "i-0123456789abcdef0", zone_id = "ZONEA1", name = "app.example.com" }]
+    name_prefix = "renamed"
+  }
+
+  expect_failures = [aws_lambda_invocation.release]
+}
+
+run "release_off_is_carried_in_the_input_and_the_resource_stays" {
+  command = apply
+
+  variables {
+    records            = [{ instance_id = "i-0123456789abcdef0", zone_id = "ZONEA1", name = "app.example.com" }]
+    release_on_destroy = false
+  }
+
+  assert {
+    # The destroy's invocation then carries tf.action = "update" (a deploy, to the function)
+    # and Terraform's own "delete" under another key.
+    condition = (
+      jsondecode(aws_lambda_invocation.release.input) == { action = "release", tf = { action = "update" } } &&
+      aws_lambda_invocation.release.terraform_key == "terraform" && aws_lambda_invocation.release.lifecycle_scope == "CRUD"
+    )
+    error_message = "With release_on_destroy = false the invocation must stay, and read as a deploy to the function."
+  }
+}
+
+run "function_name_names_the_function_and_everything_else" {
+  command = plan
+
+  # A stack of its own: the runs above deployed another name.
+  state_key = "fresh"
+
+  variables {
+    records       = [{ instance_id = "i-0123456789abcdef0", zone_id = "ZONEA1", name = "app.example.com" }]
+    function_name = "ddns-web"
+  }
+
+  assert {
+    condition = (
+      aws_lambda_function.this.function_name == "ddns-web" && aws_cloudwatch_log_group.this.name == "/aws/lambda/ddns-web" &&
+      aws_iam_role.this.name == "ddns-web-us-east-1" && aws_lambda_invocation.release.function_name == "ddns-web"
+    )
+    error_message = "function_name must name the function exactly, and its log group after it."
   }
 }
 
@@ -289,8 +357,95 @@ run "alarms_reach_an_address_and_watch_the_functions_own_metrics" {
     error_message = "Every alarm must notify the topic."
   }
   assert {
-    condition     = length(jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets) == 7
+    condition     = length(jsondecode(aws_cloudwatch_dashboard.this[0].dashboard_body).widgets) == 7
     error_message = "The dashboard must show the function's metrics."
+  }
+  assert {
+    # CloudWatch cannot publish to a topic under the AWS-managed key: the alarms would fire
+    # and nobody would hear.
+    condition     = aws_sns_topic.alarms[0].kms_master_key_id != "alias/aws/sns" && aws_sns_topic.alarms[0].kms_master_key_id == null
+    error_message = "Without kms_key_arn the topic must not use alias/aws/sns (CloudWatch cannot publish to it): ${coalesce(aws_sns_topic.alarms[0].kms_master_key_id, "none")}"
+  }
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.this["heartbeat"].namespace == "AWS/Lambda" &&
+      aws_cloudwatch_metric_alarm.this["heartbeat"].metric_name == "Invocations" &&
+      aws_cloudwatch_metric_alarm.this["heartbeat"].treat_missing_data == "breaching" &&
+      aws_cloudwatch_metric_alarm.this["heartbeat"].comparison_operator == "LessThanThreshold" &&
+      aws_cloudwatch_metric_alarm.this["heartbeat"].period == 300 &&
+      aws_cloudwatch_metric_alarm.this["heartbeat"].threshold == 2
+    )
+    error_message = "The heartbeat must go off when fewer invocations than the schedule's arrive in 5 minutes, none at all included."
+  }
+  assert {
+    condition = (
+      sort([for a in aws_cloudwatch_metric_alarm.this : a.dimensions.RuleName if a.metric_name == "FailedInvocations"]) ==
+      sort([for r in aws_cloudwatch_event_rule.this : r.name]) &&
+      alltrue([for a in aws_cloudwatch_metric_alarm.this : a.namespace == "AWS/Events" if a.metric_name == "FailedInvocations"])
+    )
+    error_message = "Every EventBridge rule must have exactly one FailedInvocations alarm."
+  }
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.this["throttles"].metric_name == "Throttles" &&
+      aws_cloudwatch_metric_alarm.this["failed_events"].metric_name == "NumberOfMessagesSent" &&
+      aws_cloudwatch_metric_alarm.this["failed_events"].statistic == "Sum"
+    )
+    error_message = "Throttles must be watched, and the failure queue's alarm must fire on each new message, not on its depth."
+  }
+  assert {
+    condition     = !contains(keys(aws_cloudwatch_metric_alarm.this), "webhook_unavailable")
+    error_message = "Without a webhook there is no webhook to be unavailable."
+  }
+}
+
+run "a_customer_key_encrypts_the_topic_and_a_webhook_gets_its_alarm" {
+  command = plan
+
+  variables {
+    instance_ids        = ["i-12345678"]
+    zone_id             = "ZONEA1"
+    record_names        = ["app.example.com"]
+    alarm_email         = "ops@example.com"
+    kms_key_arn         = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    webhook_enabled     = true
+    schedule_expression = "rate(10 minutes)"
+  }
+
+  assert {
+    condition     = aws_sns_topic.alarms[0].kms_master_key_id == "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    error_message = "With kms_key_arn the alarm topic must be encrypted with that key."
+  }
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.this["webhook_unavailable"].namespace == "DynamicDnsUpdater" &&
+      aws_cloudwatch_metric_alarm.this["webhook_unavailable"].metric_name == "WebhookUnavailable" &&
+      aws_cloudwatch_metric_alarm.this["webhook_unavailable"].statistic == "Sum" &&
+      aws_cloudwatch_metric_alarm.this["webhook_unavailable"].dimensions.FunctionName == "dynamic-dns-updater"
+    )
+    error_message = "An unreadable webhook parameter must have an alarm of its own."
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.this["heartbeat"].period == 600 && aws_cloudwatch_metric_alarm.this["heartbeat"].threshold == 1
+    error_message = "A slower schedule stretches the heartbeat's period to its interval."
+  }
+}
+
+run "alarms_and_dashboard_can_be_switched_off" {
+  command = plan
+
+  variables {
+    instance_ids     = ["i-12345678"]
+    zone_id          = "ZONEA1"
+    record_names     = ["app.example.com"]
+    alarm_email      = "ops@example.com"
+    create_alarms    = false
+    create_dashboard = false
+  }
+
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.this) == 0 && length(aws_sns_topic.alarms) == 0 && length(aws_cloudwatch_dashboard.this) == 0
+    error_message = "create_alarms = false and create_dashboard = false must create no alarm, topic or dashboard."
   }
 }
 
@@ -304,6 +459,17 @@ run "rejects_a_record_outside_its_zone" {
   expect_failures = [aws_lambda_function.this]
 }
 
+run "fleet_mode_without_suffixes_needs_the_opt_in" {
+  command = plan
+
+  variables {
+    tag_key            = "ddns:name"
+    discovery_zone_ids = ["ZONEA1"]
+  }
+
+  expect_failures = [var.tag_anywhere]
+}
+
 run "fleet_mode_adds_the_tag_rule_and_scopes_names_to_the_zones" {
   command = apply
 
@@ -311,6 +477,7 @@ run "fleet_mode_adds_the_tag_rule_and_scopes_names_to_the_zones" {
     tag_key                = "ddns:name"
     discovery_zone_ids     = ["ZONEA1"]
     discovery_record_types = ["A", "AAAA"]
+    tag_anywhere           = true
   }
 
   assert {
@@ -348,6 +515,19 @@ run "fleet_mode_adds_the_tag_rule_and_scopes_names_to_the_zones" {
   }
 }
 
+run "tag_anywhere_and_suffixes_exclude_each_other" {
+  command = plan
+
+  variables {
+    tag_key            = "ddns:name"
+    discovery_zone_ids = ["ZONEA1"]
+    tag_suffixes       = ["dyn.example.com"]
+    tag_anywhere       = true
+  }
+
+  expect_failures = [var.tag_anywhere]
+}
+
 run "tag_suffixes_scope_what_a_tag_may_claim" {
   command = apply
 
@@ -378,6 +558,7 @@ run "tags_may_claim_the_apex_only_when_allowed" {
     tag_key             = "ddns:name"
     discovery_zone_ids  = ["ZONEA1"]
     tag_allow_wildcards = true
+    tag_anywhere        = true
   }
 
   assert {

@@ -184,9 +184,22 @@ def stack(args):
           and {"Name": "FunctionName", "Value": name} in errors.get("Dimensions", []),
           "an alarm watches the function's Errors", errors)
     own = {a["MetricName"] for a in alarms.values() if a.get("Namespace") == "DynamicDnsUpdater"}
-    check(own == {"Failures", "IncidentsOpen", "StartupFailures"}, "alarms watch the function's failures, open incidents and start-up", own)
+    expected = {"Failures", "IncidentsOpen", "StartupFailures"} | ({"WebhookUnavailable"} if args.webhook_url_file else set())
+    check(own == expected, "alarms watch the function's failures, open incidents, start-up (and an unreadable webhook)", own)
+    heartbeat = alarms.get(f"{name}-heartbeat", {})
+    check(heartbeat.get("MetricName") == "Invocations" and heartbeat.get("TreatMissingData") == "breaching"
+          and heartbeat.get("ComparisonOperator") == "LessThanThreshold",
+          "a heartbeat alarm goes off when the function stops being invoked, missing data included", heartbeat)
+    check(alarms.get(f"{name}-throttles", {}).get("MetricName") == "Throttles", "an alarm watches throttles", sorted(alarms))
+    failed = sorted(d["Value"] for a in alarms.values() if a.get("MetricName") == "FailedInvocations" for d in a["Dimensions"])
+    check(failed == sorted(rules), "one FailedInvocations alarm per EventBridge rule", (failed, sorted(rules)))
+    queue_alarm = alarms.get(f"{name}-failed-events", {})
+    check(queue_alarm.get("MetricName") == "NumberOfMessagesSent", "the failure queue's alarm fires on each new message", queue_alarm)
     if args.alarm_email:
         topics = [t["TopicArn"] for t in client("sns").list_topics()["Topics"] if t["TopicArn"].endswith(f":{name}-alarms")]
+        attributes = client("sns").get_topic_attributes(TopicArn=topics[0])["Attributes"] if topics else {}
+        check(attributes.get("KmsMasterKeyId") != "alias/aws/sns",
+              "the alarm topic is not under alias/aws/sns, which CloudWatch cannot publish to", attributes.get("KmsMasterKeyId"))
         subs = client("sns").list_subscriptions_by_topic(TopicArn=topics[0])["Subscriptions"] if topics else []
         check([(s["Protocol"], s["Endpoint"]) for s in subs] == [("email", args.alarm_email)], "the alarm address is subscribed", subs)
         check(all(topics and topics[0] in a.get("AlarmActions", []) for a in alarms.values()), "every alarm notifies the topic", alarms)
@@ -359,6 +372,42 @@ def plan_gaps(args):
     return finish()
 
 
+def no_release(args):
+    """Each plan (an input changed on a live stack) leaves the release resource alone: only a
+    destroy of the whole stack may run a release."""
+    for path in args.plan_json:
+        plan = json.load(open(path, encoding="utf-8"))
+        what = os.path.basename(path).removesuffix(".json")
+        actions = {rc["address"]: rc["change"]["actions"] for rc in plan.get("resource_changes", [])}
+        release = actions.get("aws_lambda_invocation.release")
+        changed = sorted(a for a, act in actions.items() if act not in (["no-op"], ["read"]))
+        check(release in (["no-op"], ["update"]), f"{what}: no release in the plan (the release resource: {release})", changed)
+        if args.expect_change:
+            check(changed, f"{what}: the plan changes something (the input reached the stack)", changed)
+    return finish()
+
+
+def destroy_order(args):
+    """In a destroy's log, every event target and Lambda permission is gone before the release
+    starts, and the function goes after it."""
+    text = open(args.log, encoding="utf-8", errors="replace").read()
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", text).splitlines()
+
+    def first(pattern):
+        return next((i for i, line in enumerate(lines) if re.search(pattern, line)), None)
+
+    def last(pattern):
+        found = [i for i, line in enumerate(lines) if re.search(pattern, line)]
+        return found[-1] if found else None
+    release = first(r"^(?:module\.[\w-]+\.)?aws_lambda_invocation\.release: Destroying")
+    triggers = last(r"^(?:module\.[\w-]+\.)?aws_(cloudwatch_event_target|lambda_permission)\.this\[.*Destruction complete")
+    function = first(r"^(?:module\.[\w-]+\.)?aws_lambda_function\.this: Destroying")
+    check(release is not None and triggers is not None and triggers < release,
+          "the rules' targets and permissions are destroyed before the release starts", (triggers, release))
+    check(release is not None and function is not None and release < function, "the function is destroyed after the release", (release, function))
+    return finish()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -393,6 +442,13 @@ def main():
     p.add_argument("--url-file", required=True)
     p.add_argument("--seconds", type=float, default=600)
     p.set_defaults(func=failing_lambda)
+    p = sub.add_parser("no-release")
+    p.add_argument("plan_json", nargs="+")
+    p.add_argument("--expect-change", action="store_true")
+    p.set_defaults(func=no_release)
+    p = sub.add_parser("destroy-order")
+    p.add_argument("log")
+    p.set_defaults(func=destroy_order)
     p = sub.add_parser("plan-gaps")
     p.add_argument("plan_json")
     p.set_defaults(func=plan_gaps)

@@ -1,8 +1,11 @@
 # An example use of the module: two names for one instance, one of them with IPv6 too, a webhook
-# and an alarm address. Copy this folder, fill in terraform.tfvars (see terraform.tfvars.example),
-# then run terraform init and terraform apply; give the webhook's URL and secret as
-# TF_VAR_webhook_url and TF_VAR_webhook_secret, so that no file holds them. ../../build.sh makes
-# the zip.
+# and an alarm address. To use it, copy this folder anywhere and point `source` below at the
+# module: the path of this repository's terraform/ folder, relative or absolute (it says
+# "../.." because it lives inside that folder), or a git URL such as
+# "git::https://example.com/you/dynamic-dns-updater.git//terraform?ref=v1.0.0". Then fill in
+# terraform.tfvars (see terraform.tfvars.example), run terraform init and terraform apply, and
+# give the webhook's URL and secret as TF_VAR_webhook_url and TF_VAR_webhook_secret, so that no
+# file holds them. build.sh, at the repository's top, makes the zip.
 
 terraform {
   required_version = ">= 1.11"
@@ -10,7 +13,7 @@ terraform {
   required_providers {
     aws = {
       source  = "hashicorp/aws"
-      version = ">= 5.100, < 7.0"
+      version = "~> 5.100.0"
     }
   }
 }
@@ -23,10 +26,10 @@ provider "aws" {
 }
 
 module "ddns" {
-  source = "../.."
+  source = "../.." # where the module is: change this line when you copy the folder
 
-  name_prefix = var.name_prefix
-  zip_path    = var.zip_path
+  function_name = var.function_name
+  zip_path      = var.zip_path
 
   records = [
     { instance_id = var.instance_id, zone_id = var.zone_id, name = "app.${var.domain}", types = ["A", "AAAA"] },
@@ -43,16 +46,15 @@ module "ddns" {
   alarm_email            = var.alarm_email
 }
 
-variable "name_prefix" {
+variable "function_name" {
   description = "Name of the function and prefix of its resources."
   type        = string
   default     = "dynamic-dns-updater"
 }
 
 variable "zip_path" {
-  description = "The zip that ../../build.sh makes."
+  description = "The zip that build.sh makes: <repository>/target/lambda/dynamic-dns-updater/bootstrap.zip."
   type        = string
-  default     = "../../../target/lambda/dynamic-dns-updater/bootstrap.zip"
 }
 
 variable "instance_id" {
