@@ -2,9 +2,10 @@
 
 mod support;
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use serde_json::json;
+use support::proxy::{Call, Fault, FaultProxy};
 use support::*;
 
 #[tokio::test]
@@ -82,6 +83,27 @@ fn invalid_configuration_stops_the_process_before_serving() {
     let (status, log) = function.wait_exit(Duration::from_secs(20));
     assert!(!status.expect("the process exits").success());
     assert!(log.contains("DDNS_TTL") && log.contains("DDNS_ON_STOP"), "{log}");
+    // No webhook can say so: the one metrics line is what the start-up alarm sees.
+    let metrics: Vec<serde_json::Value> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|l| l.get("_aws").is_some())
+        .collect();
+    assert_eq!(metrics.len(), 1, "{log}");
+    let line = &metrics[0];
+    assert_eq!(
+        line["_aws"]["CloudWatchMetrics"],
+        json!([{
+            "Namespace": "DynamicDnsUpdater",
+            "Dimensions": [["FunctionName"]],
+            "Metrics": [{"Name": "StartupFailures", "Unit": "Count"}],
+        }]),
+        "{log}"
+    );
+    assert_eq!((line["StartupFailures"].clone(), line["FunctionName"].clone()), (json!(1), json!("ddns-test")));
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    let stamp = line["_aws"]["Timestamp"].as_u64().unwrap();
+    assert!(stamp <= now_ms && now_ms - stamp < 600_000, "a time in milliseconds, just now: {stamp}");
 }
 
 #[tokio::test]
@@ -139,7 +161,11 @@ async fn an_event_and_a_sweep_racing_in_two_processes_both_succeed() {
     let aws = moto.aws().await;
     let zone = aws.zone("example.com").await;
     let id = aws.run_instance().await;
+    // Both processes read before either writes: the proxy lets their reads through together.
+    let proxy = FaultProxy::with(moto.port, &[(Call::ListRecords, Fault::Together(2))]);
     let mut env = moto.env();
+    env.retain(|(k, _)| k != "AWS_ENDPOINT_URL");
+    env.push(("AWS_ENDPOINT_URL".into(), proxy.endpoint()));
     env.push(("DDNS_RECORDS".into(), records_var(&[(&id, &zone, "race.example.com", &["A"])])));
     let (rt1, rt2) = (RuntimeApi::start(), RuntimeApi::start());
     let (f1, f2) = (Function::start(&rt1, &env), Function::start(&rt2, &env));
@@ -148,18 +174,34 @@ async fn an_event_and_a_sweep_racing_in_two_processes_both_succeed() {
         if round > 0 {
             aws.stop(&id).await;
             aws.start(&id).await;
+            proxy.rearm();
         }
+        let reads = proxy.count(Call::ListRecords);
         let (a, b) = std::thread::scope(|s| {
             let a = s.spawn(|| rt1.invoke(&state_change(&id, "running"), timeout));
             let b = s.spawn(|| rt2.invoke(&fixture("scheduled-event.json"), timeout));
             (a.join().unwrap(), b.join().unwrap())
         });
-        assert!(matches!(a, Answered::Response(_)), "round {round}: {a:?}\n{}", f1.log_so_far());
-        assert!(matches!(b, Answered::Response(_)), "round {round}: {b:?}\n{}", f2.log_so_far());
+        let (Answered::Response(a), Answered::Response(b)) = (&a, &b) else {
+            panic!("round {round}: {a:?}\n{b:?}\n{}\n{}", f1.log_so_far(), f2.log_so_far())
+        };
         let ip = aws.public_ip(&id).await.unwrap();
         assert_eq!(aws.values(&zone, "race.example.com.", "A").await, Some(vec![ip]), "round {round}");
         assert_eq!(aws.records(&zone).await.iter().filter(|r| r.1 == "TXT").count(), 1, "one marker");
+        if round == 0 {
+            // Both planned a CREATE on the same empty read; Route53 took one and rejected the
+            // other, whose process read the name again and found it in sync.
+            let creates = [a, b].iter().filter(|r| r["changes"][0]["action"] == "create").count();
+            assert_eq!(creates, 1, "one create won:\n{a}\n{b}");
+            assert_eq!(proxy.count(Call::ListRecords) - reads, 3, "two reads together, then the loser's second");
+            assert!([a, b].iter().any(|r| r["changes"] == json!([]) && r["unchanged"] == 1), "{a}\n{b}");
+        } else {
+            assert_eq!(proxy.count(Call::ListRecords) - reads, 2, "round {round}: both read, together");
+        }
     }
+    let logs = [f1.stop(), f2.stop()];
+    let again = logs.iter().map(|l| l.matches("changes rejected; reading those names again").count()).sum::<usize>();
+    assert_eq!(again, 1, "the second chance ran once, in the process that lost:\n{}\n{}", logs[0], logs[1]);
 }
 
 #[tokio::test]

@@ -1,10 +1,11 @@
-//! An HTTP proxy in front of moto that holds back a chosen AWS call, for the tests of the real
-//! function process (in-process tests use aws-smithy-mocks for every other fault). Calls are
-//! told apart by the request itself: Route53's REST path and method, EC2's `Action` parameter.
+//! An HTTP proxy in front of moto that holds back, answers for, or lines up chosen AWS calls,
+//! for the tests of the real function process (in-process tests use aws-smithy-mocks for every
+//! other fault). Calls are told apart by the request itself: Route53's REST path and method,
+//! EC2's `Action` parameter, SSM's `X-Amz-Target` header.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::Duration;
 
@@ -14,45 +15,80 @@ pub enum Call {
     DescribeInstances,
     ListRecords,
     ChangeRecords,
+    GetParameter,
+    PutParameter,
 }
 
 impl Call {
-    fn of(method: &str, path: &str, body: &str) -> Option<Call> {
+    fn of(method: &str, path: &str, target: Option<&str>, body: &str) -> Option<Call> {
         let action = body.split('&').find_map(|kv| kv.strip_prefix("Action="));
-        match (method, path.split('?').next().unwrap_or_default().ends_with("/rrset"), action) {
-            (_, _, Some("DescribeInstances")) => Some(Call::DescribeInstances),
-            ("GET", true, _) => Some(Call::ListRecords),
-            ("POST", true, _) => Some(Call::ChangeRecords),
+        match (method, path.split('?').next().unwrap_or_default().ends_with("/rrset"), action, target) {
+            (_, _, Some("DescribeInstances"), _) => Some(Call::DescribeInstances),
+            ("GET", true, ..) => Some(Call::ListRecords),
+            ("POST", true, ..) => Some(Call::ChangeRecords),
+            (.., Some("AmazonSSM.GetParameter")) => Some(Call::GetParameter),
+            (.., Some("AmazonSSM.PutParameter")) => Some(Call::PutParameter),
             _ => None,
         }
     }
+}
+
+/// What the proxy does to a call.
+#[derive(Clone, Debug)]
+pub enum Fault {
+    /// Holds it back this long, then passes it on.
+    Delay(Duration),
+    /// Answers it with this status and AWS JSON error code, never passing it on (SSM's shape).
+    JsonError(u16, &'static str),
+    /// Holds the first `n` such calls until all `n` have arrived, then passes them on together:
+    /// `n` processes are made to read before any of them writes. Later calls pass at once.
+    Together(usize),
 }
 
 pub struct FaultProxy {
     pub port: u16,
     /// Each call that reached the proxy.
     log: Arc<Mutex<Vec<Call>>>,
+    faults: Arc<Vec<(Call, Fault, Arrivals)>>,
     server: Arc<tiny_http::Server>,
 }
+
+/// How many calls a [`Fault::Together`] has seen arrive.
+type Arrivals = Arc<(Mutex<usize>, Condvar)>;
 
 impl FaultProxy {
     /// A proxy to moto on `upstream` that holds every `call` back for `delay`.
     pub fn start(upstream: u16, call: Call, delay: Duration) -> Self {
+        Self::with(upstream, &[(call, Fault::Delay(delay))])
+    }
+
+    /// A proxy to moto on `upstream` that does to each call what `faults` say.
+    pub fn with(upstream: u16, faults: &[(Call, Fault)]) -> Self {
         let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
         let port = server.server_addr().to_ip().unwrap().port();
         let log = Arc::new(Mutex::new(Vec::new()));
         let (s, l) = (server.clone(), log.clone());
+        let faults: Arc<Vec<(Call, Fault, Arrivals)>> =
+            Arc::new(faults.iter().map(|(c, f)| (*c, f.clone(), Arrivals::default())).collect());
+        let f = faults.clone();
         thread::spawn(move || {
             for req in s.incoming_requests() {
-                let l = l.clone();
-                thread::spawn(move || proxy_one(req, upstream, call, delay, &l));
+                let (l, f) = (l.clone(), f.clone());
+                thread::spawn(move || proxy_one(req, upstream, &f, &l));
             }
         });
-        Self { port, log, server }
+        Self { port, log, faults, server }
     }
 
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Lines up the next calls of every [`Fault::Together`] afresh, as if none had arrived.
+    pub fn rearm(&self) {
+        for (_, _, arrivals) in self.faults.iter() {
+            *arrivals.0.lock().unwrap() = 0;
+        }
     }
 
     /// How many times `call` reached the proxy.
@@ -67,16 +103,39 @@ impl Drop for FaultProxy {
     }
 }
 
-fn proxy_one(mut req: tiny_http::Request, upstream: u16, held: Call, delay: Duration, log: &Mutex<Vec<Call>>) {
+fn proxy_one(mut req: tiny_http::Request, upstream: u16, faults: &[(Call, Fault, Arrivals)], log: &Mutex<Vec<Call>>) {
     let mut body = Vec::new();
     let _ = req.as_reader().read_to_end(&mut body);
     let (method, url) = (req.method().to_string(), req.url().to_string());
-    let call = Call::of(&method, &url, &String::from_utf8_lossy(&body));
+    let target = req.headers().iter().find(|h| h.field.equiv("X-Amz-Target")).map(|h| h.value.to_string());
+    let call = Call::of(&method, &url, target.as_deref(), &String::from_utf8_lossy(&body));
     if let Some(call) = call {
         log.lock().unwrap().push(call);
     }
-    if call == Some(held) {
-        thread::sleep(delay);
+    for (_, fault, arrivals) in faults.iter().filter(|(c, ..)| Some(*c) == call) {
+        match fault {
+            Fault::Delay(delay) => thread::sleep(*delay),
+            Fault::JsonError(status, code) => {
+                let body = format!("{{\"__type\":\"{code}\",\"message\":\"injected {code}\"}}");
+                let content = tiny_http::Header::from_bytes("Content-Type", "application/x-amz-json-1.1").unwrap();
+                let _ =
+                    req.respond(tiny_http::Response::from_string(body).with_status_code(*status).with_header(content));
+                return;
+            }
+            Fault::Together(n) => {
+                let (count, all_in) = &**arrivals;
+                let mut count = count.lock().unwrap();
+                *count += 1;
+                if *count <= *n {
+                    all_in.notify_all();
+                    // Bounded, so a test whose processes never line up fails rather than hangs.
+                    let (count, waited) =
+                        all_in.wait_timeout_while(count, Duration::from_secs(60), |c| *c < *n).unwrap();
+                    drop(count);
+                    assert!(!waited.timed_out(), "{n} calls never arrived together");
+                }
+            }
+        }
     }
     let Some((status, headers, data)) = forward(upstream, &method, &url, req.headers(), &body) else { return };
     let mut resp = tiny_http::Response::from_data(data).with_status_code(status);
