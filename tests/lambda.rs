@@ -4,7 +4,7 @@ mod support;
 
 use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{Value, json};
 use support::proxy::{Call, Fault, FaultProxy};
 use support::*;
 
@@ -235,4 +235,61 @@ async fn under_cargo_lambda_watch_running_scheduled_and_stopped_events_do_their_
     let log = function.stop();
     let warnings = log.lines().filter(|l| l.contains("using DDNS_TIMEOUT")).count();
     assert_eq!(warnings, 1, "the deadline is set aside, and that is said once:\n{log}");
+}
+
+#[tokio::test]
+async fn an_incidents_parameter_that_cannot_be_read_or_written_is_counted_and_dns_work_goes_on() {
+    let store = "/ddns/incidents";
+    for (denied, label) in [(Call::GetParameter, "unreadable"), (Call::PutParameter, "unwritable")] {
+        let World { moto, aws, zone, id, .. } = world().await;
+        // A CNAME at a managed name: a problem that opens an incident, which is then to be kept.
+        aws.put(&zone, "CREATE", "taken.example.com.", "CNAME", 300, &["elsewhere.example.net."]).await;
+        let proxy = FaultProxy::with(moto.port, &[(denied, Fault::JsonError(400, "AccessDeniedException"))]);
+        let sink = WebhookSink::start(Reply::Statuses(vec![200]));
+        let mut env = moto.env();
+        env.retain(|(k, _)| k != "AWS_ENDPOINT_URL");
+        let records =
+            records_var(&[(&id, &zone, "app.example.com", &["A"]), (&id, &zone, "taken.example.com", &["A"])]);
+        env.extend(
+            [
+                ("AWS_ENDPOINT_URL", proxy.endpoint()),
+                ("DDNS_RECORDS", records),
+                ("DDNS_WEBHOOK_URL", sink.url()),
+                ("DDNS_INCIDENTS_PARAMETER", store.into()),
+            ]
+            .map(|(k, v)| (k.to_string(), v)),
+        );
+        let runtime = RuntimeApi::start();
+        let function = Function::start(&runtime, &env);
+        let timeout = Duration::from_secs(20);
+        for _ in 0..2 {
+            let answer = runtime.invoke(&sweep(), timeout);
+            let Answered::Response(r) = &answer else { panic!("{label}: {answer:?}\n{}", function.log_so_far()) };
+            assert_eq!(r["problems"][0]["kind"], "Conflict", "{label}: {r}");
+        }
+        let ip = aws.public_ip(&id).await.unwrap();
+        assert_eq!(aws.values(&zone, "app.example.com.", "A").await, Some(vec![ip]), "{label}: DNS work goes on");
+        assert_eq!(sink.received().len(), 1, "{label}: one alert, the incident known from memory after it");
+        assert!(proxy.count(denied) >= 1, "{label}");
+        let log = function.stop();
+        let counted: Vec<Value> = log
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|l| l.get("_aws").is_some())
+            .map(|l| l["IncidentStoreFailures"].clone())
+            .collect();
+        let stored = aws.ssm.get_parameter().name(store).send().await;
+        match denied {
+            // The failed read at start-up is counted in the first line; the write goes through.
+            Call::GetParameter => {
+                assert_eq!(counted, [json!(1), json!(0)], "{label}:\n{log}");
+                assert!(stored.unwrap().parameter().unwrap().value().unwrap().contains("taken.example.com"));
+            }
+            // Each invocation tries again to keep what it knows, and counts the failure.
+            _ => {
+                assert_eq!(counted, [json!(1), json!(1)], "{label}:\n{log}");
+                assert!(stored.is_err(), "{label}: nothing was kept");
+            }
+        }
+    }
 }
