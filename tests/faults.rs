@@ -172,14 +172,36 @@ async fn a_change_rejected_because_the_record_moved_is_read_and_planned_again() 
         .http_response(|| route53_error(400, "InvalidChangeBatch"))
         .output(written)
         .build();
-    let list = list_ok();
-    let app = app_with(
-        mocks::clients(&[&describe_ok()], &[&list, &change]).await,
-        &[("DDNS_RECORDS", &records(&["app.example.com"]))],
-    )
-    .await;
+    // The second read sees what the other invocation wrote: our record, at an older address.
+    let list = mock!(aws_sdk_route53::Client::list_resource_record_sets)
+        .sequence()
+        .output(empty_zone)
+        .output(|| {
+            let set = |name: &str, rtype: RrType, value: &str| {
+                let value = ResourceRecord::builder().value(value).build().unwrap();
+                ResourceRecordSet::builder().name(name).r#type(rtype).ttl(60).resource_records(value).build().unwrap()
+            };
+            let marker = format!("\"heritage=dynamic-dns-updater,owner=faults,instance={ID},types=A\"");
+            ListResourceRecordSetsOutput::builder()
+                .resource_record_sets(set("app.example.com.", RrType::A, "3.1.2.99"))
+                .resource_record_sets(set("_ddns-owner.app.example.com.", RrType::Txt, &marker))
+                .is_truncated(false)
+                .max_items(300)
+                .build()
+                .unwrap()
+        })
+        .build();
+    let vars = [("DDNS_RECORDS", records(&["app.example.com"])), ("DDNS_OWNER_ID", "faults".into())];
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let app = app_with(mocks::clients(&[&describe_ok()], &[&list, &change]).await, &vars).await;
     let r = invoke(&app, &state_change(ID, "running")).await.unwrap();
-    assert_eq!(r["changes"][0]["status"], "applied", "{r}");
+    let c = &r["changes"][0];
+    assert_eq!(
+        (c["action"].as_str(), c["old"].as_str(), c["new"].as_str(), c["status"].as_str()),
+        (Some("update"), Some("3.1.2.99"), Some(IP), Some("applied")),
+        "planned again on what the second read found: {r}"
+    );
+    assert_eq!(r["changes"].as_array().unwrap().len(), 1, "{r}");
     assert_eq!(change.num_calls(), 2);
     assert_eq!(list.num_calls(), 2, "read again before the second try");
 }
