@@ -43,6 +43,8 @@ impl Lab {
         let r = invoke(app, event).await.unwrap_or_else(|e| panic!("{step}: {e}"));
         assert_eq!((r["errors"].clone(), r["problems"].clone()), (json!([]), json!([])), "{step}: {r}");
         let sent = self.recorder.take();
+        // Every step of these scenarios writes: a step that sent nothing would prove nothing.
+        assert!(!sent.is_empty(), "{step}: no request was sent: {r}");
         for request in &sent {
             assert!(allows(policy, request), "{step}: the policy refuses {request:#?}\npolicy: {policy:#}");
         }
@@ -72,18 +74,27 @@ async fn static_records_through_type_changes_a_removed_name_and_a_release() {
     let (id, _) = lab.aws.dual_stack_instance().await;
     let mapping =
         |name: &str, types: &[&str]| json!({"instance_id": id, "zone_id": lab.zone, "name": name, "types": types});
-    let both = vec![mapping("app.example.com", &["A", "AAAA"]), mapping("www.example.com", &["A"])];
+    let both = vec![
+        mapping("app.example.com", &["A", "AAAA"]),
+        mapping("www.example.com", &["A"]),
+        mapping("*.app.example.com", &["A"]),
+    ];
     let policy = lab.module.policy(&json!({ "records": both }));
     let records = Value::Array(both).to_string();
     let app = lab.app(&[("DDNS_RECORDS", &records)]).await;
-    lab.sent(&app, &sweep(), &policy, "create A, AAAA and markers").await;
+    let sent = lab.sent(&app, &sweep(), &policy, "create A, AAAA and markers").await;
+    // A wildcard is written, and allowed, under the name IAM compares: `\052`, not `*`.
+    let wildcard = |r: &Request| r.items.iter().any(|i| i.name == "\\052.app.example.com" && i.action == "CREATE");
+    assert!(sent.iter().any(wildcard), "{sent:#?}");
+    let names = policy.to_string();
+    assert!(names.contains("\\\\052.app.example.com"), "the policy names the wildcard as IAM compares it: {policy:#}");
     lab.aws.stop(&id).await;
     lab.sent(&app, &state_change(&id, "stopped"), &policy, "delete on stop").await;
     lab.aws.start(&id).await;
     lab.sent(&app, &state_change(&id, "running"), &policy, "create again").await;
 
     // app.example.com drops AAAA, www.example.com goes: a new configuration, a new process.
-    let one = vec![mapping("app.example.com", &["A"])];
+    let one = vec![mapping("app.example.com", &["A"]), mapping("*.app.example.com", &["A"])];
     let policy = lab.module.policy(&json!({ "records": one }));
     let app = lab.app(&[("DDNS_RECORDS", &Value::Array(one).to_string())]).await;
     let sent = lab.sent(&app, &sweep(), &policy, "the dropped type and the removed name go").await;
@@ -99,7 +110,7 @@ async fn static_records_through_type_changes_a_removed_name_and_a_release() {
             json!(["_other.*"])
     });
     assert!(denied(&markers, &sent), "narrowing DeleteOwnMarkers must show");
-    assert!(!lab.sent(&app, &json!({"action": "release"}), &policy, "release").await.is_empty());
+    lab.sent(&app, &json!({"action": "release"}), &policy, "release").await;
 }
 
 #[tokio::test]
@@ -129,10 +140,14 @@ async fn tagged_records_through_suffixes_type_changes_wildcards_untagging_and_a_
     let sent = lab.sent(&app, &sweep(), &policy, "the tag types shrink to A: the AAAA goes").await;
     assert!(sent.iter().any(|r| r.items.iter().any(|i| i.rtype == "AAAA" && i.action == "DELETE")), "{sent:#?}");
     lab.aws.tag(&id, "web.dyn.example.com,*.web.dyn.example.com").await;
-    lab.sent(&app, &sweep(), &policy, "a wildcard, allowed").await;
+    let sent = lab.sent(&app, &sweep(), &policy, "a wildcard, allowed").await;
+    let wildcard = |r: &Request| r.items.iter().any(|i| i.name == "\\052.web.dyn.example.com" && i.action == "CREATE");
+    assert!(sent.iter().any(wildcard), "the wildcard was written: {sent:#?}");
     lab.aws.tag(&id, "*.web.dyn.example.com").await;
-    lab.sent(&app, &sweep(), &policy, "a name untagged: its orphan goes").await;
-    lab.sent(&app, &json!({"action": "release"}), &policy, "release").await;
+    let sent = lab.sent(&app, &sweep(), &policy, "a name untagged: its orphan goes").await;
+    assert!(sent.iter().any(|r| r.items.iter().any(|i| i.name == "web.dyn.example.com" && i.action == "DELETE")));
+    let sent = lab.sent(&app, &json!({"action": "release"}), &policy, "release").await;
+    assert!(sent.iter().any(|r| r.items.iter().any(|i| i.name == "\\052.web.dyn.example.com" && i.action == "DELETE")));
 }
 
 #[tokio::test]
@@ -145,9 +160,11 @@ async fn static_and_tagged_records_in_one_zone_and_a_marker_taken_over() {
     lab.aws.put(&lab.zone, "CREATE", "legacy.example.com.", "A", 60, &["192.0.2.1"]).await;
     let old = format!("\"heritage=dynamic-dns-updater,owner=ddns-test,instance={dual}\"");
     lab.aws.put(&lab.zone, "CREATE", "_ddns-owner.legacy.example.com.", "TXT", 60, &[old.as_str()]).await;
+    let org = lab.aws.zone("example.org").await;
     let records = json!([
         {"instance_id": dual, "zone_id": lab.zone, "name": "app.example.com", "types": ["AAAA"]},
         {"instance_id": dual, "zone_id": lab.zone, "name": "legacy.example.com", "types": ["A"]},
+        {"instance_id": dual, "zone_id": org, "name": "app.example.org", "types": ["A"]},
     ]);
     let mut inputs = fleet_inputs(&lab.zone, &["A"], &["dyn.example.com"], false);
     inputs["records"] = records.clone();
@@ -162,7 +179,17 @@ async fn static_and_tagged_records_in_one_zone_and_a_marker_taken_over() {
     let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let app = lab.app(&vars).await;
     let sent = lab.sent(&app, &sweep(), &policy, "a static AAAA, a tagged A and a marker taken over").await;
-    assert!(sent.iter().all(|r| r.zone == lab.zone) && sent.len() >= 2, "never mixed in one request: {sent:#?}");
+    // Two zones written, and never mixed in one request: each request's names are its zone's.
+    let mut zones: Vec<&str> = sent.iter().map(|r| r.zone.as_str()).collect();
+    zones.sort();
+    zones.dedup();
+    let mut want = vec![lab.zone.as_str(), org.as_str()];
+    want.sort();
+    assert_eq!(zones, want, "{sent:#?}");
+    for r in &sent {
+        let suffix = if r.zone == org { ".example.org" } else { ".example.com" };
+        assert!(r.items.iter().all(|i| i.name.ends_with(suffix)), "a request mixes zones: {r:#?}");
+    }
     assert!(
         sent.iter().any(|r| r.items.iter().any(|i| i.name == "_ddns-owner.legacy.example.com" && i.action == "UPSERT"))
     );

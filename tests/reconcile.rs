@@ -303,16 +303,19 @@ async fn a_running_event_waits_briefly_for_the_public_address() {
 
     let records = records_var(&[(&id, &zone, "late.example.com", &["A"])]);
     let app = app(&moto, &[("DDNS_RECORDS", &records)]).await;
-    let ec2 = aws.ec2.clone();
-    let id2 = id.clone();
-    let associate = tokio::spawn(async move {
-        tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
-        let eip = ec2.allocate_address().domain(DomainType::Vpc).send().await.unwrap();
-        ec2.associate_address().instance_id(id2).allocation_id(eip.allocation_id().unwrap()).send().await.unwrap();
+    // The address arrives once the function has looked twice and found none: its second
+    // DescribeInstances is sent only after the first answered without an address.
+    let associate = async {
+        while app.clients.calls.get() < 2 {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let eip = aws.ec2.allocate_address().domain(DomainType::Vpc).send().await.unwrap();
+        aws.ec2.associate_address().instance_id(&id).allocation_id(eip.allocation_id().unwrap()).send().await.unwrap();
         eip.public_ip().unwrap().to_string()
-    });
-    let r = invoke(&app, &state_change(&id, "running")).await.unwrap();
-    let eip = associate.await.unwrap();
+    };
+    let started = state_change(&id, "running");
+    let (r, eip) = tokio::join!(invoke(&app, &started), associate);
+    let r = r.unwrap();
     assert_eq!(r["changes"][0]["new"], eip.as_str(), "{r}");
     assert!(r["aws_calls"].as_u64().unwrap() >= 4, "it described the instance more than once: {r}");
 

@@ -4,8 +4,7 @@
 
 mod support;
 
-use dynamic_dns_updater::names::{InstanceId, RecordType};
-use dynamic_dns_updater::registry::marker_value;
+use aws_sdk_ssm::types::ParameterType;
 use serde_json::json;
 use support::*;
 
@@ -87,8 +86,25 @@ async fn a_release_leaves_no_record_or_marker_of_ours_and_every_foreign_record_i
     )
     .await;
     let before = ours_and_theirs(&aws, &zone).await;
-    let records = records_var(&[(&a, &zone, "app.example.com", &["A"])]);
-    let vars = [("DDNS_RECORDS", records.as_str()), ("DDNS_TAG_KEY", TAG_KEY), ("DDNS_ZONES", zone.as_str())];
+    // The deployment's incidents parameter, as an earlier problem left it.
+    let store = "/dynamic-dns-updater/ddns-test/incidents";
+    aws.ssm
+        .put_parameter()
+        .name(store)
+        .value("{\"v\": 1, \"open\": []}")
+        .r#type(ParameterType::String)
+        .send()
+        .await
+        .unwrap();
+    let sink = WebhookSink::start(Reply::Statuses(vec![200]));
+    let (records, url) = (records_var(&[(&a, &zone, "app.example.com", &["A"])]), sink.url());
+    let vars = [
+        ("DDNS_RECORDS", records.as_str()),
+        ("DDNS_TAG_KEY", TAG_KEY),
+        ("DDNS_ZONES", zone.as_str()),
+        ("DDNS_WEBHOOK_URL", url.as_str()),
+        ("DDNS_INCIDENTS_PARAMETER", store),
+    ];
     let app = app(&moto, &vars).await;
     invoke(&app, &sweep()).await.unwrap();
     assert_eq!(ours_and_theirs(&aws, &zone).await.len(), before.len() + 4, "two records, two markers");
@@ -97,10 +113,54 @@ async fn a_release_leaves_no_record_or_marker_of_ours_and_every_foreign_record_i
     assert_eq!(dry["changes"].as_array().unwrap().len(), 2, "{dry}");
     assert!(dry["changes"].as_array().unwrap().iter().all(|c| c["status"] == "planned" && c["action"] == "delete"));
     assert_eq!(ours_and_theirs(&aws, &zone).await.len(), before.len() + 4, "a dry run deletes nothing");
+    assert!(aws.ssm.get_parameter().name(store).send().await.is_ok(), "nor the incidents parameter");
 
     let r = invoke(&app, &json!({"action": "release"})).await.unwrap();
     assert_eq!((r["changes"].as_array().unwrap().len(), r["markers_changed"].clone()), (2, json!(2)), "{r}");
     assert_eq!(ours_and_theirs(&aws, &zone).await, before, "exactly what was there before us");
+    let gone = aws.ssm.get_parameter().name(store).send().await.unwrap_err();
+    assert!(gone.into_service_error().is_parameter_not_found(), "the incidents parameter goes too");
+}
+
+#[tokio::test]
+async fn another_owners_record_and_marker_at_a_managed_name_stay_exactly_as_they_were() {
+    let World { moto, aws, zone, id, .. } = world().await;
+    let theirs = "\"heritage=dynamic-dns-updater,owner=them,instance=i-0123456789abcdef0,types=A\"";
+    aws.put(&zone, "CREATE", "app.example.com.", "A", 300, &["192.0.2.50"]).await;
+    aws.put(&zone, "CREATE", "_ddns-owner.app.example.com.", "TXT", 300, &[theirs]).await;
+    let before = aws.records(&zone).await;
+    let records = records_var(&[(&id, &zone, "app.example.com", &["A"]), (&id, &zone, "mine.example.com", &["A"])]);
+    let app = app(&moto, &[("DDNS_RECORDS", &records), ("DDNS_OWNER_ID", "us")]).await;
+    let owned_by_them = |r: &serde_json::Value| {
+        assert_eq!(r["problems"].as_array().unwrap().len(), 1, "{r}");
+        let p = &r["problems"][0];
+        assert_eq!(
+            (p["kind"].as_str(), p["scope"].as_str()),
+            (Some("Conflict"), Some(&*format!("app.example.com A ({id})"))),
+            "{r}"
+        );
+        assert_eq!(
+            p["message"],
+            "the name is owned by owner them; left untouched. Choose another name, or delete the TXT record \
+             _ddns-owner.app.example.com if that owner is gone",
+            "{r}"
+        );
+    };
+    for event in [sweep(), state_change(&id, "running"), sweep()] {
+        let r = invoke(&app, &event).await.unwrap();
+        owned_by_them(&r);
+        assert!(r["changes"].as_array().unwrap().iter().all(|c| c["name"] == "mine.example.com"), "{r}");
+    }
+    let ours = |all: Vec<(String, String, i64, Vec<String>)>| -> Vec<_> {
+        all.into_iter().filter(|r| !r.0.ends_with("mine.example.com.")).collect()
+    };
+    assert_eq!(ours(aws.records(&zone).await), before, "their record and marker, value and TTL, as they were");
+    assert!(aws.values(&zone, "mine.example.com.", "A").await.is_some());
+
+    let r = invoke(&app, &json!({"action": "release"})).await.unwrap();
+    let released: Vec<&str> = r["changes"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!((released, r["markers_changed"].clone()), (vec!["mine.example.com"], json!(1)), "{r}");
+    assert_eq!(aws.records(&zone).await, before, "a release takes ours only: theirs stays, exactly");
 }
 
 #[tokio::test]
@@ -214,7 +274,8 @@ async fn markers_under_the_old_default_owner_are_taken_over_or_left_to_their_reg
     let app = app(&moto, &[("DDNS_RECORDS", &records), ("AWS_LAMBDA_FUNCTION_NAME", "ddns-test")]).await;
     let r = invoke(&app, &sweep()).await.unwrap();
     assert_eq!(r["problems"], json!([]), "{r}");
-    let want = marker_value("ddns-test.us-east-1.123456789012", &InstanceId::parse(&mine).unwrap(), &[RecordType::A]);
+    let want =
+        format!("\"heritage=dynamic-dns-updater,owner=ddns-test.us-east-1.123456789012,instance={mine},types=A\"");
     assert_eq!(aws.values(&zone, "_ddns-owner.mine.example.com.", "TXT").await, Some(vec![want]), "taken over");
     assert_eq!(aws.values(&zone, "mine.example.com.", "A").await, Some(vec![aws.public_ip(&mine).await.unwrap()]));
     assert_eq!(aws.values(&zone, "gone.example.com.", "A").await, None, "its instance is seen terminated: released");

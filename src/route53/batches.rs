@@ -154,9 +154,11 @@ mod tests {
             (0..10).map(|i| change("Z1", &format!("h{i}.example.com"), Action::Create, 10_000)).collect();
         let sizes: Vec<usize> = batches(&big).iter().map(Vec::len).collect();
         assert_eq!(sizes, [3, 3, 3, 1]);
-        for b in batches(&big) {
-            assert!(b.iter().map(|c| weight(c).1).sum::<usize>() <= MAX_VALUE_CHARS_PER_BATCH);
-        }
+        // Route53's limit, pinned: 32,000 characters of values; each change here carries 10,000.
+        assert!(sizes.iter().all(|n| n * 10_000 <= 32_000), "{sizes:?}");
+        assert_eq!((weight(&big[0]), MAX_VALUE_CHARS_PER_BATCH, MAX_RECORDS_PER_BATCH), ((1, 10_000), 32_000, 1_000));
+        let upsert = change("Z1", "u.example.com", Action::Update, 10_000);
+        assert_eq!(weight(&upsert), (2, 20_000), "an UPSERT counts twice");
     }
 
     #[test]

@@ -1,11 +1,13 @@
 //! `cargo lambda watch --only-lambda-apis` as the Runtime API, and `cargo lambda invoke`: how
 //! Rust Lambda authors try a function locally. cargo-lambda comes from PyPI (./test.sh installs
-//! it into .venv/); its server binds a free loopback port and stops when dropped.
+//! it into .venv/). Given port 0 it takes 9000 rather than a free port, so it is given a port
+//! picked free, and is tried again on another if that one was taken meanwhile; it stops when
+//! dropped.
 
 use std::process::{Child, Command, Output, Stdio};
 
 use super::moto::{repo_root, tool};
-use super::net::{free_port, wait_for_port};
+use super::net::{free_port, wait_for_own_port};
 
 fn cargo_lambda() -> Command {
     let mut command = Command::new(tool("CARGO_LAMBDA", "cargo-lambda"));
@@ -20,15 +22,20 @@ pub struct Watch {
 
 impl Watch {
     pub fn start() -> Self {
-        let port = free_port();
-        let child = cargo_lambda()
-            .args(["watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("cargo-lambda must be installed (./test.sh installs it into .venv/)");
-        wait_for_port(port, "cargo lambda watch");
-        Self { port, child }
+        for _ in 0..3 {
+            let port = free_port();
+            let mut child = cargo_lambda()
+                .args(["watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P", &port.to_string()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("cargo-lambda must be installed (./test.sh installs it into .venv/)");
+            if wait_for_own_port(&mut child, port, "cargo lambda watch") {
+                return Self { port, child };
+            }
+            let _ = child.wait();
+        }
+        panic!("cargo lambda watch could not listen on any of three free ports");
     }
 
     /// What a function started under this server sets as AWS_LAMBDA_RUNTIME_API.

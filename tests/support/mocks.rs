@@ -15,15 +15,20 @@ use dynamic_dns_updater::clients::Clients;
 /// Clients whose calls are answered by `ec2` and `route53` rules, each service's rules matched
 /// in order of need (the first rule that matches and is not used up answers).
 pub async fn clients(ec2: &[&Rule], route53: &[&Rule]) -> Clients {
-    clients_over(create_mock_http_client(), ec2, route53).await
+    clients_over(create_mock_http_client(), ec2, route53, &[]).await
+}
+
+/// The same, with SSM's calls answered by `ssm` rules too.
+pub async fn clients_with_ssm(ec2: &[&Rule], route53: &[&Rule], ssm: &[&Rule]) -> Clients {
+    clients_over(create_mock_http_client(), ec2, route53, ssm).await
 }
 
 /// Clients whose every call hangs: no AWS endpoint ever answers.
 pub async fn hanging() -> Clients {
-    clients_over(NeverClient::new().into_shared(), &[], &[]).await
+    clients_over(NeverClient::new().into_shared(), &[], &[], &[]).await
 }
 
-async fn clients_over(http: SharedHttpClient, ec2: &[&Rule], route53: &[&Rule]) -> Clients {
+async fn clients_over(http: SharedHttpClient, ec2: &[&Rule], route53: &[&Rule], ssm: &[&Rule]) -> Clients {
     let sdk = Clients::loader()
         .region(Region::new("us-east-1"))
         .credentials_provider(aws_sdk_ec2::config::Credentials::new("testing", "testing", None, None, "test"))
@@ -41,7 +46,7 @@ async fn clients_over(http: SharedHttpClient, ec2: &[&Rule], route53: &[&Rule]) 
     Clients::from_configs(
         aws_sdk_ec2::config::Builder::from(&sdk).interceptor(interceptor(ec2, None)),
         aws_sdk_route53::config::Builder::from(&sdk).interceptor(interceptor(route53, Some(&zone))),
-        aws_sdk_ssm::config::Builder::from(&sdk).interceptor(interceptor(&[], None)),
+        aws_sdk_ssm::config::Builder::from(&sdk).interceptor(interceptor(ssm, None)),
         aws_sdk_sts::config::Builder::from(&sdk).interceptor(interceptor(&[&caller()], None)),
     )
 }

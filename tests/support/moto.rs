@@ -1,16 +1,16 @@
-//! moto in server mode on a free loopback port, stopped when dropped, and plain SDK clients for
-//! arranging and inspecting its state.
+//! moto in server mode on a loopback port of its own choosing, stopped when dropped, and plain SDK
+//! clients for arranging and inspecting its state.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use aws_config::Region;
 use aws_sdk_ec2::operation::run_instances::builders::RunInstancesFluentBuilder;
 use aws_sdk_ec2::types::{Filter, InstanceNetworkInterfaceSpecification, InstanceStateName, InstanceType};
 use dynamic_dns_updater::clients::Clients;
 
-use super::net::{free_port, wait_for_port};
+use super::net::port_announced;
 
 pub const AMI: &str = "ami-12c6146b";
 
@@ -38,15 +38,21 @@ pub struct Moto {
 }
 
 impl Moto {
+    /// Starts moto on port 0, so the system picks a free port, and takes the port it announces
+    /// (" * Running on http://127.0.0.1:PORT"): no other process can be mistaken for it.
     pub fn start() -> Self {
-        let port = free_port();
-        let child = Command::new(tool("MOTO_SERVER", "moto_server"))
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        let mut child = Command::new(tool("MOTO_SERVER", "moto_server"))
+            .args(["-H", "127.0.0.1", "-p", "0"])
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("moto_server must be installed (./test.sh installs it)");
-        wait_for_port(port, "moto_server");
+        let stderr = child.stderr.take().unwrap();
+        let port =
+            port_announced(stderr, "Running on http://127.0.0.1:", Duration::from_secs(60)).unwrap_or_else(|seen| {
+                let _ = child.kill();
+                panic!("moto_server announced no port:\n{seen}")
+            });
         Self { port, child }
     }
 

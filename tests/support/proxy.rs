@@ -1,13 +1,12 @@
-//! An HTTP proxy in front of moto that holds back a chosen AWS call, or answers it with
-//! Route53's throttling error while told to, for the tests of the real function process and of
-//! slow SSM (in-process tests use aws-smithy-mocks for every other fault). Calls are told apart
-//! by the request itself: Route53's REST path and method, EC2's `Action` parameter, SSM's
-//! `X-Amz-Target` header.
+//! An HTTP proxy in front of moto that holds back, answers for (an SSM error, Route53's
+//! throttling while told to), or lines up chosen AWS calls, for the tests of the real function
+//! process (in-process tests use aws-smithy-mocks for every other fault). Calls are told apart by the request itself: Route53's REST path and method,
+//! EC2's `Action` parameter, SSM's `X-Amz-Target` header.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::Duration;
 
@@ -22,28 +21,31 @@ pub enum Call {
 }
 
 impl Call {
-    fn of(method: &str, path: &str, body: &str, target: Option<&str>) -> Option<Call> {
+    fn of(method: &str, path: &str, target: Option<&str>, body: &str) -> Option<Call> {
         let action = body.split('&').find_map(|kv| kv.strip_prefix("Action="));
-        match target {
-            Some("AmazonSSM.GetParameter") => return Some(Call::GetParameter),
-            Some("AmazonSSM.PutParameter") => return Some(Call::PutParameter),
-            _ => {}
-        }
-        match (method, path.split('?').next().unwrap_or_default().ends_with("/rrset"), action) {
-            (_, _, Some("DescribeInstances")) => Some(Call::DescribeInstances),
-            ("GET", true, _) => Some(Call::ListRecords),
-            ("POST", true, _) => Some(Call::ChangeRecords),
+        match (method, path.split('?').next().unwrap_or_default().ends_with("/rrset"), action, target) {
+            (_, _, Some("DescribeInstances"), _) => Some(Call::DescribeInstances),
+            ("GET", true, ..) => Some(Call::ListRecords),
+            ("POST", true, ..) => Some(Call::ChangeRecords),
+            (.., Some("AmazonSSM.GetParameter")) => Some(Call::GetParameter),
+            (.., Some("AmazonSSM.PutParameter")) => Some(Call::PutParameter),
             _ => None,
         }
     }
 }
 
-/// What the proxy does to the chosen call.
+/// What the proxy does to a call.
 #[derive(Clone, Debug)]
-enum Fault {
-    /// Holds it back this long, then forwards it.
+pub enum Fault {
+    /// Holds it back this long, then passes it on.
     Delay(Duration),
-    /// Answers it with Route53's `Throttling` error while the switch is on.
+    /// Answers it with this status and AWS JSON error code, never passing it on (SSM's shape).
+    JsonError(u16, &'static str),
+    /// Holds the first `n` such calls until all `n` have arrived, then passes them on together:
+    /// `n` processes are made to read before any of them writes. Later calls pass at once.
+    Together(usize),
+    /// Answers it with Route53's `Throttling` error (every attempt, so it outlasts the SDK's
+    /// retries) while the switch is on.
     Throttle(Arc<AtomicBool>),
 }
 
@@ -51,22 +53,26 @@ pub struct FaultProxy {
     pub port: u16,
     /// Each call that reached the proxy.
     log: Arc<Mutex<Vec<Call>>>,
-    /// The throttling switch, for a throttling proxy.
+    faults: Arc<Vec<(Call, Fault, Arrivals)>>,
+    /// The switch of a throttling proxy.
     throttling: Arc<AtomicBool>,
     server: Arc<tiny_http::Server>,
 }
 
+/// How many calls a [`Fault::Together`] has seen arrive.
+type Arrivals = Arc<(Mutex<usize>, Condvar)>;
+
 impl FaultProxy {
     /// A proxy to moto on `upstream` that holds every `call` back for `delay`.
     pub fn start(upstream: u16, call: Call, delay: Duration) -> Self {
-        Self::with(upstream, call, Fault::Delay(delay), Arc::default())
+        Self::with(upstream, &[(call, Fault::Delay(delay))])
     }
 
     /// A proxy to moto on `upstream` that answers every `call` with Route53's throttling error
-    /// (every attempt, so it outlasts the SDK's retries) while [`FaultProxy::throttle`] is on.
+    /// while [`FaultProxy::throttle`] is on.
     pub fn throttling(upstream: u16, call: Call) -> Self {
         let switch = Arc::new(AtomicBool::new(false));
-        Self::with(upstream, call, Fault::Throttle(switch.clone()), switch)
+        Self::build(upstream, &[(call, Fault::Throttle(switch.clone()))], switch)
     }
 
     /// Turns the throttling on or off.
@@ -74,22 +80,37 @@ impl FaultProxy {
         self.throttling.store(on, Ordering::SeqCst);
     }
 
-    fn with(upstream: u16, call: Call, fault: Fault, throttling: Arc<AtomicBool>) -> Self {
+    /// A proxy to moto on `upstream` that does to each call what `faults` say.
+    pub fn with(upstream: u16, faults: &[(Call, Fault)]) -> Self {
+        Self::build(upstream, faults, Arc::default())
+    }
+
+    fn build(upstream: u16, faults: &[(Call, Fault)], throttling: Arc<AtomicBool>) -> Self {
         let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
         let port = server.server_addr().to_ip().unwrap().port();
         let log = Arc::new(Mutex::new(Vec::new()));
         let (s, l) = (server.clone(), log.clone());
+        let faults: Arc<Vec<(Call, Fault, Arrivals)>> =
+            Arc::new(faults.iter().map(|(c, f)| (*c, f.clone(), Arrivals::default())).collect());
+        let f = faults.clone();
         thread::spawn(move || {
             for req in s.incoming_requests() {
-                let (l, fault) = (l.clone(), fault.clone());
-                thread::spawn(move || proxy_one(req, upstream, call, &fault, &l));
+                let (l, f) = (l.clone(), f.clone());
+                thread::spawn(move || proxy_one(req, upstream, &f, &l));
             }
         });
-        Self { port, log, throttling, server }
+        Self { port, log, faults, throttling, server }
     }
 
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Lines up the next calls of every [`Fault::Together`] afresh, as if none had arrived.
+    pub fn rearm(&self) {
+        for (_, _, arrivals) in self.faults.iter() {
+            *arrivals.0.lock().unwrap() = 0;
+        }
     }
 
     /// How many times `call` reached the proxy.
@@ -104,23 +125,45 @@ impl Drop for FaultProxy {
     }
 }
 
-fn proxy_one(mut req: tiny_http::Request, upstream: u16, chosen: Call, fault: &Fault, log: &Mutex<Vec<Call>>) {
+fn proxy_one(mut req: tiny_http::Request, upstream: u16, faults: &[(Call, Fault, Arrivals)], log: &Mutex<Vec<Call>>) {
     let mut body = Vec::new();
     let _ = req.as_reader().read_to_end(&mut body);
     let (method, url) = (req.method().to_string(), req.url().to_string());
     let target = req.headers().iter().find(|h| h.field.equiv("X-Amz-Target")).map(|h| h.value.to_string());
-    let call = Call::of(&method, &url, &String::from_utf8_lossy(&body), target.as_deref());
+    let call = Call::of(&method, &url, target.as_deref(), &String::from_utf8_lossy(&body));
     if let Some(call) = call {
         log.lock().unwrap().push(call);
     }
-    match fault {
-        Fault::Delay(delay) if call == Some(chosen) => thread::sleep(*delay),
-        Fault::Throttle(on) if call == Some(chosen) && on.load(Ordering::SeqCst) => {
-            let xml = "<?xml version=\"1.0\"?><ErrorResponse xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\"><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>proxy</RequestId></ErrorResponse>";
-            let _ = req.respond(tiny_http::Response::from_string(xml).with_status_code(400));
-            return;
+    for (_, fault, arrivals) in faults.iter().filter(|(c, ..)| Some(*c) == call) {
+        match fault {
+            Fault::Delay(delay) => thread::sleep(*delay),
+            Fault::JsonError(status, code) => {
+                let body = format!("{{\"__type\":\"{code}\",\"message\":\"injected {code}\"}}");
+                let content = tiny_http::Header::from_bytes("Content-Type", "application/x-amz-json-1.1").unwrap();
+                let _ =
+                    req.respond(tiny_http::Response::from_string(body).with_status_code(*status).with_header(content));
+                return;
+            }
+            Fault::Throttle(on) if on.load(Ordering::SeqCst) => {
+                let xml = "<?xml version=\"1.0\"?><ErrorResponse xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\"><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>proxy</RequestId></ErrorResponse>";
+                let _ = req.respond(tiny_http::Response::from_string(xml).with_status_code(400));
+                return;
+            }
+            Fault::Throttle(_) => {}
+            Fault::Together(n) => {
+                let (count, all_in) = &**arrivals;
+                let mut count = count.lock().unwrap();
+                *count += 1;
+                if *count <= *n {
+                    all_in.notify_all();
+                    // Bounded, so a test whose processes never line up fails rather than hangs.
+                    let (count, waited) =
+                        all_in.wait_timeout_while(count, Duration::from_secs(60), |c| *c < *n).unwrap();
+                    drop(count);
+                    assert!(!waited.timed_out(), "{n} calls never arrived together");
+                }
+            }
         }
-        _ => {}
     }
     let Some((status, headers, data)) = forward(upstream, &method, &url, req.headers(), &body) else { return };
     let mut resp = tiny_http::Response::from_data(data).with_status_code(status);

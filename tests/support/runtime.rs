@@ -1,11 +1,13 @@
-//! A Lambda Runtime API on a free loopback port: hands events to the function process and
-//! collects its answers, as Lambda does. Stopped when dropped.
+//! A Lambda Runtime API on a loopback port the system picks: hands events to the function process
+//! and collects its answers, as Lambda does. As in Lambda, an event's deadline runs from when
+//! the function takes it, not from when it was queued (a cold start is not part of it).
+//! Stopped when dropped.
 
 use std::io::Read;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::Value;
 
@@ -19,8 +21,9 @@ pub enum Answered {
 
 pub struct RuntimeApi {
     pub port: u16,
-    events: Sender<(Value, u64)>,
-    answers: Mutex<Receiver<Answered>>,
+    events: Sender<(Value, Duration)>,
+    /// Each answer, with how long after the function took its event it came.
+    answers: Mutex<Receiver<(Answered, Duration)>>,
     server: Arc<tiny_http::Server>,
 }
 
@@ -28,21 +31,25 @@ impl RuntimeApi {
     pub fn start() -> Self {
         let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
         let port = server.server_addr().to_ip().unwrap().port();
-        let (events_tx, events_rx) = channel::<(Value, u64)>();
+        let (events_tx, events_rx) = channel::<(Value, Duration)>();
         let (answers_tx, answers_rx) = channel();
         let s = server.clone();
         thread::spawn(move || {
             let mut n = 0u32;
+            let mut taken = Instant::now();
             for mut req in s.incoming_requests() {
                 let url = req.url().to_string();
                 let mut body = String::new();
                 let _ = req.as_reader().read_to_string(&mut body);
                 let parsed: Value = serde_json::from_str(&body).unwrap_or(Value::String(body));
                 if url.ends_with("/invocation/next") {
-                    let Ok((event, deadline_ms)) = events_rx.recv() else {
+                    let Ok((event, timeout)) = events_rx.recv() else {
                         return;
                     };
                     n += 1;
+                    taken = Instant::now();
+                    let deadline = SystemTime::now() + timeout;
+                    let deadline_ms = deadline.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_millis() as u64;
                     let _ = req.respond(next_event(n, &event, deadline_ms));
                 } else {
                     let answered = if url.ends_with("/response") {
@@ -52,7 +59,7 @@ impl RuntimeApi {
                     } else {
                         Answered::Error(parsed)
                     };
-                    let _ = answers_tx.send(answered);
+                    let _ = answers_tx.send((answered, taken.elapsed()));
                     let _ = req.respond(tiny_http::Response::from_string("{}").with_status_code(202));
                 }
             }
@@ -62,10 +69,16 @@ impl RuntimeApi {
 
     /// Hands one event to the function with `timeout` until its deadline, and waits for its answer.
     pub fn invoke(&self, event: &Value, timeout: Duration) -> Answered {
-        let deadline = SystemTime::now() + timeout;
-        let ms = deadline.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_millis() as u64;
-        self.events.send((event.clone(), ms)).unwrap();
-        self.answers.lock().unwrap().recv_timeout(timeout + Duration::from_secs(30)).expect("the function answered")
+        self.invoke_timed(event, timeout).0
+    }
+
+    /// The same, and how long the answer took from when the function took the event: what
+    /// Lambda's deadline measures.
+    pub fn invoke_timed(&self, event: &Value, timeout: Duration) -> (Answered, Duration) {
+        self.events.send((event.clone(), timeout)).unwrap();
+        // Generous: the function may still be starting when the event is queued.
+        let wait = timeout + Duration::from_secs(60);
+        self.answers.lock().unwrap().recv_timeout(wait).expect("the function answered")
     }
 }
 
