@@ -18,9 +18,11 @@ Runs dynamic-dns-updater's whole story on loopback and prints a timeline:
      stopped (deletes it);
   5. after each step, shows the record as Route53 holds it and the alert received.
 
-Needs Rust and Python 3. Installs moto[server] into .venv/ when moto is not on PATH. Builds the
-debug binary (shared with ./test.sh). Stops everything it started, even on Ctrl-C or failure.
-Exit status 0 only if every step showed what it should.
+Needs Rust, Python 3 and, the first time, the network to crates.io and PyPI. Installs
+moto[server] (with boto3) and cargo-lambda into .venv/ when they are not on PATH. Builds the
+debug binary, shared with ./test.sh: about 10 minutes and about 5 GB of disk the first time.
+Stops everything it started, even on Ctrl-C or failure. Exit status 0 only if every step showed
+what it should: it ends with "Verdict: every step showed what it should".
 
   --no-deploy   skip step 3 (also skipped, with a note, when terraform is not installed)
   --help        show this help
