@@ -66,9 +66,11 @@ pub enum Trigger {
     },
     TestWebhook,
     /// Delete every record and marker this owner holds: what a deployment gives back before it
-    /// is removed.
+    /// is removed. `settle`: the deployment is being destroyed, so once its triggers are gone the
+    /// release waits out invocations still running and looks again.
     Release {
         dry_run: bool,
+        settle: bool,
     },
     /// Terraform created or updated the resource that releases the records on destroy: nothing
     /// to do now.
@@ -101,7 +103,7 @@ impl Trigger {
             Trigger::Manual { dry_run: true, .. } => "manual:dry-run".into(),
             Trigger::Manual { .. } => "manual".into(),
             Trigger::TestWebhook => "test-webhook".into(),
-            Trigger::Release { dry_run: true } => "release:dry-run".into(),
+            Trigger::Release { dry_run: true, .. } => "release:dry-run".into(),
             Trigger::Release { .. } => "release".into(),
             Trigger::Deployed => "deployed".into(),
             Trigger::AddressChange { target: AddressTarget::Instance(id), .. } => format!("address-change:{id}"),
@@ -113,7 +115,7 @@ impl Trigger {
     }
 
     pub fn dry_run(&self) -> bool {
-        matches!(self, Trigger::Manual { dry_run: true, .. } | Trigger::Release { dry_run: true })
+        matches!(self, Trigger::Manual { dry_run: true, .. } | Trigger::Release { dry_run: true, .. })
     }
 
     pub fn force(&self) -> bool {
@@ -170,6 +172,9 @@ struct ManualEvent {
     /// Terraform's lifecycle key, when aws_lambda_invocation invokes with lifecycle_scope CRUD.
     #[serde(default)]
     tf: Option<Lifecycle>,
+    /// The same key where the module puts it while the release on destroy is off.
+    #[serde(default)]
+    terraform: Option<Lifecycle>,
 }
 
 #[derive(Deserialize)]
@@ -315,9 +320,12 @@ fn parse_manual(payload: &Value) -> Result<Trigger, String> {
             Ok(Trigger::Manual { instance_ids, dry_run: manual.dry_run, force: manual.force })
         }
         "test-webhook" => Ok(Trigger::TestWebhook),
+        // With the release switched off, the module moves Terraform's own key to "terraform"
+        // and sends a standing "update": nothing it sends is then a release.
+        "release" if manual.terraform.is_some() => Ok(Trigger::Deployed),
         "release" => match manual.tf.as_ref().map(|tf| tf.action.as_str()) {
-            None => Ok(Trigger::Release { dry_run: manual.dry_run }),
-            Some("delete") => Ok(Trigger::Release { dry_run: false }),
+            None => Ok(Trigger::Release { dry_run: manual.dry_run, settle: false }),
+            Some("delete") => Ok(Trigger::Release { dry_run: false, settle: true }),
             Some("create" | "update") => Ok(Trigger::Deployed),
             Some(other) => Err(format!("tf.action {other:?} is not create, update or delete")),
         },
@@ -491,7 +499,7 @@ mod tests {
         );
         assert!(t.dry_run());
         assert_eq!(parse(&json!({"action":"test-webhook"})).unwrap(), Trigger::TestWebhook);
-        assert_eq!(parse(&json!({"action":"release"})).unwrap(), Trigger::Release { dry_run: false });
+        assert_eq!(parse(&json!({"action":"release"})).unwrap(), Trigger::Release { dry_run: false, settle: false });
         let dry = parse(&json!({"action":"release","dry_run":true})).unwrap();
         assert!(dry.dry_run() && dry.label() == "release:dry-run");
     }
@@ -502,7 +510,12 @@ mod tests {
             |action: &str| json!({"action": "release", "tf": {"action": action, "prev_input": {"action": "release"}}});
         assert_eq!(parse(&tf("create")).unwrap(), Trigger::Deployed);
         assert_eq!(parse(&tf("update")).unwrap(), Trigger::Deployed);
-        assert_eq!(parse(&tf("delete")).unwrap(), Trigger::Release { dry_run: false });
+        assert_eq!(parse(&tf("delete")).unwrap(), Trigger::Release { dry_run: false, settle: true });
+        // The release switched off: Terraform's key moved, and a standing update in the input.
+        let off = json!({"action": "release", "tf": {"action": "update"}, "terraform": {"action": "delete", "prev_input": {}}});
+        assert_eq!(parse(&off).unwrap(), Trigger::Deployed);
+        let off_create = json!({"action": "release", "tf": {"action": "update"}, "terraform": {"action": "create"}});
+        assert_eq!(parse(&off_create).unwrap(), Trigger::Deployed);
         assert!(parse(&tf("explode")).unwrap_err().to_string().contains("tf.action \"explode\""));
     }
 

@@ -96,8 +96,8 @@ pub async fn handle(app: &App, payload: &Value, invocation: Invocation) -> Resul
 /// Reconciles what `trigger` covers; every stage's failures are kept, in the order they ran.
 async fn reconcile(app: &App, trigger: &Trigger, budget: &Budget) -> Reconciled {
     let config = &app.config;
-    if let Trigger::Release { dry_run } = trigger {
-        return release::release(app, budget, *dry_run).await;
+    if let Trigger::Release { dry_run, settle } = trigger {
+        return release::release(app, budget, *dry_run, *settle).await;
     }
     // An address event that names a network interface is about the instance behind it.
     let behind;

@@ -2,7 +2,9 @@
 //! in a dry run, listed), so that nothing is left pointing at an address the deployment gives
 //! back; then its incident store goes too. Run before a deployment is destroyed.
 
-use tracing::warn;
+use std::time::Duration;
+
+use tracing::{info, warn};
 
 use crate::app::App;
 use crate::budget::Budget;
@@ -13,7 +15,35 @@ use crate::report::Reconciled;
 use crate::route53::{apply, read};
 use crate::ssm;
 
-pub async fn release(app: &App, budget: &Budget, dry_run: bool) -> Reconciled {
+/// Time kept back from the deadline for the second look of a settling release: one read of the
+/// zones and the deletes it finds.
+const LOOK_AGAIN: Duration = Duration::from_secs(3);
+
+/// Releases what this owner holds. A settling release (Terraform's destroy, once the rules'
+/// targets and permissions are gone) then waits until shortly before its own deadline, which
+/// is as long as any invocation of the function may run, and releases again: an invocation that
+/// was already running when the triggers went and wrote after the first pass is cleaned up too.
+pub async fn release(app: &App, budget: &Budget, dry_run: bool, settle: bool) -> Reconciled {
+    let first = pass(app, budget, dry_run).await;
+    if dry_run {
+        return first;
+    }
+    if !settle {
+        return finish(app, first).await;
+    }
+    let wait = budget.remaining().saturating_sub(LOOK_AGAIN);
+    info!(wait_s = wait.as_secs(), "released; waiting out invocations still running, then looking again");
+    tokio::time::sleep(wait).await;
+    let second = pass(app, budget, false).await;
+    let mut outcomes = first.outcomes;
+    outcomes.extend(second.outcomes);
+    let mut failures = first.failures;
+    failures.extend(second.failures);
+    finish(app, Reconciled { outcomes, coverage: second.coverage, ..Reconciled::failed(failures) }).await
+}
+
+/// One read of the configured zones whole, and the deletes of everything of ours in them.
+async fn pass(app: &App, budget: &Budget, dry_run: bool) -> Reconciled {
     let progress = &*app.env.progress;
     let zones = app.config.zones();
     let read = read::current(&app.clients, budget, &read::readings(&zones, std::iter::empty()), progress).await;
@@ -27,10 +57,15 @@ pub async fn release(app: &App, budget: &Budget, dry_run: bool) -> Reconciled {
     }
     let comment = app.owner.comment("release");
     let outcomes = apply::apply(&app.clients, budget, &plan.changes, &comment, progress).await;
-    if read.failures.is_empty() && outcomes.iter().all(|o| o.result.is_ok()) {
+    Reconciled { outcomes, coverage, ..Reconciled::failed(read.failures) }
+}
+
+/// When everything went, the incidents go too.
+async fn finish(app: &App, released: Reconciled) -> Reconciled {
+    if released.failures.is_empty() && released.outcomes.iter().all(|o| o.result.is_ok()) {
         forget_incidents(app).await;
     }
-    Reconciled { outcomes, coverage, ..Reconciled::failed(read.failures) }
+    released
 }
 
 /// Nothing of the deployment's is left to have problems with: its incidents go, parameter and all.

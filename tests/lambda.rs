@@ -345,3 +345,42 @@ async fn an_incidents_parameter_that_cannot_be_read_or_written_is_counted_and_dn
         }
     }
 }
+
+/// Terraform's destroy removes the rules' targets and permissions, then releases; an invocation
+/// that was already running can still write after the release's first pass. The settling
+/// release waits that out and looks again, so the zone ends with nothing of ours.
+#[tokio::test]
+async fn a_sweep_running_through_the_release_on_destroy_leaves_no_record_behind() {
+    let w = world().await;
+    let owner = "released-deployment";
+    let vars = [("DDNS_RECORDS", w.records.as_str()), ("DDNS_OWNER_ID", owner)];
+    invoke(&app(&w.moto, &vars).await, &sweep()).await.unwrap();
+    assert!(w.aws.values(&w.zone, "app.example.com.", "A").await.is_some());
+
+    // The sweep was started before the triggers went; its look at EC2 is slow, so it reads the
+    // zone after the release emptied it, and writes the record again.
+    let proxy = FaultProxy::start(w.moto.port, Call::DescribeInstances, Duration::from_secs(3));
+    let mut env = w.moto.env();
+    env.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let mut slow = env.clone();
+    slow.retain(|(k, _)| k != "AWS_ENDPOINT_URL");
+    slow.push(("AWS_ENDPOINT_URL".into(), proxy.endpoint()));
+    let (sweeper, releaser) = (RuntimeApi::start(), RuntimeApi::start());
+    let (sweeping, releasing) = (Function::start(&sweeper, &slow), Function::start(&releaser, &env));
+    let running = std::thread::spawn(move || sweeper.invoke(&sweep(), Duration::from_secs(20)));
+    while proxy.count(Call::DescribeInstances) == 0 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let destroy = json!({"action": "release", "tf": {"action": "delete", "prev_input": {"action": "release"}}});
+    let Answered::Response(released) = releaser.invoke(&destroy, Duration::from_secs(20)) else {
+        panic!("{}", releasing.log_so_far())
+    };
+    let Answered::Response(swept) = running.join().unwrap() else { panic!("{}", sweeping.log_so_far()) };
+    assert_eq!(swept["changes"][0]["action"], "create", "the sweep did write after the first pass: {swept}");
+    let deleted = released["changes"].as_array().unwrap().iter().filter(|c| c["action"] == "delete").count();
+    assert_eq!(deleted, 2, "the record went twice, before and after the sweep wrote it: {released}");
+    assert_eq!(w.aws.values(&w.zone, "app.example.com.", "A").await, None);
+    assert_eq!(w.aws.values(&w.zone, "_ddns-owner.app.example.com.", "TXT").await, None);
+    let log = releasing.stop();
+    assert!(log.contains("waiting out invocations still running"), "{log}");
+}

@@ -172,7 +172,10 @@ async fn terraform_releases_only_when_the_deployment_is_destroyed() {
     let r = invoke(&app, &tf("create")).await.unwrap();
     assert_eq!((r["aws_calls"].clone(), r["note"].is_string()), (json!(0), true), "{r}");
     assert!(aws.values(&zone, "app.example.com.", "A").await.is_some());
-    invoke(&app, &tf("delete")).await.unwrap();
+    // The destroy's release waits out running invocations until shortly before its deadline.
+    let deadline = std::time::SystemTime::now() + std::time::Duration::from_secs(6);
+    let invocation = dynamic_dns_updater::handler::Invocation { deadline, account: None };
+    dynamic_dns_updater::handler::handle(&app, &tf("delete"), invocation).await.unwrap();
     assert_eq!(aws.values(&zone, "app.example.com.", "A").await, None);
 }
 
