@@ -76,25 +76,9 @@ async fn ipv6_addresses_changed_on_an_interface_reach_the_instance_behind_it() {
         .match_requests(|r| r.filters().iter().any(|f| f.name() == Some("network-interface.network-interface-id")))
         .then_output(instance);
     let by_id = mock!(aws_sdk_ec2::Client::describe_instances).then_output(instance);
-    let list = mock!(aws_sdk_route53::Client::list_resource_record_sets).then_output(|| {
-        aws_sdk_route53::operation::list_resource_record_sets::ListResourceRecordSetsOutput::builder()
-            .set_resource_record_sets(Some(vec![]))
-            .is_truncated(false)
-            .max_items(300)
-            .build()
-            .unwrap()
-    });
-    let change = mock!(aws_sdk_route53::Client::change_resource_record_sets).then_output(|| {
-        let info = aws_sdk_route53::types::ChangeInfo::builder()
-            .id("C1")
-            .status(aws_sdk_route53::types::ChangeStatus::Insync)
-            .submitted_at(aws_smithy_types::DateTime::from_secs(0))
-            .build()
-            .unwrap();
-        aws_sdk_route53::operation::change_resource_record_sets::ChangeResourceRecordSetsOutput::builder()
-            .change_info(info)
-            .build()
-    });
+    let list =
+        mock!(aws_sdk_route53::Client::list_resource_record_sets).then_output(|| support::mocks::listing(vec![]));
+    let change = mock!(aws_sdk_route53::Client::change_resource_record_sets).then_output(support::mocks::written);
     let records = records_var(&[(ID, "ZMOCK1", "v6.example.com", &["AAAA"])]);
     let clients = support::mocks::clients(&[&by_interface, &by_id], &[&list, &change]).await;
     let app = app_with(clients, &[("DDNS_RECORDS", &records), ("DDNS_OWNER_ID", "v6")]).await;

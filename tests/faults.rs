@@ -10,7 +10,7 @@ use aws_sdk_ec2::operation::describe_instances::DescribeInstancesOutput;
 use aws_sdk_ec2::types::{Instance, InstanceState, InstanceStateName, Reservation};
 use aws_sdk_route53::operation::change_resource_record_sets::ChangeResourceRecordSetsOutput;
 use aws_sdk_route53::operation::list_resource_record_sets::ListResourceRecordSetsOutput;
-use aws_sdk_route53::types::{ChangeInfo, ChangeStatus, ResourceRecord, ResourceRecordSet, RrType};
+use aws_sdk_route53::types::RrType;
 use aws_smithy_mocks::{Rule, mock};
 use dynamic_dns_updater::handler::{self, Invocation};
 use dynamic_dns_updater::report;
@@ -34,22 +34,7 @@ fn running() -> DescribeInstancesOutput {
 }
 
 fn empty_zone() -> ListResourceRecordSetsOutput {
-    ListResourceRecordSetsOutput::builder()
-        .set_resource_record_sets(Some(vec![]))
-        .is_truncated(false)
-        .max_items(300)
-        .build()
-        .unwrap()
-}
-
-fn written() -> ChangeResourceRecordSetsOutput {
-    let info = ChangeInfo::builder()
-        .id("C1")
-        .status(ChangeStatus::Insync)
-        .submitted_at(aws_smithy_types::DateTime::from_secs(0))
-        .build()
-        .unwrap();
-    ChangeResourceRecordSetsOutput::builder().change_info(info).build()
+    mocks::listing(vec![])
 }
 
 fn describe_ok() -> Rule {
@@ -61,7 +46,7 @@ fn list_ok() -> Rule {
 }
 
 fn change_ok() -> Rule {
-    mock!(aws_sdk_route53::Client::change_resource_record_sets).then_output(written)
+    mock!(aws_sdk_route53::Client::change_resource_record_sets).then_output(mocks::written)
 }
 
 /// Change batches that name `name`.
@@ -94,7 +79,7 @@ async fn throttling_and_busy_answers_are_retried_to_success() {
         .sequence()
         .http_response(|| route53_error(400, "Throttling"))
         .http_response(|| route53_error(400, "PriorRequestNotComplete"))
-        .output(written)
+        .output(mocks::written)
         .build();
     let app = app_with(
         mocks::clients(&[&describe], &[&list, &change]).await,
@@ -175,25 +160,18 @@ async fn a_change_rejected_because_the_record_moved_is_read_and_planned_again() 
     let change = mock!(aws_sdk_route53::Client::change_resource_record_sets)
         .sequence()
         .http_response(|| route53_error(400, "InvalidChangeBatch"))
-        .output(written)
+        .output(mocks::written)
         .build();
     // The second read sees what the other invocation wrote: our record, at an older address.
     let list = mock!(aws_sdk_route53::Client::list_resource_record_sets)
         .sequence()
         .output(empty_zone)
         .output(|| {
-            let set = |name: &str, rtype: RrType, value: &str| {
-                let value = ResourceRecord::builder().value(value).build().unwrap();
-                ResourceRecordSet::builder().name(name).r#type(rtype).ttl(60).resource_records(value).build().unwrap()
-            };
             let marker = format!("\"heritage=dynamic-dns-updater,owner=faults,instance={ID},types=A\"");
-            ListResourceRecordSetsOutput::builder()
-                .resource_record_sets(set("app.example.com.", RrType::A, "3.1.2.99"))
-                .resource_record_sets(set("_ddns-owner.app.example.com.", RrType::Txt, &marker))
-                .is_truncated(false)
-                .max_items(300)
-                .build()
-                .unwrap()
+            mocks::listing(vec![
+                mocks::record_set("app.example.com.", RrType::A, "3.1.2.99"),
+                mocks::record_set("_ddns-owner.app.example.com.", RrType::Txt, &marker),
+            ])
         })
         .build();
     let vars = [("DDNS_RECORDS", records(&["app.example.com"])), ("DDNS_OWNER_ID", "faults".into())];
@@ -219,22 +197,7 @@ async fn a_name_that_became_another_owners_before_the_second_try_is_left_alone_a
     let list = mock!(aws_sdk_route53::Client::list_resource_record_sets)
         .sequence()
         .output(empty_zone)
-        .output(|| {
-            let value = ResourceRecord::builder().value("elsewhere.example.net.").build().unwrap();
-            let theirs = ResourceRecordSet::builder()
-                .name("app.example.com.")
-                .r#type(RrType::Cname)
-                .ttl(60)
-                .resource_records(value)
-                .build()
-                .unwrap();
-            ListResourceRecordSetsOutput::builder()
-                .resource_record_sets(theirs)
-                .is_truncated(false)
-                .max_items(300)
-                .build()
-                .unwrap()
-        })
+        .output(|| mocks::listing(vec![mocks::record_set("app.example.com.", RrType::Cname, "elsewhere.example.net.")]))
         .build();
     let app = app_with(
         mocks::clients(&[&describe_ok()], &[&list, &change]).await,
@@ -329,19 +292,12 @@ async fn a_batch_iam_denies_falls_back_to_one_name_at_a_time() {
 
 /// A zone holding `app.example.com`'s A and AAAA records under our marker, which names both types.
 fn dual_stack_zone() -> ListResourceRecordSetsOutput {
-    let set = |name: &str, rtype: RrType, value: &str| {
-        let value = ResourceRecord::builder().value(value).build().unwrap();
-        ResourceRecordSet::builder().name(name).r#type(rtype).ttl(60).resource_records(value).build().unwrap()
-    };
     let marker = format!("\"heritage=dynamic-dns-updater,owner=faults,instance={ID},types=A+AAAA\"");
-    ListResourceRecordSetsOutput::builder()
-        .resource_record_sets(set("app.example.com.", RrType::A, IP))
-        .resource_record_sets(set("app.example.com.", RrType::Aaaa, "2600:1f18::1"))
-        .resource_record_sets(set("_ddns-owner.app.example.com.", RrType::Txt, &marker))
-        .is_truncated(false)
-        .max_items(300)
-        .build()
-        .unwrap()
+    mocks::listing(vec![
+        mocks::record_set("app.example.com.", RrType::A, IP),
+        mocks::record_set("app.example.com.", RrType::Aaaa, "2600:1f18::1"),
+        mocks::record_set("_ddns-owner.app.example.com.", RrType::Txt, &marker),
+    ])
 }
 
 #[tokio::test]
@@ -350,7 +306,7 @@ async fn a_marker_is_narrowed_only_after_the_record_it_stops_guarding_is_gone() 
     let vars = [("DDNS_RECORDS", records(&["app.example.com"])), ("DDNS_OWNER_ID", "faults".into())];
     let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let list = mock!(aws_sdk_route53::Client::list_resource_record_sets).then_output(dual_stack_zone);
-    let marker = change_naming("_ddns-owner.app.example.com.").then_output(written);
+    let marker = change_naming("_ddns-owner.app.example.com.").then_output(mocks::written);
     let throttled = change_naming("app.example.com.").then_http_response(|| route53_error(400, "Throttling"));
     let app = app_with(mocks::clients(&[&describe_ok()], &[&list, &marker, &throttled]).await, &vars).await;
     let r = invoke(&app, &sweep()).await.unwrap();
@@ -372,8 +328,8 @@ async fn a_marker_is_narrowed_only_after_the_record_it_stops_guarding_is_gone() 
 
     // The next sweep, with Route53 answering, deletes the record and then narrows the marker.
     let list = mock!(aws_sdk_route53::Client::list_resource_record_sets).then_output(dual_stack_zone);
-    let marker = change_naming("_ddns-owner.app.example.com.").then_output(written);
-    let deleted = change_naming("app.example.com.").then_output(written);
+    let marker = change_naming("_ddns-owner.app.example.com.").then_output(mocks::written);
+    let deleted = change_naming("app.example.com.").then_output(mocks::written);
     let app = app_with(mocks::clients(&[&describe_ok()], &[&list, &marker, &deleted]).await, &vars).await;
     let r = invoke(&app, &sweep()).await.unwrap();
     assert_eq!((deleted.num_calls(), marker.num_calls()), (1, 1), "{r}");
@@ -383,20 +339,13 @@ async fn a_marker_is_narrowed_only_after_the_record_it_stops_guarding_is_gone() 
 
 /// A zone holding a.example.com's and b.example.com's A records under markers of owner `faults`.
 fn two_of_ours() -> ListResourceRecordSetsOutput {
-    let set = |name: &str, rtype: RrType, value: &str| {
-        let value = ResourceRecord::builder().value(value).build().unwrap();
-        ResourceRecordSet::builder().name(name).r#type(rtype).ttl(60).resource_records(value).build().unwrap()
-    };
     let marker = format!("\"heritage=dynamic-dns-updater,owner=faults,instance={ID},types=A\"");
-    ListResourceRecordSetsOutput::builder()
-        .resource_record_sets(set("a.example.com.", RrType::A, IP))
-        .resource_record_sets(set("_ddns-owner.a.example.com.", RrType::Txt, &marker))
-        .resource_record_sets(set("b.example.com.", RrType::A, IP))
-        .resource_record_sets(set("_ddns-owner.b.example.com.", RrType::Txt, &marker))
-        .is_truncated(false)
-        .max_items(300)
-        .build()
-        .unwrap()
+    mocks::listing(vec![
+        mocks::record_set("a.example.com.", RrType::A, IP),
+        mocks::record_set("_ddns-owner.a.example.com.", RrType::Txt, &marker),
+        mocks::record_set("b.example.com.", RrType::A, IP),
+        mocks::record_set("_ddns-owner.b.example.com.", RrType::Txt, &marker),
+    ])
 }
 
 #[tokio::test]

@@ -8,11 +8,8 @@ mod support;
 
 use aws_sdk_ec2::operation::describe_instances::DescribeInstancesOutput;
 use aws_sdk_ec2::types::{Instance, InstanceState, InstanceStateName, Reservation};
-use aws_sdk_route53::operation::change_resource_record_sets::ChangeResourceRecordSetsOutput;
 use aws_sdk_route53::operation::list_resource_record_sets::ListResourceRecordSetsOutput;
-use aws_sdk_route53::types::{
-    Change, ChangeAction, ChangeBatch, ChangeInfo, ChangeStatus, ResourceRecord, ResourceRecordSet, RrType,
-};
+use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType};
 use aws_smithy_mocks::mock;
 use serde_json::{Value, json};
 use support::mocks;
@@ -104,11 +101,6 @@ const ID: &str = "i-1234567890abcdef0";
 const OTHER: &str = "i-0fedcba0987654321";
 const ZONE: &str = "ZMOCK1";
 
-fn set(name: &str, rtype: RrType, value: &str) -> ResourceRecordSet {
-    let value = ResourceRecord::builder().value(value).build().unwrap();
-    ResourceRecordSet::builder().name(name).r#type(rtype).ttl(60).resource_records(value).build().unwrap()
-}
-
 fn running(id: &str, ip: &str, ipv6: Option<&str>) -> Instance {
     let state = InstanceState::builder().name(InstanceStateName::Running).build();
     Instance::builder()
@@ -126,16 +118,6 @@ fn described(instance: Instance, next: Option<&str>) -> DescribeInstancesOutput 
         .build()
 }
 
-fn written() -> ChangeResourceRecordSetsOutput {
-    let info = ChangeInfo::builder()
-        .id("C1")
-        .status(ChangeStatus::Insync)
-        .submitted_at(aws_smithy_types::DateTime::from_secs(0))
-        .build()
-        .unwrap();
-    ChangeResourceRecordSetsOutput::builder().change_info(info).build()
-}
-
 #[tokio::test]
 async fn a_name_whose_record_sets_run_past_a_page_is_read_on_from_where_the_page_stopped() {
     // The first page ends inside app.example.com's record sets (after its A record, say among
@@ -147,7 +129,7 @@ async fn a_name_whose_record_sets_run_past_a_page_is_read_on_from_where_the_page
         .sequence()
         .output(|| {
             ListResourceRecordSetsOutput::builder()
-                .resource_record_sets(set("app.example.com.", RrType::A, "3.1.2.4"))
+                .resource_record_sets(mocks::record_set("app.example.com.", RrType::A, "3.1.2.4"))
                 .is_truncated(true)
                 .next_record_name("app.example.com.")
                 .next_record_type(RrType::Aaaa)
@@ -165,8 +147,8 @@ async fn a_name_whose_record_sets_run_past_a_page_is_read_on_from_where_the_page
         })
         .then_output(move || {
             ListResourceRecordSetsOutput::builder()
-                .resource_record_sets(set("app.example.com.", RrType::Aaaa, "2600:1f18::1"))
-                .resource_record_sets(set("_ddns-owner.app.example.com.", RrType::Txt, &marker))
+                .resource_record_sets(mocks::record_set("app.example.com.", RrType::Aaaa, "2600:1f18::1"))
+                .resource_record_sets(mocks::record_set("_ddns-owner.app.example.com.", RrType::Txt, &marker))
                 .is_truncated(false)
                 .max_items(300)
                 .build()
@@ -174,7 +156,7 @@ async fn a_name_whose_record_sets_run_past_a_page_is_read_on_from_where_the_page
         });
     let describe = mock!(aws_sdk_ec2::Client::describe_instances)
         .then_output(|| described(running(ID, "3.1.2.4", Some("2600:1f18::1")), None));
-    let change = mock!(aws_sdk_route53::Client::change_resource_record_sets).then_output(written);
+    let change = mock!(aws_sdk_route53::Client::change_resource_record_sets).then_output(mocks::written);
     let records = records_var(&[(ID, ZONE, "app.example.com", &["A", "AAAA"])]);
     let vars = [("DDNS_RECORDS", records.as_str()), ("DDNS_OWNER_ID", "paging-test")];
     let app = app_with(mocks::clients(&[&describe], &[&first, &rest, &change]).await, &vars).await;
@@ -199,7 +181,7 @@ async fn describe_instances_is_paged_at_its_maximum_and_followed_to_its_last_pag
             .build()
             .unwrap()
     });
-    let change = mock!(aws_sdk_route53::Client::change_resource_record_sets).then_output(written);
+    let change = mock!(aws_sdk_route53::Client::change_resource_record_sets).then_output(mocks::written);
     let records = records_var(&[(ID, ZONE, "one.example.com", &["A"]), (OTHER, ZONE, "two.example.com", &["A"])]);
     let vars = [("DDNS_RECORDS", records.as_str()), ("DDNS_OWNER_ID", "paging-test")];
     let app = app_with(mocks::clients(&[&first, &second], &[&list, &change]).await, &vars).await;

