@@ -1,20 +1,30 @@
 //! Everything built once per process and borrowed by each invocation, and the one way to build
 //! it: main.rs and the tests both call [`App::build`].
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 use tracing::warn;
 
 use crate::clients::Clients;
 use crate::config::Config;
 use crate::incidents::{Incidents, Timing};
-use crate::names::{Zone, ZoneId};
+use crate::names::{RecordName, Zone, ZoneId};
 use crate::notify::Notifier;
 use crate::progress::Progress;
+use crate::records::{Action, Outcome};
 use crate::registry::Owner;
 use crate::{route53, ssm};
+
+/// What a process knows of the names our markers guard.
+#[derive(Debug, Default)]
+struct Known {
+    names: BTreeSet<(ZoneId, RecordName)>,
+    /// When the zones were last read whole.
+    read_at: Option<Instant>,
+}
 
 /// Where the process runs, as the runtime environment tells it.
 #[derive(Debug)]
@@ -53,6 +63,10 @@ pub struct App {
     pub incidents: Mutex<IncidentState>,
     /// A sweep has read the configured zones whole in this process.
     swept: AtomicBool,
+    /// The names our markers guard, as the last whole read of the zones found them and the
+    /// writes since changed them: read by name on every sweep, so that a name whose instance
+    /// vanished or lost its tag without an event is found without reading the zones whole.
+    known: Mutex<Known>,
     /// What has been warned about once in this process.
     warned: Mutex<HashSet<String>>,
 }
@@ -103,6 +117,7 @@ impl App {
             env,
             incidents: Mutex::default(),
             swept: AtomicBool::new(false),
+            known: Mutex::default(),
             warned: Mutex::default(),
         };
         app.load_incidents(stored);
@@ -153,6 +168,42 @@ impl App {
     /// A sweep has read the configured zones whole.
     pub fn swept(&self) {
         self.swept.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether this sweep reads the zones whole: the first of the process (until its clean-up
+    /// went through), and then once DDNS_FULL_READ has passed since the last whole read.
+    pub fn reads_whole(&self) -> bool {
+        let known = self.known.lock().expect("not poisoned");
+        self.first_sweep() || known.read_at.is_none_or(|at| at.elapsed() >= self.config.full_read)
+    }
+
+    /// The names our markers guard, as far as this process knows.
+    pub fn known_names(&self) -> Vec<(ZoneId, RecordName)> {
+        self.known.lock().expect("not poisoned").names.iter().cloned().collect()
+    }
+
+    /// What a read found of ours: a zone read whole replaces what was known of it; a name read
+    /// by itself is known when it carries our marker, and forgotten when it does not.
+    pub fn learned(&self, whole: &[ZoneId], read: &[(ZoneId, RecordName)], held: &[(ZoneId, RecordName)]) {
+        let mut known = self.known.lock().expect("not poisoned");
+        known.names.retain(|(z, n)| !whole.contains(z) && !read.contains(&(z.clone(), n.clone())));
+        known.names.extend(held.iter().cloned());
+        if !whole.is_empty() {
+            known.read_at = Some(Instant::now());
+        }
+    }
+
+    /// What the writes changed: names whose marker was written are ours, those whose marker
+    /// was deleted are not.
+    pub fn wrote(&self, outcomes: &[Outcome]) {
+        let mut known = self.known.lock().expect("not poisoned");
+        for o in outcomes.iter().filter(|o| o.result.is_ok() && o.change.is_marker()) {
+            let key = o.change.group_key();
+            match o.change.action {
+                Action::Delete => known.names.remove(&key),
+                Action::Create | Action::Update => known.names.insert(key),
+            };
+        }
     }
 
     /// True the first time `what` is asked about in this process: for warnings given once.

@@ -14,7 +14,7 @@ use crate::event::{self, AddressTarget, Trigger, UnsupportedEvent};
 use crate::failure::{Failure, FailureKind};
 use crate::incidents::Coverage;
 use crate::instance::Instances;
-use crate::names::InstanceId;
+use crate::names::{InstanceId, RecordName, ZoneId};
 use crate::notify::Alert;
 use crate::plan::{self, Rules};
 use crate::registry::Registry;
@@ -114,7 +114,7 @@ async fn reconcile(app: &App, trigger: &Trigger, budget: &Budget) -> Reconciled 
         }
         other => other,
     };
-    let scope = match scope::scope(config, trigger, app.first_sweep()) {
+    let scope = match scope::scope(config, trigger, app.reads_whole()) {
         Ok(s) => s,
         Err(note) => {
             info!(note = %note, "nothing to reconcile");
@@ -133,7 +133,9 @@ async fn reconcile(app: &App, trigger: &Trigger, budget: &Budget) -> Reconciled 
     for r in wanted.outside.iter().filter(|r| app.first_time(&format!("outside {}", r.name))) {
         warn!(instance = %r.instance, name = %r.name, "tagged name outside every allowed zone; left to the deployment that serves it");
     }
-    if wanted.records.is_empty() && scope.whole_zones.is_empty() {
+    // A sweep that wants nothing still reads the names our markers guard, to clean them up.
+    let nothing_known = !scope.full || app.known_names().is_empty();
+    if wanted.records.is_empty() && scope.whole_zones.is_empty() && nothing_known {
         let note = match &scope.ids[..] {
             [id] => format!("instance {id} is neither configured nor tagged"),
             _ => "no records to reconcile".to_string(),
@@ -156,10 +158,18 @@ async fn converge(
     instances: Instances,
     wanted: Wanted,
 ) -> Reconciled {
-    let readings = read::readings(&scope.whole_zones, wanted.records.iter().map(|d| (&d.zone, &d.name)));
+    // A sweep reads, beside the names it wants, every name the process knows our markers guard.
+    let known = if scope.full { app.known_names() } else { Vec::new() };
+    let names: Vec<(&ZoneId, &RecordName)> =
+        wanted.records.iter().map(|d| (&d.zone, &d.name)).chain(known.iter().map(|(z, n)| (z, n))).collect();
+    let readings = read::readings(&scope.whole_zones, names.iter().copied());
     let read = read::current(&app.clients, budget, &readings, &*app.env.progress).await;
     let coverage = Coverage { full: scope.full, described: true, read: read.readable.clone() };
     let registry = Registry::read(&read.current, &app.owner);
+    let whole: Vec<ZoneId> = scope.whole_zones.iter().filter(|z| read.readable.contains(z)).cloned().collect();
+    let by_name: Vec<(ZoneId, RecordName)> =
+        names.iter().filter(|(z, _)| read.readable.contains(z)).map(|(z, n)| ((*z).clone(), (*n).clone())).collect();
+    app.learned(&whole, &by_name, &registry.held());
     let (instances, wanted) = match look_around(app, budget, scope, &registry, instances, wanted).await {
         Ok(seen) => seen,
         Err(f) => return Reconciled { coverage, ..Reconciled::failed(vec![f]) },
@@ -189,6 +199,7 @@ async fn converge(
     let comment = app.owner.comment(&trigger.label());
     let outcomes = apply::apply(&app.clients, budget, &plan.changes, &comment, &*app.env.progress).await;
     let second = retry::again(app, budget, scope, &candidates, &rules, &comment, outcomes).await;
+    app.wrote(&second.outcomes);
     failures.extend(second.failures);
     // The clean-up of names nothing configures any more is done only once it all went through.
     let complete = second.outcomes.iter().all(|o| o.result.is_ok());

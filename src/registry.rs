@@ -275,6 +275,11 @@ impl Registry {
         LookAround { ids, tagged, names }
     }
 
+    /// Every name that carries our marker (an earlier default's included).
+    pub fn held(&self) -> Vec<(ZoneId, RecordName)> {
+        self.claims.iter().filter(|(_, c)| c.is_ours()).map(|(key, _)| key.clone()).collect()
+    }
+
     /// How many names carry our marker, an earlier default's included.
     pub fn owned(&self) -> usize {
         self.claims.values().filter(|c| c.is_ours()).count()

@@ -36,9 +36,9 @@ pub struct Scope<'a> {
 
 /// The records a trigger covers, or a note on why it covers none. The first sweep of a process
 /// also reads the mappings' zones whole: a configuration change always starts a new process,
-/// so that is when names that are ours but no longer configured are found. `first_sweep` stays
-/// true until such a clean-up went through whole (see the handler).
-pub fn scope<'a>(config: &'a Config, trigger: &Trigger, first_sweep: bool) -> Result<Scope<'a>, String> {
+/// so that is when names that are ours but no longer configured are found; it stays so until
+/// such a clean-up went through whole, and every DDNS_FULL_READ after (`read_whole`).
+pub fn scope<'a>(config: &'a Config, trigger: &Trigger, read_whole: bool) -> Result<Scope<'a>, String> {
     let of = |id: &InstanceId| config.mappings.iter().filter(|m| &m.instance == id).collect::<Vec<_>>();
     let fleet_zones = config.discovery.as_ref().map(|d| d.zones.clone()).unwrap_or_default();
     let fleet = config.discovery.is_some();
@@ -68,9 +68,9 @@ pub fn scope<'a>(config: &'a Config, trigger: &Trigger, first_sweep: bool) -> Re
             // Its old names are known only from the markers, so read the allowed zones whole.
             Some(_) => Ok(one(instance, true)),
         },
-        Trigger::Schedule => Ok(sweep(config, first_sweep)),
+        Trigger::Schedule => Ok(sweep(config, read_whole)),
         // A forced reconcile does the first sweep's whole clean-up, wherever it runs.
-        Trigger::Manual { instance_ids: None, force, .. } => Ok(sweep(config, first_sweep || *force)),
+        Trigger::Manual { instance_ids: None, force, .. } => Ok(sweep(config, read_whole || *force)),
         Trigger::Manual { instance_ids: Some(ids), .. } => {
             let unknown: Vec<String> = ids.iter().filter(|id| of(id).is_empty()).map(ToString::to_string).collect();
             if !unknown.is_empty() && !fleet {
@@ -120,23 +120,21 @@ pub fn as_it_will_be(trigger: &Trigger, mut instances: Instances) -> Instances {
     instances
 }
 
-/// A sweep: every mapping, every tagged instance in fleet mode.
-fn sweep(config: &Config, first_sweep: bool) -> Scope<'_> {
+/// A sweep: every mapping, every tagged instance in fleet mode. It reads the configured zones
+/// whole when `read_whole` (the first sweep of a process, and then every DDNS_FULL_READ); other
+/// sweeps read only the names they want and those the process knows our markers guard.
+fn sweep(config: &Config, read_whole: bool) -> Scope<'_> {
     let mut ids: Vec<InstanceId> = config.mappings.iter().map(|m| m.instance.clone()).collect();
     ids.sort();
     ids.dedup();
     let fleet = config.discovery.as_ref();
-    let whole_zones = match fleet {
-        _ if first_sweep => config.zones(),
-        Some(d) => d.zones.clone(),
-        None => Vec::new(),
-    };
+    let whole_zones = if read_whole { config.zones() } else { Vec::new() };
     Scope {
         mappings: config.mappings.iter().collect(),
         ids,
         all_tagged: fleet.is_some(),
         whole_zones,
-        orphans: if fleet.is_some() || first_sweep { Orphans::All } else { Orphans::Ignore },
+        orphans: if fleet.is_some() || read_whole { Orphans::All } else { Orphans::Ignore },
         awaits: None,
         full: true,
     }
@@ -237,14 +235,14 @@ mod tests {
                 ),
             ),
             (
-                "fleet sweep: every tagged instance and every orphan",
+                "fleet sweep: every tagged instance and every orphan, by name between whole reads",
                 true,
                 manual(None),
                 (
                     names(&["a.example.com", "b.example.com", "a.example.org"]),
                     names(&[A, B]),
                     true,
-                    names(&["ZA", "ZC"]),
+                    vec![],
                     Orphans::All,
                     None,
                 ),
@@ -274,6 +272,8 @@ mod tests {
         let zones: Vec<String> =
             scope(&fleet, &Trigger::Schedule, true).unwrap().whole_zones.iter().map(ToString::to_string).collect();
         assert_eq!(zones, ["ZA", "ZB", "ZC"]);
+        let warm = scope(&fleet, &Trigger::Schedule, false).unwrap();
+        assert_eq!((warm.whole_zones.len(), warm.orphans), (0, Orphans::All), "a warm fleet sweep reads by name");
     }
 
     #[test]

@@ -22,6 +22,8 @@ pub const DEFAULT_NAME: &str = "dynamic-dns-updater";
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often an open incident is alerted again, by default.
 pub const DEFAULT_ALERT_REPEAT: Duration = Duration::from_secs(6 * 3600);
+/// How often a sweep reads the zones whole when DDNS_FULL_READ does not say.
+pub const DEFAULT_FULL_READ: Duration = Duration::from_secs(3600);
 /// How long an error a retry could fix must last before it alerts, by default.
 pub const DEFAULT_ALERT_AFTER: Duration = Duration::from_secs(5 * 60);
 /// Lambda's longest timeout.
@@ -89,6 +91,9 @@ pub struct Config {
     /// The SSM parameter that keeps open incidents across cold starts; `None` keeps them in
     /// memory only (DDNS_INCIDENTS_PARAMETER, by default one named after the function).
     pub incidents_parameter: Option<String>,
+    /// How long a sweep's knowledge of the names our markers guard holds before the zones are
+    /// read whole again (DDNS_FULL_READ); zero: every sweep reads them whole.
+    pub full_read: Duration,
 }
 
 impl Config {
@@ -172,13 +177,8 @@ impl Config {
         let webhook = webhook::parse(&get, &mut errors);
         let timeout = parse_timeout(&get, &mut errors);
         let (alert_repeat, incidents_parameter) = parse_alerts(&get, &mut errors);
-        let alert_after = match get("DDNS_ALERT_AFTER") {
-            None => DEFAULT_ALERT_AFTER,
-            Some(raw) => parse_duration(&raw).unwrap_or_else(|e| {
-                errors.push(format!("DDNS_ALERT_AFTER: {e}"));
-                DEFAULT_ALERT_AFTER
-            }),
-        };
+        let alert_after = duration_or(&get, "DDNS_ALERT_AFTER", DEFAULT_ALERT_AFTER, &mut errors);
+        let full_read = duration_or(&get, "DDNS_FULL_READ", DEFAULT_FULL_READ, &mut errors);
 
         if errors.is_empty() {
             Ok(Config {
@@ -193,6 +193,7 @@ impl Config {
                 alert_repeat,
                 alert_after,
                 incidents_parameter,
+                full_read,
             })
         } else {
             Err(ConfigError(errors))
@@ -244,6 +245,21 @@ fn parse_alerts(get: &impl Fn(&str) -> Option<String>, errors: &mut Vec<String>)
         None => get("AWS_LAMBDA_FUNCTION_NAME").map(|f| format!("/dynamic-dns-updater/{}/incidents", f.trim())),
     };
     (repeat, parameter)
+}
+
+/// A duration setting: `default` when unset; an error naming `var` when it is no duration.
+fn duration_or(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &str,
+    default: Duration,
+    errors: &mut Vec<String>,
+) -> Duration {
+    get(var).map_or(default, |raw| {
+        parse_duration(&raw).unwrap_or_else(|e| {
+            errors.push(format!("{var}: {e}"));
+            default
+        })
+    })
 }
 
 fn parse_ttl(raw: &str) -> Result<u32, String> {
