@@ -9,7 +9,8 @@
 //! - [`desired`]: config + instances -> the records that should exist, and refused names.
 //! - [`route53`]: the provider: [`route53::read`] what exists, [`route53::batches`] within
 //!   Route53's limits, [`route53::apply`] them.
-//! - [`registry`]: ownership markers: who owns each name, orphans, marker changes.
+//! - [`registry`]: ownership markers: who owns each name, who holds a name several instances
+//!   claim (the incumbent rule), what else must be seen to know, orphans, marker changes.
 //! - [`plan`]: the pure diff of desired against what Route53 holds, and the safety valve.
 //! - [`retry`]: the second chance for names Route53 rejected because they moved.
 //! - [`release`]: every record and marker this owner holds, deleted before it goes.
