@@ -141,7 +141,9 @@ async fn reconcile(app: &App, trigger: &Trigger, budget: &Budget) -> Reconciled 
             _ => "no records to reconcile".to_string(),
         };
         info!(note = %note, "nothing to reconcile");
-        let coverage = Coverage { full: scope.full, described: true, read: Vec::new() };
+        // A sweep that wants nothing and knows nothing of ours has nothing left that could be wrong.
+        let untouched = if scope.full { config.zones() } else { Vec::new() };
+        let coverage = Coverage { full: scope.full, described: true, read: untouched };
         let refusals = wanted.refusals.iter().map(report::refused).collect();
         return Reconciled { note: Some(note), coverage, outside: wanted.outside, ..Reconciled::failed(refusals) };
     }
@@ -164,7 +166,11 @@ async fn converge(
         wanted.records.iter().map(|d| (&d.zone, &d.name)).chain(known.iter().map(|(z, n)| (z, n))).collect();
     let readings = read::readings(&scope.whole_zones, names.iter().copied());
     let read = read::current(&app.clients, budget, &readings, &*app.env.progress).await;
-    let coverage = Coverage { full: scope.full, described: true, read: read.readable.clone() };
+    // A sweep looked at every configured zone: where it had nothing to read, nothing of ours is
+    // there that could still be wrong.
+    let untouched = app.config.zones().into_iter().filter(|z| scope.full && !readings.contains_key(z));
+    let coverage =
+        Coverage { full: scope.full, described: true, read: read.readable.iter().cloned().chain(untouched).collect() };
     let registry = Registry::read(&read.current, &app.owner);
     let whole: Vec<ZoneId> = scope.whole_zones.iter().filter(|z| read.readable.contains(z)).cloned().collect();
     let by_name: Vec<(ZoneId, RecordName)> =

@@ -318,7 +318,7 @@ def gone(args):
         "topics": [t["TopicArn"] for t in client("sns").list_topics()["Topics"] if t["TopicArn"].endswith(f":{name}-alarms")],
     }
     for kind, names in left.items():
-        check(not names, f"no {kind} of {name} are left", names)
+        check(not names, f"no {kind} of {name} " + ("were created beside those made by hand" if by_hand else "are left"), names)
     return finish()
 
 

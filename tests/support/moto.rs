@@ -84,7 +84,13 @@ impl Moto {
 
     /// Arranging clients in another region (EC2 keeps regions apart; Route53 is global).
     pub async fn aws_in(&self, region: &str) -> Aws {
-        let sdk = sdk_in(&self.endpoint(), region).await;
+        // The test's own arranging and inspecting is not under test: it waits as long as a
+        // loaded machine needs, where the function keeps its own short timeouts.
+        let patient = aws_config::timeout::TimeoutConfig::builder()
+            .operation_attempt_timeout(std::time::Duration::from_secs(60))
+            .operation_timeout(std::time::Duration::from_secs(120))
+            .build();
+        let sdk = sdk_in(&self.endpoint(), region).await.into_builder().timeout_config(patient).build();
         Aws {
             ec2: aws_sdk_ec2::Client::new(&sdk),
             r53: aws_sdk_route53::Client::new(&sdk),
