@@ -18,9 +18,10 @@ in interactive mode a setting it refuses is asked again.
 Records (one instance follows every record, or several pair with the records in order):
   --instance-id ID           EC2 instance to follow; repeat or comma-separate
   --zone-id ID               hosted zone of the records
-  --record NAME[:TYPES[:TTL]]  e.g. app.example.com, or app.example.com:A+AAAA:300; repeatable
+  --record NAME[:TYPES][:TTL][:ADDRESS]  e.g. app.example.com:A+AAAA:300, db.example.com:private; repeatable
 Fleet mode (instances name themselves with a tag, below the --tag-suffix domains):
-  --tag-key KEY  --tag-zone ZONE_ID (repeatable)  --tag-types A,AAAA  --tag-suffix DOMAIN (repeatable)
+  --tag-key KEY  --tag-zone ZONE_ID (repeatable; a public and a private one make split-horizon)
+  --tag-types A,AAAA  --tag-suffix DOMAIN (repeatable)  --tag-address auto|public|private
   --tag-anywhere             no suffix: tags may name records anywhere in the zones (the role may
                              then write any name there, _acme-challenge and www included)
   --tag-allow-wildcards      let tags claim zone apexes and wildcard names
@@ -31,6 +32,7 @@ Alerts:
   --alarm-email ADDRESS      alarms mail it (AWS asks to confirm)   --alarm-topic ARN (repeatable)
 Other:
   --owner ID  --on-stop delete|keep  --ttl SECONDS  --name FUNCTION_NAME (fixed once deployed)
+  --api-call-events on|off   Elastic IP and IPv6 API calls (need a CloudTrail trail)  --spot-events on|off
   --set NAME=JSON            any other input of terraform/variables.tf, e.g. --set memory_size=256
 AWS:    --region REGION  --profile NAME   saved with the settings and used again when not given;
         a region other than the deployed stack's is refused without --force
@@ -75,7 +77,7 @@ while (($#)); do
     --tag-anywhere) set_flag tag_anywhere bool true ;;
     --instance-id | --zone-id | --record | --tag-key | --tag-zone | --tag-types | --tag-suffix | --webhook-url | \
       --webhook-secret-file | --webhook-format | --alert-repeat | --alarm-email | --alarm-topic | --owner | \
-      --on-stop | --ttl | --name | --set | --region | --profile | --zip)
+      --on-stop | --ttl | --name | --set | --region | --profile | --zip | --tag-address | --api-call-events | --spot-events)
       (($# >= 2)) || die "$opt needs a value (see --help)"
       val=$2
       shift
@@ -87,6 +89,8 @@ while (($#)); do
         --tag-zone) set_flag discovery_zone_ids list "$val" ;;
         --tag-types) set_flag discovery_record_types list "$val" ;;
         --tag-suffix) set_flag tag_suffixes list "$val" ;;
+        --tag-address) set_flag tag_address str "$val" ;;
+        --api-call-events | --spot-events) set_flag "$opt" switch "$val" ;;
         --webhook-url) WEBHOOK_URL=$val ;;
         --webhook-secret-file) [[ -r $val ]] || die "cannot read $val"; WEBHOOK_SECRET=$(<"$val") ;;
         --webhook-format) set_flag webhook_format str "$val" ;;
@@ -150,8 +154,10 @@ prompt_settings() { # the seed's questions, in the seed's order; fleet mode on r
   if [[ $REPLY == [Tt]* ]]; then
     ask "Tag key [ddns:name]: "
     set_flag tag_key str "${REPLY:-ddns:name}"
-    pick "Hosted zones:" zones "Hosted zone id the tags may name records in (or a number from the list): "
+    pick "Hosted zones:" zones "Hosted zone id(s) the tags may name records in, a public and a private one for split-horizon (or numbers): "
     set_flag discovery_zone_ids list "$REPLY"
+    ask "Address of tagged names: auto (public in a public zone, private in a private one), public or private [auto]: "
+    set_flag tag_address str "${REPLY:-auto}"
     set_flag records json '[]'
     ask "Domain below which tags may name records, such as dyn.example.com (* for anywhere in the zone): "
     if [[ $REPLY == "*" ]]; then
@@ -168,7 +174,7 @@ prompt_settings() { # the seed's questions, in the seed's order; fleet mode on r
     set_flag instance_ids list "$REPLY"
     pick "Hosted zones:" zones "Hosted zone id (or a number from the list): "
     set_flag zone_id str "$REPLY"
-    ask "Record name(s), comma-separated (name:A+AAAA:TTL for IPv6 or a TTL): "
+    ask "Record name(s), comma-separated (name:A+AAAA:TTL:private for IPv6, a TTL, the private address): "
     set_flag records record "$REPLY"
   fi
   ask "Webhook URL for alerts (input hidden; Enter for none): " hidden

@@ -30,6 +30,28 @@ def split(value):
     return [x for x in value.replace(",", " ").split() if x]
 
 
+SWITCHES = {"--api-call-events": "ddns_api_call_events", "--spot-events": "ddns_spot_interruption_events"}
+SWITCH = {"on": True, "true": True, "yes": True, "off": False, "false": False, "no": False}
+ADDRESSES = ("auto", "public", "private")
+
+
+def record(item):
+    """NAME[:TYPES][:TTL][:ADDRESS]: after the name, an address word is the address, digits the
+    TTL, and the first other part the types; anything else is handed on as the TTL, for the
+    module to refuse by name."""
+    name, *parts = item.split(":")
+    out = {"name": name}
+    for i, part in enumerate(parts):
+        if part in ADDRESSES:
+            out["address"] = part
+        elif i == 0 and not part.isdigit():
+            if part:
+                out["types"] = part.split("+")
+        elif part:
+            out["ttl"] = int(part) if part.isdigit() else part
+    return out
+
+
 def write(args):
     old = json.load(open(args.settings)) if os.path.exists(args.settings) else {}
     given, instances, zone, records = {}, [], None, []
@@ -42,18 +64,15 @@ def write(args):
         elif key == "zone_id":
             zone = value
         elif kind == "record":
-            for item in split(value):
-                name, types, ttl = (item.split(":") + ["", ""])[:3]
-                record = {"name": name}
-                if types:
-                    record["types"] = types.split("+")
-                if ttl:
-                    record["ttl"] = int(ttl) if ttl.isdigit() else ttl
-                records.append(record)
+            records += [record(item) for item in split(value)]
         elif kind == "list":
             given[key] = given.get(key, []) + split(value)
         elif kind == "bool":
             given[key] = value == "true"
+        elif kind == "switch":  # key is the flag
+            if value.lower() not in SWITCH:
+                sys.exit(f"deploy.sh: {key} takes on or off, not {value!r}")
+            given[SWITCHES[key]] = SWITCH[value.lower()]
         elif kind == "json":
             try:
                 given[key] = json.loads(value)

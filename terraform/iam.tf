@@ -22,9 +22,10 @@ locals {
   # What a tag may name: below the suffixes; or, only with the tag_anywhere opt-in, anything in
   # the allowed zones, the zone apex only when tags may claim it. StringLike's * also matches
   # the \052 of a wildcard name and the _ddns-owner. of a marker.
-  tagged_names = length(local.tag_suffixes) > 0 ? [for s in local.tag_suffixes : "*.${s}"] : var.tag_anywhere ? flatten([
+  # distinct: split-horizon zones share a domain.
+  tagged_names = length(local.tag_suffixes) > 0 ? [for s in local.tag_suffixes : "*.${s}"] : var.tag_anywhere ? distinct(flatten([
     for z in local.discovery_zone_ids : var.tag_allow_wildcards ? [local.zone_names[z], "*.${local.zone_names[z]}"] : ["*.${local.zone_names[z]}"]
-  ]) : []
+  ])) : []
 
   route53_write_statements = concat(
     length(local.records) == 0 ? [] : [

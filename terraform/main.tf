@@ -1,8 +1,9 @@
 # The dynamic-dns-updater stack: one Lambda function, the EventBridge rules that wake it (a
-# schedule, EC2 state changes and, in fleet mode, tag changes), its log group, a failure queue,
-# and the resource that releases its DNS records when the stack is destroyed. IAM is in iam.tf,
-# alarms and the dashboard in monitoring.tf. No provider block: region and credentials come from
-# the caller (the usual AWS_* variables, a profile, or the parent module's provider).
+# schedule, EC2 state changes, address API calls, Spot interruption warnings and, in fleet mode,
+# tag changes), its log group, a failure queue, and the resource that releases its DNS records
+# when the stack is destroyed. IAM is in iam.tf, alarms and the dashboard in monitoring.tf. No
+# provider block: region and credentials come from the caller (the usual AWS_* variables, a
+# profile, or the parent module's provider).
 
 data "aws_region" "current" {}
 data "aws_caller_identity" "current" {}
@@ -45,6 +46,7 @@ locals {
     name        = n
     ttl         = null
     types       = null
+    address     = null
   }]
 
   # Normalised as the function normalises them: zone ids without /hostedzone/, names in lower
@@ -55,6 +57,7 @@ locals {
     name        = lower(trimsuffix(replace(r.name, "\\052", "*"), "."))
     ttl         = r.ttl
     types       = r.types == null ? ["A"] : distinct(r.types)
+    address     = r.address
   }]
 
   record_keys        = flatten([for r in local.records : [for t in r.types : "${r.zone_id} ${r.name} ${t}"]])
@@ -65,6 +68,15 @@ locals {
   zone_names         = { for id, z in data.aws_route53_zone.this : id => lower(trimsuffix(z.name, ".")) }
   tag_suffixes       = [for s in var.tag_suffixes : lower(trimsuffix(s, "."))]
 
+  # Split-horizon: one public and one private zone may share a domain; two of one type may not
+  # (the function would not know which to write, and refuses to start). A zone whose type the
+  # provider does not report is left to the function's own check.
+  zone_kinds = { for id in local.discovery_zone_ids : (
+    data.aws_route53_zone.this[id].private_zone == null ? id :
+    "${local.zone_names[id]} (${data.aws_route53_zone.this[id].private_zone ? "private" : "public"})"
+  ) => id... }
+  same_kind = [for kind, ids in local.zone_kinds : "${kind}: ${join(" and ", ids)}" if length(ids) > 1]
+
   # Records whose name is not in the zone they are listed under: every write to them would fail.
   misplaced = [for r in local.records : "${r.name} (zone ${r.zone_id} is ${local.zone_names[r.zone_id]})"
   if r.name != local.zone_names[r.zone_id] && !endswith(r.name, ".${local.zone_names[r.zone_id]}")]
@@ -72,6 +84,7 @@ locals {
   ddns_records = jsonencode([for r in local.records : merge(
     { instance_id = r.instance_id, zone_id = r.zone_id, name = r.name, types = r.types },
     r.ttl == null ? {} : { ttl = r.ttl },
+    r.address == null ? {} : { address = r.address },
   )])
 
   environment = merge(
@@ -93,9 +106,10 @@ locals {
     var.webhook_signed ? { DDNS_WEBHOOK_SECRET_PARAMETER = local.secret_parameter } : {},
     var.webhook_format != null ? { DDNS_WEBHOOK_FORMAT = var.webhook_format } : {},
     local.fleet ? {
-      DDNS_TAG_KEY   = var.tag_key
-      DDNS_ZONES     = join(",", local.discovery_zone_ids)
-      DDNS_TAG_TYPES = join(",", var.discovery_record_types)
+      DDNS_TAG_KEY     = var.tag_key
+      DDNS_ZONES       = join(",", local.discovery_zone_ids)
+      DDNS_TAG_TYPES   = join(",", var.discovery_record_types)
+      DDNS_TAG_ADDRESS = var.tag_address
     } : {},
     local.fleet && length(local.tag_suffixes) > 0 ? { DDNS_TAG_SUFFIXES = join(",", local.tag_suffixes) } : {},
     local.fleet && var.tag_allow_wildcards ? { DDNS_TAG_ALLOW_WILDCARDS = "true" } : {},
@@ -157,7 +171,7 @@ resource "aws_lambda_function" "this" {
   # checkov:skip=CKV_AWS_115: Reserved concurrency is a variable, off by default: accounts at the default quota of 10 cannot reserve any (reserved_concurrency).
   # checkov:skip=CKV_AWS_173: The environment holds no secret (the webhook's are SSM parameter names); kms_key_arn encrypts it with a customer key when given.
   function_name                  = local.name
-  description                    = "Keeps Route53 records pointed at EC2 instances' public addresses"
+  description                    = "Keeps Route53 records pointed at EC2 instances' addresses"
   role                           = aws_iam_role.this.arn
   filename                       = var.zip_path
   source_code_hash               = filebase64sha256(var.zip_path)
@@ -185,22 +199,6 @@ resource "aws_lambda_function" "this" {
 
   lifecycle {
     precondition {
-      condition     = length(local.records) > 0 || local.fleet
-      error_message = "Nothing to keep up to date: give records, or instance_ids + zone_id + record_names, or tag_key (fleet mode)."
-    }
-    precondition {
-      condition     = length(distinct(local.record_keys)) == length(local.record_keys)
-      error_message = "A record (zone, name, type) appears twice: one record can follow only one instance. Check records and record_names for duplicates."
-    }
-    precondition {
-      condition     = length(local.misplaced) == 0
-      error_message = "These record names are not inside the hosted zone they are listed under, so every write to them would fail: ${join(", ", local.misplaced)}."
-    }
-    precondition {
-      condition     = alltrue([for s in local.tag_suffixes : anytrue([for z in local.discovery_zone_ids : s == local.zone_names[z] || endswith(s, ".${local.zone_names[z]}")])])
-      error_message = "Every tag_suffixes entry must lie within one of discovery_zone_ids' zones (${join(", ", [for z in local.discovery_zone_ids : local.zone_names[z]])})."
-    }
-    precondition {
       # Lambda allows 4 KB of environment in all; DDNS_RECORDS takes most of it.
       condition     = length(jsonencode(local.environment)) < 4000
       error_message = "Too many records for one function's 4 KB environment. Split them across two copies of the module (each with its own function_name), or use fleet mode (tag_key)."
@@ -209,6 +207,56 @@ resource "aws_lambda_function" "this" {
 
   # The role's permissions and the log group must exist before the first invocation.
   depends_on = [aws_iam_role_policy.this, aws_cloudwatch_log_group.this]
+}
+
+# ---------------------------------------------------------------------------------------------
+# Refusals of settings that are valid one by one but not together. One object per rule, so that
+# the plan's error, and a test's expect_failures, name the rule that failed. They hold nothing.
+# ---------------------------------------------------------------------------------------------
+
+resource "terraform_data" "something_to_follow" {
+  lifecycle {
+    precondition {
+      condition     = length(local.records) > 0 || local.fleet
+      error_message = "Nothing to keep up to date: give records, or instance_ids + zone_id + record_names, or tag_key (fleet mode)."
+    }
+  }
+}
+
+resource "terraform_data" "one_instance_per_record" {
+  lifecycle {
+    precondition {
+      condition     = length(distinct(local.record_keys)) == length(local.record_keys)
+      error_message = "A record (zone, name, type) appears twice: one record can follow only one instance. Check records and record_names for duplicates."
+    }
+  }
+}
+
+resource "terraform_data" "records_inside_their_zones" {
+  lifecycle {
+    precondition {
+      condition     = length(local.misplaced) == 0
+      error_message = "These record names are not inside the hosted zone they are listed under, so every write to them would fail: ${join(", ", local.misplaced)}."
+    }
+  }
+}
+
+resource "terraform_data" "one_zone_per_domain_and_type" {
+  lifecycle {
+    precondition {
+      condition     = length(local.same_kind) == 0
+      error_message = "discovery_zone_ids holds two zones of the same domain and the same type, so the function would not know which to write: ${join("; ", local.same_kind)}. A domain may have one public and one private zone (split-horizon)."
+    }
+  }
+}
+
+resource "terraform_data" "suffixes_inside_the_zones" {
+  lifecycle {
+    precondition {
+      condition     = alltrue([for s in local.tag_suffixes : anytrue([for z in local.discovery_zone_ids : s == local.zone_names[z] || endswith(s, ".${local.zone_names[z]}")])])
+      error_message = "Every tag_suffixes entry must lie within one of discovery_zone_ids' zones (${join(", ", [for z in local.discovery_zone_ids : local.zone_names[z]])})."
+    }
+  }
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -221,7 +269,8 @@ locals {
     "detail-type" = ["EC2 Instance State-change Notification"]
     # In fleet mode any instance may carry the tag, so every instance's changes are of interest.
     detail = merge(
-      { state = ["running", "stopped", "terminated"] },
+      # stopping and shutting-down: the records go while the instance still holds its address.
+      { state = ["running", "stopping", "stopped", "shutting-down", "terminated"] },
       local.fleet ? {} : { "instance-id" = local.instance_ids },
     )
   }
@@ -241,6 +290,36 @@ locals {
         event_pattern       = jsonencode(local.state_change_pattern)
       }
     },
+    # An address that changes while the instance runs. CloudTrail events reach EventBridge only
+    # from an account with a trail recording management events, best effort: the schedule stays
+    # the safety net. The call may name a network interface or an association instead of the
+    # instance, so the pattern cannot list instances; the function ignores the others.
+    var.ddns_api_call_events ? {
+      api_call = {
+        name                = "${local.name}-ec2-address"
+        description         = "Wakes ${local.name} when an Elastic IP or IPv6 address is associated with or removed from an instance"
+        schedule_expression = null
+        event_pattern = jsonencode({
+          source        = ["aws.ec2"]
+          "detail-type" = ["AWS API Call via CloudTrail"]
+          detail = {
+            eventSource = ["ec2.amazonaws.com"]
+            eventName   = ["AssociateAddress", "DisassociateAddress", "AssignIpv6Addresses", "UnassignIpv6Addresses"]
+          }
+        })
+      }
+    } : {},
+    var.ddns_spot_interruption_events ? {
+      spot_interruption = {
+        name                = "${local.name}-spot-warning"
+        description         = "Wakes ${local.name} two minutes before EC2 interrupts a followed Spot instance"
+        schedule_expression = null
+        event_pattern = jsonencode(merge(
+          { source = ["aws.ec2"], "detail-type" = ["EC2 Spot Instance Interruption Warning"] },
+          local.fleet ? {} : { detail = { "instance-id" = local.instance_ids } },
+        ))
+      }
+    } : {},
     local.fleet ? {
       tag_change = {
         name                = "${local.name}-tag-change"

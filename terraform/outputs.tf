@@ -21,7 +21,7 @@ output "role_arn" {
 }
 
 output "rule_names" {
-  description = "EventBridge rules that invoke the function, by purpose: schedule, state_change and, in fleet mode, tag_change."
+  description = "EventBridge rules that invoke the function, by purpose: schedule, state_change, api_call (with ddns_api_call_events), spot_interruption (with ddns_spot_interruption_events) and, in fleet mode, tag_change."
   value       = { for k, r in aws_cloudwatch_event_rule.this : k => r.name }
 }
 

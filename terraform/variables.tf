@@ -9,9 +9,11 @@
 variable "records" {
   description = <<-EOT
     Record mappings, the same shape as the function's DDNS_RECORDS: each keeps `name` in hosted
-    zone `zone_id` pointed at the public address of `instance_id`. `ttl` defaults to var.ttl and
-    `types` to ["A"]; use ["A", "AAAA"] for IPv6 too. One record (zone, name, type) can follow
-    only one instance. Can be combined with the simple trio (instance_ids, zone_id, record_names).
+    zone `zone_id` pointed at an address of `instance_id`. `ttl` defaults to var.ttl and
+    `types` to ["A"]; use ["A", "AAAA"] for IPv6 too. `address` says which IPv4 the A record
+    holds: "auto" (the default: the public one in a public zone, the private one in a private
+    zone), "public" or "private". One record (zone, name, type) can follow only one instance.
+    Can be combined with the simple trio (instance_ids, zone_id, record_names).
   EOT
   type = list(object({
     instance_id = string
@@ -19,6 +21,7 @@ variable "records" {
     name        = string
     ttl         = optional(number)
     types       = optional(list(string))
+    address     = optional(string)
   }))
   default  = []
   nullable = false
@@ -44,6 +47,10 @@ variable "records" {
   validation {
     condition     = alltrue([for r in var.records : r.types == null || try(length(r.types) > 0 && alltrue([for t in r.types : contains(["A", "AAAA"], t)]), false)])
     error_message = "Every records[].types must be a non-empty list of \"A\" and/or \"AAAA\"."
+  }
+  validation {
+    condition     = alltrue([for r in var.records : r.address == null || contains(["auto", "public", "private"], coalesce(r.address, "auto"))])
+    error_message = "Every records[].address must be \"auto\" (by the zone's type), \"public\" or \"private\"."
   }
 }
 
@@ -154,7 +161,7 @@ variable "tag_key" {
 }
 
 variable "discovery_zone_ids" {
-  description = "Fleet mode: the hosted zones a tag may name records in (DDNS_ZONES). The function refuses names outside them, and the IAM policy grants no other zone."
+  description = "Fleet mode: the hosted zones a tag may name records in (DDNS_ZONES), public or private. The function refuses names outside them, and the IAM policy grants no other zone. A public and a private zone of the same domain make split-horizon: a tagged name goes into both, with the address tag_address picks for each."
   type        = list(string)
   default     = []
   nullable    = false
@@ -204,6 +211,18 @@ variable "tag_allow_wildcards" {
   type        = bool
   default     = false
   nullable    = false
+}
+
+variable "tag_address" {
+  description = "Fleet mode: which IPv4 address tagged names' A records hold (DDNS_TAG_ADDRESS): \"auto\" (by the zone's type: the public address in a public zone, the private one in a private zone), \"public\" or \"private\". AAAA records hold the primary IPv6 in either."
+  type        = string
+  default     = "auto"
+  nullable    = false
+
+  validation {
+    condition     = contains(["auto", "public", "private"], var.tag_address)
+    error_message = "tag_address must be \"auto\" (by the zone's type), \"public\" or \"private\"."
+  }
 }
 
 variable "discovery_record_types" {
@@ -398,6 +417,26 @@ variable "schedule_expression" {
     condition     = can(regex("^(rate\\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\\)|cron\\([^()]+\\))$", var.schedule_expression))
     error_message = "schedule_expression must be rate(N unit) or cron(...), such as \"rate(1 minute)\" or \"rate(5 minutes)\"."
   }
+}
+
+variable "ddns_api_call_events" {
+  description = <<-EOT
+    Add a rule for the EC2 API calls that change a running instance's address (AssociateAddress,
+    DisassociateAddress, AssignIpv6Addresses, UnassignIpv6Addresses: "AWS API Call via
+    CloudTrail"), so that its records follow at once. CloudTrail events reach EventBridge only
+    from an account with a trail recording management events, and AWS delivers them best effort:
+    without a trail the rule never fires, and the schedule stays the safety net.
+  EOT
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "ddns_spot_interruption_events" {
+  description = "Add a rule for EC2 Spot Instance Interruption Warnings, so that a followed Spot instance's records go two minutes before EC2 takes it (as at stopping or shutting-down; DDNS_ON_STOP decides for stop and hibernate). EC2 sends them without any trail."
+  type        = bool
+  default     = true
+  nullable    = false
 }
 
 variable "log_retention_days" {
