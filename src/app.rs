@@ -97,7 +97,7 @@ impl App {
             owner_id(&config, &clients, &env)
         );
         let owner = Owner { id: owner?, legacy: config.legacy_owner.clone() };
-        let zones = learned(&config, zones)?;
+        let zones = zone_types(&config, zones)?;
         check_zones(&config, &zones)?;
         warn_crossed(&config, &zones);
         let (notifier, webhook_unavailable) = match notifier {
@@ -177,6 +177,11 @@ impl App {
         self.first_sweep() || known.read_at.is_none_or(|at| at.elapsed() >= self.config.full_read)
     }
 
+    /// Whether this process knows of any name our markers guard.
+    pub fn knows_any(&self) -> bool {
+        !self.known.lock().expect("not poisoned").names.is_empty()
+    }
+
     /// The names our markers guard, as far as this process knows.
     pub fn known_names(&self) -> Vec<(ZoneId, RecordName)> {
         self.known.lock().expect("not poisoned").names.iter().cloned().collect()
@@ -234,7 +239,7 @@ async fn owner_id(config: &Config, clients: &Clients, env: &Environment) -> Resu
 /// The zones whose type could be learned. An allowed zone of fleet mode must be readable: tags
 /// are placed by its domain. A mapping's zone that cannot be read is taken as public and said
 /// once, so that a zone deleted or mistyped is a problem of its records, not of every record.
-fn learned(config: &Config, zones: Vec<(ZoneId, Result<Zone, String>)>) -> Result<Vec<Zone>, String> {
+fn zone_types(config: &Config, zones: Vec<(ZoneId, Result<Zone, String>)>) -> Result<Vec<Zone>, String> {
     let allowed = |z: &ZoneId| config.discovery.as_ref().is_some_and(|d| d.zones.contains(z));
     let mut out = Vec::new();
     for (id, zone) in zones {

@@ -134,16 +134,14 @@ async fn reconcile(app: &App, trigger: &Trigger, budget: &Budget) -> Reconciled 
         warn!(instance = %r.instance, name = %r.name, "tagged name outside every allowed zone; left to the deployment that serves it");
     }
     // A sweep that wants nothing still reads the names our markers guard, to clean them up.
-    let nothing_known = !scope.full || app.known_names().is_empty();
+    let nothing_known = !scope.full || !app.knows_any();
     if wanted.records.is_empty() && scope.whole_zones.is_empty() && nothing_known {
         let note = match &scope.ids[..] {
             [id] => format!("instance {id} is neither configured nor tagged"),
             _ => "no records to reconcile".to_string(),
         };
         info!(note = %note, "nothing to reconcile");
-        // A sweep that wants nothing and knows nothing of ours has nothing left that could be wrong.
-        let untouched = if scope.full { config.zones() } else { Vec::new() };
-        let coverage = Coverage { full: scope.full, described: true, read: untouched };
+        let coverage = coverage(app, scope.full, Vec::new(), |_| false);
         let refusals = wanted.refusals.iter().map(report::refused).collect();
         return Reconciled { note: Some(note), coverage, outside: wanted.outside, ..Reconciled::failed(refusals) };
     }
@@ -166,11 +164,7 @@ async fn converge(
         wanted.records.iter().map(|d| (&d.zone, &d.name)).chain(known.iter().map(|(z, n)| (z, n))).collect();
     let readings = read::readings(&scope.whole_zones, names.iter().copied());
     let read = read::current(&app.clients, budget, &readings, &*app.env.progress).await;
-    // A sweep looked at every configured zone: where it had nothing to read, nothing of ours is
-    // there that could still be wrong.
-    let untouched = app.config.zones().into_iter().filter(|z| scope.full && !readings.contains_key(z));
-    let coverage =
-        Coverage { full: scope.full, described: true, read: read.readable.iter().cloned().chain(untouched).collect() };
+    let coverage = coverage(app, scope.full, read.readable.clone(), |z| readings.contains_key(z));
     let registry = Registry::read(&read.current, &app.owner);
     let whole: Vec<ZoneId> = scope.whole_zones.iter().filter(|z| read.readable.contains(z)).cloned().collect();
     let by_name: Vec<(ZoneId, RecordName)> =
@@ -247,6 +241,16 @@ async fn look_around(
     let records = desired::wanted(&app.config, &scope.mappings, &seen, &app.zones)
         .at(|z, n| look.names.binary_search(&(z.clone(), n.clone())).is_ok());
     Ok((seen, Wanted { records, ..wanted }))
+}
+
+/// Where an invocation looked: the zones it read and, for a sweep, every configured zone it had
+/// nothing to read in (`asked` says which it asked for), since nothing of ours is there that
+/// could still be wrong.
+fn coverage(app: &App, full: bool, mut read: Vec<ZoneId>, asked: impl Fn(&ZoneId) -> bool) -> Coverage {
+    if full {
+        read.extend(app.config.zones().into_iter().filter(|z| !asked(z)));
+    }
+    Coverage { full, described: true, read }
 }
 
 /// An event this function does not handle: logged, counted, and answered with an error.

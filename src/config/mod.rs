@@ -11,7 +11,7 @@ use crate::names::{InstanceId, RecordName, RecordType, ZoneId};
 
 mod webhook;
 
-pub use webhook::{MIN_SECRET_CHARS, Secret, Source, WebhookFormat, WebhookSettings, WebhookUrl, parse_secret};
+pub use webhook::{Secret, Source, WebhookFormat, WebhookSettings, WebhookUrl, parse_secret};
 
 pub const DEFAULT_TTL: u32 = 60;
 pub const MAX_TTL: u32 = 86_400;
