@@ -11,9 +11,10 @@ use tracing::warn;
 
 use crate::app::{App, IncidentState};
 use crate::budget::Budget;
+use crate::config::AlertOn;
 use crate::event::Trigger;
 use crate::incidents::{Coverage, Incidents, Step};
-use crate::notify::Alert;
+use crate::notify::{Alert, AlertKind};
 use crate::report::Answer;
 use crate::ssm;
 
@@ -46,7 +47,9 @@ pub async fn alert(
             Err(()) => store_failures += 1,
         }
     }
-    let alert = Alert::of(&answer, &step.alerting, trigger, account, app.env.region.clone(), app.env.function.clone());
+    let alert = Alert::of(&answer, &step.alerting, trigger, account, app.env.region.clone(), app.env.function.clone())
+        // Under DDNS_ALERT_ON=problems, records that merely changed alert nobody.
+        .filter(|a| app.config.alert_on == AlertOn::All || a.event != AlertKind::Changed);
     let delivered = match (&app.notifier, alert) {
         (Some(notifier), Some(alert)) => {
             let delivery = notifier.send(&alert, budget).await;

@@ -9,12 +9,16 @@ use aws_config::Region;
 use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use aws_config::retry::RetryConfig;
 use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
+use aws_config::sts::AssumeRoleProvider;
 use aws_config::timeout::TimeoutConfig;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
+
+use crate::config::Config;
+use crate::names::Place;
 
 /// Counts every HTTP attempt the SDK clients make, retries included.
 #[derive(Clone, Debug, Default)]
@@ -44,7 +48,10 @@ impl Intercept for CallCounter {
 
 #[derive(Clone, Debug)]
 pub struct Clients {
+    /// EC2 in the function's own account and region.
     pub ec2: aws_sdk_ec2::Client,
+    /// EC2 in each target's account and region (DDNS_TARGETS), through the role it names.
+    pub targets: Vec<(Place, aws_sdk_ec2::Client)>,
     pub route53: aws_sdk_route53::Client,
     pub ssm: aws_sdk_ssm::Client,
     /// Asks which account the credentials belong to, when the owner id is made from it.
@@ -96,10 +103,59 @@ impl Clients {
         let calls = CallCounter::default();
         Self {
             ec2: aws_sdk_ec2::Client::from_conf(ec2.interceptor(calls.clone()).build()),
+            targets: Vec::new(),
             route53: aws_sdk_route53::Client::from_conf(route53.interceptor(calls.clone()).build()),
             ssm: aws_sdk_ssm::Client::from_conf(ssm.interceptor(calls.clone()).build()),
             sts: aws_sdk_sts::Client::from_conf(sts.interceptor(calls.clone()).build()),
             calls,
         }
+    }
+
+    /// These clients, reaching further as `config` says: an EC2 client per target, with the
+    /// credentials of the role it names (assumed through STS when first needed, and again
+    /// before they expire), and Route53 through DDNS_ROUTE53_ROLE_ARN when it is set. No call
+    /// is made here.
+    pub async fn reaching(mut self, sdk: &aws_config::SdkConfig, config: &Config) -> Self {
+        let session = "dynamic-dns-updater";
+        let assume = |role: &str, external_id: Option<&String>| {
+            let builder = AssumeRoleProvider::builder(role).session_name(session).configure(sdk);
+            match external_id {
+                Some(id) => builder.external_id(id),
+                None => builder,
+            }
+            .build()
+        };
+        for target in &config.targets {
+            let Place::Target { region, .. } = &target.place else { continue };
+            let credentials = assume(&target.role_arn, target.external_id.as_ref()).await;
+            let conf = aws_sdk_ec2::config::Builder::from(sdk)
+                .region(Region::new(region.clone()))
+                .credentials_provider(credentials)
+                .interceptor(self.calls.clone())
+                .build();
+            self.targets.push((target.place.clone(), aws_sdk_ec2::Client::from_conf(conf)));
+        }
+        if let Some(role) = &config.route53_role {
+            let credentials = assume(role, None).await;
+            let conf = aws_sdk_route53::config::Builder::from(sdk)
+                .credentials_provider(credentials)
+                .interceptor(self.calls.clone())
+                .build();
+            self.route53 = aws_sdk_route53::Client::from_conf(conf);
+        }
+        self
+    }
+
+    /// The EC2 client for instances in `place`, if it is followed.
+    pub fn ec2_in(&self, place: &Place) -> Option<&aws_sdk_ec2::Client> {
+        match place {
+            Place::Home => Some(&self.ec2),
+            other => self.targets.iter().find(|(p, _)| p == other).map(|(_, c)| c),
+        }
+    }
+
+    /// Every place whose instances are followed, the function's own first.
+    pub fn places(&self) -> Vec<Place> {
+        std::iter::once(Place::Home).chain(self.targets.iter().map(|(p, _)| p.clone())).collect()
     }
 }

@@ -1,8 +1,9 @@
-//! Config + described instances -> the records that should exist, from explicit mappings and
-//! from instances' name tags, and the tagged names refused. Pure: the caller does the
-//! DescribeInstances and passes what it found.
+//! Config + described instances -> the records that should exist, from explicit mappings, from
+//! instances' name tags and from their group tags, and the tagged names refused. Pure: the
+//! caller does the DescribeInstances and passes what it found.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 
 use crate::config::{Config, Discovery, Mapping, OnStop};
 use crate::instance::{Instance, InstanceState, Instances};
@@ -11,8 +12,8 @@ use crate::names::{InstanceId, RecordName, RecordType, Zone, ZoneId};
 /// The wanted state of one record.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Want {
-    /// The record should hold exactly this address.
-    Address { value: String, ttl: u32 },
+    /// The record should hold exactly these addresses (one, but for a group), sorted.
+    Address { values: Vec<String>, ttl: u32 },
     /// The record should not exist; the reason is for people.
     Absent { reason: String },
     /// Whatever exists stays as it is.
@@ -24,7 +25,10 @@ pub struct Desired {
     pub zone: ZoneId,
     pub name: RecordName,
     pub rtype: RecordType,
+    /// The instance whose address it holds; for a group name, [`InstanceId::group`].
     pub instance: InstanceId,
+    /// A group name's members, whose running ones' addresses it holds; empty for one instance.
+    pub members: Vec<InstanceId>,
     pub want: Want,
     /// Found through a tag rather than listed by the operator: may only touch records it owns,
     /// and shares the name with every other instance whose tag names it until the registry
@@ -58,13 +62,23 @@ pub struct Refusal {
     pub reason: String,
 }
 
-/// What an invocation wants: the records, the tagged names refused, and the tagged names that
-/// lie outside every allowed zone (another deployment's business, not a problem of this one).
+/// What an invocation wants: the records, the tagged names refused, the tagged names that lie
+/// outside every allowed zone (another deployment's business, not a problem of this one), and
+/// the groups with more running members than DDNS_GROUP_MAX lets their records hold.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Wanted {
     pub records: Vec<Desired>,
     pub refusals: Vec<Refusal>,
     pub outside: Vec<Refusal>,
+    pub capped: Vec<Capped>,
+}
+
+/// A group whose record holds only the first `max` of its `running` members, by instance id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Capped {
+    pub name: RecordName,
+    pub running: usize,
+    pub max: usize,
 }
 
 impl Wanted {
@@ -82,15 +96,25 @@ impl Wanted {
 /// The records `mappings` and, in fleet mode, the tagged instances want; `zones` are the
 /// configured zones as learned at start-up (their type picks the address).
 pub fn wanted(config: &Config, mappings: &[&Mapping], instances: &Instances, zones: &[Zone]) -> Wanted {
-    let mapped = desired(mappings, instances, config.on_stop, zones);
+    let rules = Rules { ttl: config.default_ttl, on_stop: config.on_stop, group_max: config.group_max };
+    let (mapped, capped) = desired(mappings, instances, &rules, zones);
     let mut wanted = match &config.discovery {
-        Some(discovery) => {
-            discovered(instances, discovery, zones, &config.mappings, config.default_ttl, config.on_stop)
-        }
+        Some(discovery) => discovered(instances, discovery, zones, &config.mappings, &rules),
         None => Wanted::default(),
     };
     wanted.records.splice(0..0, mapped);
+    wanted.capped.splice(0..0, capped);
     wanted
+}
+
+/// The settings the wanted records follow besides the mappings' own.
+#[derive(Clone, Copy, Debug)]
+pub struct Rules {
+    /// Tagged names' TTL (DDNS_TTL).
+    pub ttl: u32,
+    pub on_stop: OnStop,
+    /// How many addresses a group's record holds at most (DDNS_GROUP_MAX).
+    pub group_max: usize,
 }
 
 /// Whether an instance that just started shows every address its records need: a `running`
@@ -101,96 +125,201 @@ pub fn ready(config: &Config, id: &InstanceId, instances: &Instances, zones: &[Z
         return true;
     }
     let private = |zone: &ZoneId| zones.iter().any(|z| &z.id == zone && z.private);
-    let mapped = config.mappings.iter().filter(|m| &m.instance == id);
+    let mapped = config.mappings.iter().filter(|m| m.follows(id));
     let mapped = mapped.flat_map(|m| m.types.iter().map(|t| (*t, m.address.private_in(private(&m.zone)))));
     // A tagged name may go to any allowed zone: every kind of address they call for.
     let tagged = config
         .discovery
         .iter()
-        .filter(|_| instance.name_tag.is_some())
+        .filter(|_| instance.name_tag.is_some() || instance.group_tag.is_some())
         .flat_map(|d| d.zones.iter().flat_map(|z| d.types.iter().map(|t| (*t, d.address.private_in(private(z))))));
     mapped.chain(tagged).all(|(t, private)| instance.address(t, private).is_some())
 }
 
-/// Computes the wanted records for `mappings`, given the instances EC2 returned.
-/// An instance EC2 no longer knows is treated as terminated.
-pub fn desired(mappings: &[&Mapping], instances: &Instances, on_stop: OnStop, zones: &[Zone]) -> Vec<Desired> {
-    let mut out = Vec::new();
+/// Computes the wanted records for `mappings`, given the instances EC2 returned, and the static
+/// groups capped. An instance EC2 no longer knows is treated as terminated.
+pub fn desired(
+    mappings: &[&Mapping],
+    instances: &Instances,
+    rules: &Rules,
+    zones: &[Zone],
+) -> (Vec<Desired>, Vec<Capped>) {
+    let (mut out, mut capped) = (Vec::new(), Vec::new());
     for m in mappings {
-        let instance = instances.get(&m.instance);
         let private = m.address.private_in(zones.iter().any(|z| z.id == m.zone && z.private));
+        let members: Vec<&Instance> = m.members.iter().filter_map(|id| instances.get(id)).collect();
         for &rtype in &m.types {
-            let want = want_for(instance, rtype, private, m.ttl, on_stop);
+            let want = if m.members.is_empty() {
+                want_for(instances.get(&m.instance), rtype, private, m.ttl, rules.on_stop)
+            } else {
+                let (want, running) = group_want(&members, rtype, private, m.ttl, rules.group_max);
+                if running > rules.group_max && rtype == m.types[0] {
+                    capped.push(Capped { name: m.name.clone(), running, max: rules.group_max });
+                }
+                want
+            };
             out.push(Desired {
                 zone: m.zone.clone(),
                 name: m.name.clone(),
                 rtype,
                 instance: m.instance.clone(),
+                members: m.members.clone(),
                 want,
                 discovered: None,
             });
         }
     }
-    out
+    (out, capped)
 }
 
-/// Computes the wanted records of tagged instances. Each name goes to every allowed zone whose
-/// domain is its longest suffix (a public and a private one for split-horizon); a name an
-/// explicit mapping lists in a zone is left to that mapping there.
+/// What a group name's record of `rtype` wants: the addresses of its running members, of the
+/// lowest instance ids when more than `max` run, sorted; absent when none runs. Also how many run
+/// with such an address.
+fn group_want(members: &[&Instance], rtype: RecordType, private: bool, ttl: u32, max: usize) -> (Want, usize) {
+    let mut members: Vec<&&Instance> = members.iter().filter(|i| i.state == InstanceState::Running).collect();
+    members.sort_by(|a, b| a.id.cmp(&b.id));
+    let addresses: Vec<String> = members.iter().filter_map(|i| i.address(rtype, private)).collect();
+    let running = addresses.len();
+    let mut values: Vec<String> = addresses.into_iter().take(max).collect();
+    values.sort_by_key(|v| (v.parse::<IpAddr>().ok(), v.clone()));
+    values.dedup();
+    if values.is_empty() {
+        let reason = format!("no member of the group is running with a {} address", family(rtype, private));
+        return (Want::Absent { reason }, running);
+    }
+    (Want::Address { values, ttl }, running)
+}
+
+/// A tag's value with its placeholders filled in for `instance`: `{id}` is its id, `{az}` its
+/// availability zone. Any other placeholder is refused, naming it.
+pub fn expand(raw: &str, instance: &Instance) -> Result<String, String> {
+    if !raw.contains(['{', '}']) {
+        return Ok(raw.to_string());
+    }
+    let mut out = String::new();
+    let mut rest = raw;
+    while let Some(open) = rest.find(['{', '}']) {
+        out.push_str(&rest[..open]);
+        if rest[open..].starts_with('}') {
+            return Err("a \"}\" with no \"{\" before it; placeholders are {id} and {az}".into());
+        }
+        let Some(close) = rest[open..].find('}') else {
+            return Err("a \"{\" with no \"}\" after it; placeholders are {id} and {az}".into());
+        };
+        let placeholder = &rest[open..open + close + 1];
+        match placeholder {
+            "{id}" => out.push_str(instance.id.as_str()),
+            "{az}" => match &instance.az {
+                Some(az) => out.push_str(az),
+                None => return Err("{az}: EC2 did not say the instance's availability zone".into()),
+            },
+            other => return Err(format!("unknown placeholder {other}; only {{id}} and {{az}} are filled in")),
+        }
+        rest = &rest[open + close + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Computes the wanted records of tagged instances: each name an instance's name tag gives, and
+/// each group name its group tag gives. A name goes to every allowed zone whose domain is its
+/// longest suffix (a public and a private one for split-horizon); a name an explicit mapping of
+/// the same kind lists in a zone is left to that mapping there.
 pub fn discovered(
     instances: &Instances,
     discovery: &Discovery,
     zones: &[Zone],
     explicit: &[Mapping],
-    ttl: u32,
-    on_stop: OnStop,
+    rules: &Rules,
 ) -> Wanted {
+    // The instances whose name tag names a name, and those whose group tag does.
     let mut claims: HashMap<(&Zone, RecordName), Vec<&Instance>> = HashMap::new();
+    let mut groups: HashMap<(&Zone, RecordName), Vec<&Instance>> = HashMap::new();
     let (mut refusals, mut outside) = (Vec::new(), Vec::new());
     let mut sorted: Vec<&Instance> = instances.values().collect();
     sorted.sort_by(|a, b| a.id.cmp(&b.id));
     for instance in sorted {
-        let Some(tag) = &instance.name_tag else { continue };
-        for raw in tag.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-            let refusal = |reason| Refusal { instance: instance.id.clone(), name: raw.to_string(), reason };
-            let (placed, name) = match place(raw, discovery, zones) {
-                Ok(placed) => placed,
-                Err(Unplaced::Refused(reason)) => {
-                    refusals.push(refusal(reason));
-                    continue;
-                }
-                Err(Unplaced::Outside) => {
-                    outside.push(refusal("outside every allowed zone (DDNS_ZONES)".into()));
-                    continue;
-                }
-            };
-            for zone in placed {
-                if explicit.iter().any(|m| m.name == name && m.zone == zone.id) {
-                    continue;
-                }
-                let claimants = claims.entry((zone, name.clone())).or_default();
-                if !claimants.iter().any(|i| i.id == instance.id) {
-                    claimants.push(instance);
+        for (tag, group) in [(&instance.name_tag, false), (&instance.group_tag, true)] {
+            let Some(tag) = tag else { continue };
+            for raw in tag.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+                let refusal =
+                    |name: &str, reason| Refusal { instance: instance.id.clone(), name: name.to_string(), reason };
+                let expanded = match expand(raw, instance) {
+                    Ok(name) => name,
+                    Err(reason) => {
+                        refusals.push(refusal(raw, reason));
+                        continue;
+                    }
+                };
+                let (placed, name) = match place(&expanded, discovery, zones) {
+                    Ok(placed) => placed,
+                    Err(Unplaced::Refused(reason)) => {
+                        refusals.push(refusal(&expanded, reason));
+                        continue;
+                    }
+                    Err(Unplaced::Outside) => {
+                        outside.push(refusal(&expanded, "outside every allowed zone (DDNS_ZONES)".into()));
+                        continue;
+                    }
+                };
+                for zone in placed {
+                    let mapped = |m: &Mapping| m.name == name && m.zone == zone.id && m.members.is_empty() != group;
+                    if explicit.iter().any(mapped) {
+                        continue;
+                    }
+                    let claimants =
+                        if group { &mut groups } else { &mut claims }.entry((zone, name.clone())).or_default();
+                    if !claimants.iter().any(|i| i.id == instance.id) {
+                        claimants.push(instance);
+                    }
                 }
             }
         }
     }
     // Every instance naming a name is a candidate for it; the registry settles who holds it.
     let mut out = Vec::new();
-    let mut keys: Vec<_> = claims.into_iter().collect();
-    keys.sort_by(|a, b| (&a.0.0.id, &a.0.1).cmp(&(&b.0.0.id, &b.0.1)));
-    for ((zone, name), claimants) in keys {
+    for ((zone, name), claimants) in sorted_by_name(claims) {
         let private = discovery.address.private_in(zone.private);
         for instance in claimants {
-            let claimant = Some(Claimant::of(instance, on_stop));
+            let claimant = Some(Claimant::of(instance, rules.on_stop));
             for &rtype in &discovery.types {
-                let want = want_for(Some(instance), rtype, private, ttl, on_stop);
+                let want = want_for(Some(instance), rtype, private, rules.ttl, rules.on_stop);
                 let (zone, name, id) = (zone.id.clone(), name.clone(), instance.id.clone());
-                out.push(Desired { zone, name, rtype, instance: id, want, discovered: claimant });
+                out.push(Desired { zone, name, rtype, instance: id, members: Vec::new(), want, discovered: claimant });
             }
         }
     }
-    Wanted { records: out, refusals, outside }
+    // A group name holds the addresses of all its running members at once.
+    let mut capped = Vec::new();
+    for ((zone, name), members) in sorted_by_name(groups) {
+        let private = discovery.address.private_in(zone.private);
+        let ids: Vec<InstanceId> = members.iter().map(|i| i.id.clone()).collect();
+        let mut most = 0;
+        for &rtype in &discovery.types {
+            let (want, running) = group_want(&members, rtype, private, rules.ttl, rules.group_max);
+            most = most.max(running);
+            out.push(Desired {
+                zone: zone.id.clone(),
+                name: name.clone(),
+                rtype,
+                instance: InstanceId::group(),
+                members: ids.clone(),
+                want,
+                discovered: Some(Claimant { claims: true, launched: None }),
+            });
+        }
+        if most > rules.group_max {
+            capped.push(Capped { name, running: most, max: rules.group_max });
+        }
+    }
+    Wanted { records: out, refusals, outside, capped }
+}
+
+/// Claims on names, in the order of zone and name.
+fn sorted_by_name<T>(claims: HashMap<(&Zone, RecordName), T>) -> Vec<((&Zone, RecordName), T)> {
+    let mut sorted: Vec<_> = claims.into_iter().collect();
+    sorted.sort_by(|a, b| (&a.0.0.id, &a.0.1).cmp(&(&b.0.0.id, &b.0.1)));
+    sorted
 }
 
 /// Why a tagged name gets no zone.
@@ -241,7 +370,7 @@ fn want_for(instance: Option<&Instance>, rtype: RecordType, private: bool, ttl: 
     };
     match (instance.state, instance.address(rtype, private)) {
         (state, _) if state.is_gone() => Want::Absent { reason: format!("instance is {state}") },
-        (InstanceState::Running | InstanceState::Pending, Some(value)) => Want::Address { value, ttl },
+        (InstanceState::Running | InstanceState::Pending, Some(value)) => Want::Address { values: vec![value], ttl },
         (InstanceState::Running, None) => gone(format!("instance has no {} address", family(rtype, private))),
         (InstanceState::Pending, None) => Want::Leave { reason: "instance is starting".into() },
         (state, _) => gone(format!("instance is {state}")),
@@ -265,6 +394,7 @@ mod tests {
     fn mapping(types: Vec<RecordType>) -> Mapping {
         Mapping {
             instance: InstanceId::parse("i-12345678").unwrap(),
+            members: Vec::new(),
             zone: ZoneId::parse("Z1").unwrap(),
             name: RecordName::parse("app.example.com").unwrap(),
             ttl: 60,
@@ -282,13 +412,15 @@ mod tests {
             private_ipv4: Some("10.0.0.5".parse().unwrap()),
             ipv6: v6.map(|s| s.parse().unwrap()),
             name_tag: None,
+            group_tag: None,
+            az: None,
             launched: None,
         };
         HashMap::from([(id, i)])
     }
 
     fn wants(m: &Mapping, instances: &Instances, on_stop: OnStop) -> Vec<Want> {
-        desired(&[m], instances, on_stop, &[]).into_iter().map(|d| d.want).collect()
+        desired(&[m], instances, &rules(on_stop), &[]).0.into_iter().map(|d| d.want).collect()
     }
 
     type Case = (&'static str, Vec<RecordType>, Instances, OnStop, Vec<Want>);
@@ -296,7 +428,7 @@ mod tests {
     #[test]
     fn table() {
         use RecordType::*;
-        let addr = |v: &str| Want::Address { value: v.into(), ttl: 60 };
+        let addr = |v: &str| Want::Address { values: vec![v.into()], ttl: 60 };
         let absent = |r: &str| Want::Absent { reason: r.into() };
         let leave = |r: &str| Want::Leave { reason: r.into() };
         let cases: Vec<Case> = vec![
@@ -398,9 +530,11 @@ mod address_tests {
             private_ipv4: (state != "terminated").then(|| "10.0.0.5".parse().unwrap()),
             ipv6: (state == "running").then(|| "2600::1".parse().unwrap()),
             name_tag: None,
+            group_tag: None,
+            az: None,
             launched: None,
         };
-        let addr = |v: &str| Want::Address { value: v.into(), ttl: 60 };
+        let addr = |v: &str| Want::Address { values: vec![v.into()], ttl: 60 };
         let absent = |r: &str| Want::Absent { reason: r.into() };
         let leave = |r: &str| Want::Leave { reason: r.into() };
         // (private zone, address, state, on_stop, A, AAAA)
@@ -434,6 +568,7 @@ mod address_tests {
         for (private, address, state, on_stop, a, aaaa) in cases {
             let m = Mapping {
                 instance: id.clone(),
+                members: Vec::new(),
                 zone: ZoneId::parse("Z1").unwrap(),
                 name: RecordName::parse("app.example.com").unwrap(),
                 ttl: 60,
@@ -442,23 +577,26 @@ mod address_tests {
             };
             let instances = HashMap::from([(id.clone(), instance(state))]);
             let wants: Vec<Want> =
-                desired(&[&m], &instances, on_stop, &zones(private)).into_iter().map(|d| d.want).collect();
+                desired(&[&m], &instances, &rules(on_stop), &zones(private)).0.into_iter().map(|d| d.want).collect();
             assert_eq!(wants, [a, aaaa], "private zone {private}, {address:?}, {state}, {on_stop:?}");
         }
         let mut stopped_v4 = instance("running");
         stopped_v4.private_ipv4 = None;
         let m = Mapping {
             instance: id.clone(),
+            members: Vec::new(),
             zone: ZoneId::parse("Z1").unwrap(),
             name: RecordName::parse("app.example.com").unwrap(),
             ttl: 60,
             types: vec![RecordType::A],
             address: Auto,
         };
-        let wants: Vec<Want> = desired(&[&m], &HashMap::from([(id.clone(), stopped_v4)]), OnStop::Delete, &zones(true))
-            .into_iter()
-            .map(|d| d.want)
-            .collect();
+        let wants: Vec<Want> =
+            desired(&[&m], &HashMap::from([(id.clone(), stopped_v4)]), &rules(OnStop::Delete), &zones(true))
+                .0
+                .into_iter()
+                .map(|d| d.want)
+                .collect();
         assert_eq!(wants, [absent("instance has no private IPv4 address")]);
     }
 }
@@ -476,7 +614,8 @@ mod ready_tests {
         .unwrap();
         c.mappings[0].types = types.to_vec();
         c.discovery = tag_types.map(|t| Discovery {
-            tag_key: "ddns:name".into(),
+            tag_key: Some("ddns:name".into()),
+            group_key: Some("ddns:group".into()),
             types: t.to_vec(),
             zones: vec![ZoneId::parse("Z1").unwrap()],
             suffixes: vec![],
@@ -495,6 +634,8 @@ mod ready_tests {
             private_ipv4: Some("10.0.0.5".parse().unwrap()),
             ipv6: v6.then(|| "2600::1".parse().unwrap()),
             name_tag: tag.then(|| "t.example.com".into()),
+            group_tag: None,
+            az: None,
             launched: None,
         };
         HashMap::from([(id, i)])
@@ -537,6 +678,8 @@ mod discovery_tests {
             private_ipv4: Some("10.0.0.5".parse().unwrap()),
             ipv6: None,
             name_tag: tag.map(str::to_string),
+            group_tag: None,
+            az: Some("eu-west-1a".into()),
             launched: None,
         }
     }
@@ -548,7 +691,8 @@ mod discovery_tests {
 
     fn discovery(allowed: &[&str]) -> Discovery {
         Discovery {
-            tag_key: "ddns:name".into(),
+            tag_key: Some("ddns:name".into()),
+            group_key: Some("ddns:group".into()),
             types: vec![RecordType::A],
             zones: allowed.iter().map(|z| ZoneId::parse(z).unwrap()).collect(),
             suffixes: vec![],
@@ -569,7 +713,7 @@ mod discovery_tests {
 
     fn run_all(instances: Vec<Instance>, allowed: &[&str], explicit: &[Mapping], on_stop: OnStop) -> Wanted {
         let map = instances.into_iter().map(|i| (i.id.clone(), i)).collect();
-        discovered(&map, &discovery(allowed), &zones(), explicit, 60, on_stop)
+        discovered(&map, &discovery(allowed), &zones(), explicit, &rules(on_stop))
     }
 
     #[test]
@@ -599,7 +743,7 @@ mod discovery_tests {
         let tag = "example.com,*.example.com,login.example.com,a.dyn.example.com,*.dyn.example.com,dyn.example.com";
         let outcome = |d: &Discovery| {
             let instances = [(id_of("i-00000001"), tagged("i-00000001", "running", Some(tag)))].into_iter().collect();
-            let w = discovered(&instances, d, &zones(), &[], 60, OnStop::Delete);
+            let w = discovered(&instances, d, &zones(), &[], &super::rules(OnStop::Delete));
             let placed: Vec<String> = w.records.iter().map(|d| d.name.display()).collect();
             let refused: Vec<String> = w.refusals.iter().map(|r| format!("{}: {}", r.name, r.reason)).collect();
             (placed, refused)
@@ -660,6 +804,7 @@ mod discovery_tests {
     fn an_explicit_mapping_wins_its_name() {
         let explicit = [Mapping {
             instance: InstanceId::parse("i-00000009").unwrap(),
+            members: Vec::new(),
             zone: ZoneId::parse("ZCOM").unwrap(),
             name: RecordName::parse("a.example.com").unwrap(),
             ttl: 60,
@@ -703,6 +848,114 @@ mod discovery_tests {
         assert!(r.is_empty(), "sharing a name is for the registry to settle: {r:?}");
     }
 
+    fn member(id: &str, state: &str, ip: &str, group: &str) -> Instance {
+        Instance {
+            ipv4: (state == "running").then(|| ip.parse().unwrap()),
+            group_tag: Some(group.into()),
+            ..tagged(id, state, None)
+        }
+    }
+
+    fn group_of(instances: Vec<Instance>, max: usize) -> Wanted {
+        let map = instances.into_iter().map(|i| (i.id.clone(), i)).collect();
+        discovered(
+            &map,
+            &discovery(&["ZCOM"]),
+            &zones(),
+            &[],
+            &Rules { group_max: max, ..super::rules(OnStop::Delete) },
+        )
+    }
+
+    #[test]
+    fn a_group_name_holds_its_running_members_addresses_in_any_order_they_come() {
+        let members = vec![
+            member("i-00000003", "running", "3.0.0.30", "web.example.com"),
+            member("i-00000001", "running", "3.0.0.4", "web.example.com, all.example.com"),
+            member("i-00000002", "stopped", "3.0.0.2", "web.example.com"),
+            member("i-00000004", "pending", "3.0.0.5", "web.example.com"),
+        ];
+        let w = group_of(members.clone(), 8);
+        let web: Vec<&Desired> = w.records.iter().filter(|d| d.name.display() == "web.example.com").collect();
+        assert_eq!(web.len(), 1, "one record set per type");
+        assert!(web[0].instance.is_group());
+        assert_eq!(
+            web[0].want,
+            Want::Address { values: vec!["3.0.0.4".into(), "3.0.0.30".into()], ttl: 60 },
+            "sorted as addresses"
+        );
+        assert_eq!(web[0].members.len(), 4, "every member carrying the tag, running or not");
+        let all: Vec<&Desired> = w.records.iter().filter(|d| d.name.display() == "all.example.com").collect();
+        assert_eq!(all[0].want, Want::Address { values: vec!["3.0.0.4".into()], ttl: 60 });
+        // Any order of the instances gives the same records.
+        for rotation in 1..members.len() {
+            let mut turned = members.clone();
+            turned.rotate_left(rotation);
+            assert_eq!(group_of(turned, 8), w, "rotated by {rotation}");
+        }
+        // No member running: the record goes.
+        let w = group_of(vec![member("i-00000002", "stopped", "3.0.0.2", "web.example.com")], 8);
+        assert!(matches!(&w.records[0].want, Want::Absent { reason } if reason.contains("no member")), "{w:?}");
+        assert!(w.capped.is_empty());
+    }
+
+    #[test]
+    fn a_group_holds_the_lowest_ids_addresses_up_to_the_cap() {
+        let members: Vec<Instance> = (1..=5)
+            .map(|i| member(&format!("i-0000000{i}"), "running", &format!("3.0.0.{}", 10 - i), "web.example.com"))
+            .collect();
+        let w = group_of(members, 2);
+        assert_eq!(w.records[0].want, Want::Address { values: vec!["3.0.0.8".into(), "3.0.0.9".into()], ttl: 60 });
+        assert_eq!(w.capped, [Capped { name: RecordName::parse("web.example.com").unwrap(), running: 5, max: 2 }]);
+    }
+
+    #[test]
+    fn a_name_tag_and_a_group_tag_on_one_name_both_go_to_the_registry() {
+        let mut both = member("i-00000001", "running", "3.0.0.1", "web.example.com");
+        both.name_tag = Some("web.example.com".into());
+        let w = group_of(vec![both], 8);
+        let holders: Vec<bool> = w.records.iter().map(|d| d.instance.is_group()).collect();
+        assert_eq!(holders, [false, true], "the registry refuses the clash");
+    }
+
+    #[test]
+    fn templates_fill_in_the_id_and_the_zone_and_refuse_anything_else() {
+        let i = tagged("i-0123456789abcdef0", "running", None);
+        for (raw, want) in [
+            ("{id}.nodes.example.com", Ok("i-0123456789abcdef0.nodes.example.com")),
+            ("{az}.{id}.example.com", Ok("eu-west-1a.i-0123456789abcdef0.example.com")),
+            ("web.example.com", Ok("web.example.com")),
+            ("{name}.example.com", Err("unknown placeholder {name}; only {id} and {az} are filled in")),
+            ("{ID}.example.com", Err("unknown placeholder {ID}; only {id} and {az} are filled in")),
+            ("{}.example.com", Err("unknown placeholder {}; only {id} and {az} are filled in")),
+            ("{id.example.com", Err("a \"{\" with no \"}\" after it; placeholders are {id} and {az}")),
+            ("id}.example.com", Err("a \"}\" with no \"{\" before it; placeholders are {id} and {az}")),
+        ] {
+            assert_eq!(expand(raw, &i).as_deref(), want.map_err(str::to_string).as_deref(), "{raw}");
+        }
+        let nowhere = Instance { az: None, ..i };
+        assert!(expand("{az}.example.com", &nowhere).unwrap_err().contains("availability zone"));
+    }
+
+    #[test]
+    fn a_templates_result_keeps_the_name_rules() {
+        let w = run_all(
+            vec![tagged(
+                "i-00000001",
+                "running",
+                Some("{id}.example.com, {id}, *.{id}.example.com, {id}..example.com"),
+            )],
+            &["ZCOM"],
+            &[],
+            OnStop::Delete,
+        );
+        let placed: Vec<String> = w.records.iter().map(|d| d.name.display()).collect();
+        assert_eq!(placed, ["i-00000001.example.com"]);
+        let refused: Vec<&str> = w.refusals.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(refused, ["i-00000001", "*.i-00000001.example.com", "i-00000001..example.com"], "{:?}", w.refusals);
+        assert!(w.refusals[0].reason.contains("not a fully qualified name"), "{:?}", w.refusals);
+    }
+
     #[test]
     fn who_still_claims_a_name() {
         for (state, on_stop, claims) in [
@@ -731,4 +984,9 @@ mod discovery_tests {
             assert_eq!(matches!(d[0].want, Want::Absent { .. }), absent, "{state} {on_stop:?}");
         }
     }
+}
+
+#[cfg(test)]
+fn rules(on_stop: OnStop) -> Rules {
+    Rules { ttl: 60, on_stop, group_max: crate::config::DEFAULT_GROUP_MAX }
 }

@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::instance::InstanceState;
-use crate::names::InstanceId;
+use crate::names::{InstanceId, Place};
 
 const STATE_CHANGE: &str = "EC2 Instance State-change Notification";
 const SCHEDULED: &str = "Scheduled Event";
@@ -94,6 +94,33 @@ pub enum Trigger {
 }
 
 impl Trigger {
+    /// Whether it is about one instance, in the account and region the event comes from.
+    pub fn is_about_an_instance(&self) -> bool {
+        matches!(
+            self,
+            Trigger::StateChange { .. }
+                | Trigger::TagChange { .. }
+                | Trigger::SpotWarning { .. }
+                | Trigger::AddressChange { target: AddressTarget::Instance(_) | AddressTarget::Interface(_), .. }
+        )
+    }
+
+    /// The same trigger about instances in `place`: an event from a target's account and
+    /// region is about its instances there.
+    pub fn at(self, place: &Place) -> Self {
+        match self {
+            Trigger::StateChange { instance, state } => Trigger::StateChange { instance: instance.at(place), state },
+            Trigger::TagChange { instance, changed_keys } => {
+                Trigger::TagChange { instance: instance.at(place), changed_keys }
+            }
+            Trigger::SpotWarning { instance, action } => Trigger::SpotWarning { instance: instance.at(place), action },
+            Trigger::AddressChange { target: AddressTarget::Instance(instance), cause } => {
+                Trigger::AddressChange { target: AddressTarget::Instance(instance.at(place)), cause }
+            }
+            other => other,
+        }
+    }
+
     /// A short label for logs, alerts and the response.
     pub fn label(&self) -> String {
         match self {
@@ -314,7 +341,7 @@ fn parse_manual(payload: &Value) -> Result<Trigger, String> {
         "reconcile" => {
             let instance_ids = manual
                 .instance_ids
-                .map(|ids| ids.iter().map(|id| InstanceId::parse(id)).collect::<Result<Vec<_>, _>>())
+                .map(|ids| ids.iter().map(|id| manual_id(id)).collect::<Result<Vec<_>, _>>())
                 .transpose()
                 .map_err(|e| format!("instance_ids: {e}"))?;
             Ok(Trigger::Manual { instance_ids, dry_run: manual.dry_run, force: manual.force })
@@ -348,6 +375,16 @@ fn kind(v: &Value) -> &'static str {
 fn describe(v: &Value) -> String {
     let text = v.to_string();
     if text.chars().count() > 200 { format!("{}…", text.chars().take(200).collect::<String>()) } else { text }
+}
+
+/// An instance id an operator names: the function's own (`i-…`), or a target's, qualified by
+/// its account and region (`111122223333/eu-west-1/i-…`).
+fn manual_id(id: &str) -> Result<InstanceId, String> {
+    InstanceId::holder(id.trim()).filter(|i| !i.is_group()).ok_or_else(|| {
+        format!(
+            "{id:?} is not an instance id (expected i- and 8 or 17 hex digits, or account/region/i-… for a target's)"
+        )
+    })
 }
 
 #[cfg(test)]

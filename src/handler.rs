@@ -10,11 +10,12 @@ use tracing::{error, info, warn};
 use crate::app::App;
 use crate::budget::{self, Budget};
 use crate::desired::{self, Wanted};
+use crate::ec2::Described;
 use crate::event::{self, AddressTarget, Trigger, UnsupportedEvent};
 use crate::failure::{Failure, FailureKind};
 use crate::incidents::Coverage;
 use crate::instance::Instances;
-use crate::names::{InstanceId, RecordName, ZoneId};
+use crate::names::{InstanceId, Place, RecordName, ZoneId};
 use crate::notify::Alert;
 use crate::plan::{self, Rules};
 use crate::registry::Registry;
@@ -74,12 +75,18 @@ pub async fn handle(app: &App, payload: &Value, invocation: Invocation) -> Resul
         Ok(t) => t,
         Err(e) => return Err(rejected(app, e)),
     };
+    // An event about an instance is about it where the event comes from.
+    let place = match event_place(app, &trigger, payload, invocation.account.as_deref()) {
+        Ok(place) => place,
+        Err(e) => return Err(rejected(app, e)),
+    };
+    let trigger = trigger.at(&place);
     let account = payload.get("account").and_then(Value::as_str).map(str::to_string).or(invocation.account);
     if trigger == Trigger::TestWebhook {
         return test_webhook(app, &total, account).await;
     }
     let aws_budget = total.shortened(WEBHOOK_RESERVE.min(total.remaining() / 3));
-    let reconciled = reconcile(app, &trigger, &aws_budget).await;
+    let reconciled = reconcile(app, &trigger, &place, &aws_budget).await;
     app.env.progress.done();
     let coverage = reconciled.coverage.clone();
     let answer = Answer::new(&trigger, reconciled, 0);
@@ -93,8 +100,36 @@ pub async fn handle(app: &App, payload: &Value, invocation: Invocation) -> Resul
     }
 }
 
+/// Whose instances an event is about: a target's when it comes from a target's account and
+/// region, else the function's own. An event about an instance from anywhere else is refused,
+/// naming both; a sweep or a manual invocation is about every place.
+fn event_place(
+    app: &App,
+    trigger: &Trigger,
+    payload: &Value,
+    own_account: Option<&str>,
+) -> Result<Place, UnsupportedEvent> {
+    let field = |key: &str| payload.get(key).and_then(Value::as_str);
+    let (Some(account), Some(region)) = (field("account"), field("region")) else { return Ok(Place::Home) };
+    if !trigger.is_about_an_instance() {
+        return Ok(Place::Home);
+    }
+    if let Ok(place) = Place::target(account, region)
+        && app.config.follows(&place)
+    {
+        return Ok(place);
+    }
+    let home = own_account.is_none_or(|a| a == account) && app.env.region.as_deref().is_none_or(|r| r == region);
+    if home {
+        return Ok(Place::Home);
+    }
+    Err(UnsupportedEvent(format!(
+        "the event comes from account {account} in region {region}, which is neither this function's own nor a target (DDNS_TARGETS)"
+    )))
+}
+
 /// Reconciles what `trigger` covers; every stage's failures are kept, in the order they ran.
-async fn reconcile(app: &App, trigger: &Trigger, budget: &Budget) -> Reconciled {
+async fn reconcile(app: &App, trigger: &Trigger, place: &Place, budget: &Budget) -> Reconciled {
     let config = &app.config;
     if let Trigger::Release { dry_run, settle } = trigger {
         return release::release(app, budget, *dry_run, *settle).await;
@@ -103,7 +138,7 @@ async fn reconcile(app: &App, trigger: &Trigger, budget: &Budget) -> Reconciled 
     let behind;
     let trigger = match trigger {
         Trigger::AddressChange { target: AddressTarget::Interface(eni), cause } => {
-            match ec2::behind_interface(&app.clients, budget, eni).await {
+            match ec2::behind_interface(&app.clients, budget, place, eni).await {
                 Ok(Some(instance)) => {
                     behind = Trigger::AddressChange { target: AddressTarget::Instance(instance), cause };
                     &behind
@@ -122,13 +157,13 @@ async fn reconcile(app: &App, trigger: &Trigger, budget: &Budget) -> Reconciled 
         }
     };
     app.env.progress.say(format_args!("describing instances"));
-    let tag_key = config.discovery.as_ref().map(|d| d.tag_key.as_str());
     let ready =
         |found: &Instances| scope.awaits.as_ref().is_none_or(|id| desired::ready(config, id, found, &app.zones));
-    let instances = match ec2::describe_scope(&app.clients, budget, &scope, tag_key, ready).await {
-        Ok(found) => scope::as_it_will_be(trigger, found),
-        Err(f) => return Reconciled::failed(vec![f]),
-    };
+    let (instances, blind) =
+        match ec2::describe_scope(&app.clients, budget, &scope, config.discovery.as_ref(), ready).await {
+            Ok(found) => (scope::as_it_will_be(trigger, found.instances), found.blind),
+            Err(f) => return Reconciled::failed(vec![f]),
+        };
     let wanted = desired::wanted(config, &scope.mappings, &instances, &app.zones);
     for r in wanted.outside.iter().filter(|r| app.first_time(&format!("outside {}", r.name))) {
         warn!(instance = %r.instance, name = %r.name, "tagged name outside every allowed zone; left to the deployment that serves it");
@@ -142,10 +177,11 @@ async fn reconcile(app: &App, trigger: &Trigger, budget: &Budget) -> Reconciled 
         };
         info!(note = %note, "nothing to reconcile");
         let coverage = coverage(app, scope.full, Vec::new(), |_| false);
-        let refusals = wanted.refusals.iter().map(report::refused).collect();
-        return Reconciled { note: Some(note), coverage, outside: wanted.outside, ..Reconciled::failed(refusals) };
+        let refusals = wanted.refusals.iter().map(report::refused);
+        let failures = refusals.chain(blind.into_iter().map(|(_, f)| f)).collect();
+        return Reconciled { note: Some(note), coverage, outside: wanted.outside, ..Reconciled::failed(failures) };
     }
-    converge(app, trigger, budget, &scope, instances, wanted).await
+    converge(app, trigger, budget, &scope, Described { instances, blind }, wanted).await
 }
 
 /// Brings what Route53 holds to what `wanted` asks: read, registry, a look at the instances
@@ -155,9 +191,10 @@ async fn converge(
     trigger: &Trigger,
     budget: &Budget,
     scope: &Scope<'_>,
-    instances: Instances,
+    described: Described,
     wanted: Wanted,
 ) -> Reconciled {
+    let Described { instances, blind } = described;
     // A sweep reads, beside the names it wants, every name the process knows our markers guard.
     let known = if scope.full { app.known_names() } else { Vec::new() };
     let names: Vec<(&ZoneId, &RecordName)> =
@@ -170,10 +207,18 @@ async fn converge(
     let by_name: Vec<(ZoneId, RecordName)> =
         names.iter().filter(|(z, _)| read.readable.contains(z)).map(|(z, n)| ((*z).clone(), (*n).clone())).collect();
     app.learned(&whole, &by_name, &registry.held());
-    let (instances, wanted) = match look_around(app, budget, scope, &registry, instances, wanted).await {
+    let (instances, wanted, blind) = match look_around(app, budget, scope, &registry, instances, wanted, blind).await {
         Ok(seen) => seen,
         Err(f) => return Reconciled { coverage, ..Reconciled::failed(vec![f]) },
     };
+    // What a target that could not be described holds stays as it is this run.
+    let registry = registry.blind_to(blind.iter().map(|(place, _)| place.clone()).collect());
+    for c in wanted.capped.iter().filter(|c| app.first_time(&format!("capped {}", c.name))) {
+        warn!(
+            name = %c.name, running = c.running, max = c.max,
+            "more members run than DDNS_GROUP_MAX lets the group's record hold; it holds those of the lowest instance ids"
+        );
+    }
     // A zone that could not be read is never written.
     let candidates = wanted.in_zones(&read.readable);
     let settled = registry.settle(candidates.clone());
@@ -187,7 +232,9 @@ async fn converge(
     }
     let refusals = wanted.refusals.iter().chain(&settled.refusals).map(report::refused);
     let conflicts = plan.conflicts.iter().map(report::conflicted);
-    let mut failures: Vec<Failure> = refusals.chain(read.failures).chain(conflicts).collect();
+    let seen_all = blind.is_empty();
+    let blind_failures = blind.into_iter().map(|(_, f)| f);
+    let mut failures: Vec<Failure> = blind_failures.chain(refusals).chain(read.failures).chain(conflicts).collect();
     let (unchanged, outside) = (plan.unchanged, wanted.outside);
     if let Some(reason) = plan.blocked {
         failures.push(report::held_back(reason));
@@ -197,12 +244,14 @@ async fn converge(
         return Reconciled { planned: plan.changes, unchanged, coverage, outside, ..Reconciled::failed(failures) };
     }
     let comment = app.owner.comment(&trigger.label());
-    let outcomes = apply::apply(&app.clients, budget, &plan.changes, &comment, &*app.env.progress).await;
-    let second = retry::again(app, budget, scope, &candidates, &rules, &comment, outcomes).await;
+    let written = apply::apply(&app.clients, budget, &plan.changes, &comment, &*app.env.progress).await;
+    let cut = written.cut.is_some();
+    failures.extend(written.cut);
+    let second = retry::again(app, budget, scope, &candidates, &rules, &comment, written.outcomes).await;
     app.wrote(&second.outcomes);
     failures.extend(second.failures);
     // The clean-up of names nothing configures any more is done only once it all went through.
-    let complete = second.outcomes.iter().all(|o| o.result.is_ok());
+    let complete = !cut && seen_all && second.outcomes.iter().all(|o| o.result.is_ok());
     if scope.full && complete && scope.whole_zones.iter().all(|z| read.readable.contains(z)) {
         app.swept();
     }
@@ -221,26 +270,44 @@ async fn look_around(
     registry: &Registry,
     instances: Instances,
     wanted: Wanted,
-) -> Result<(Instances, Wanted), Failure> {
+    mut blind: Vec<(Place, Failure)>,
+) -> Result<(Instances, Wanted, Vec<(Place, Failure)>), Failure> {
     let fleet = app.config.discovery.as_ref();
     let look = registry
         .look_around(&wanted.records, &scope.orphans, scope.all_tagged, fleet.is_some(), |i| instances.contains_key(i));
     if look.is_empty() {
-        return Ok((instances, wanted));
+        return Ok((instances, wanted, blind));
     }
-    let tag_key = fleet.map(|d| d.tag_key.as_str());
     let mut seen = instances;
     if !look.ids.is_empty() {
-        seen.extend(ec2::describe(&app.clients, budget, &look.ids, tag_key).await?);
+        seen.extend(ec2::describe(&app.clients, budget, &look.ids, fleet).await?);
     }
-    if let (true, Some(key)) = (look.tagged, tag_key) {
-        for (id, instance) in ec2::describe_tagged(&app.clients, budget, key).await? {
-            seen.entry(id).or_insert(instance);
-        }
+    let mut more = Described::default();
+    if let (true, Some(tags)) = (look.tagged, fleet) {
+        more = ec2::describe_tagged(&app.clients, budget, tags).await;
+    } else if let (true, Some(tags)) = (look.grouped, fleet) {
+        more = ec2::describe_members(&app.clients, budget, tags, &group_parts(&seen)).await;
     }
-    let records = desired::wanted(&app.config, &scope.mappings, &seen, &app.zones)
-        .at(|z, n| look.names.binary_search(&(z.clone(), n.clone())).is_ok());
-    Ok((seen, Wanted { records, ..wanted }))
+    for (id, instance) in more.instances {
+        seen.entry(id).or_insert(instance);
+    }
+    blind.extend(more.blind);
+    let wanted_now = desired::wanted(&app.config, &scope.mappings, &seen, &app.zones);
+    let capped = wanted_now.capped.clone();
+    let records = wanted_now.at(|z, n| look.names.binary_search(&(z.clone(), n.clone())).is_ok());
+    Ok((seen, Wanted { records, capped, ..wanted }, blind))
+}
+
+/// The items of the group tags of `instances`, as written, each once.
+pub fn group_parts(instances: &Instances) -> Vec<String> {
+    let mut parts: Vec<String> = instances
+        .values()
+        .filter_map(|i| i.group_tag.as_deref())
+        .flat_map(|tag| tag.split(',').map(str::trim).filter(|p| !p.is_empty()).map(str::to_string))
+        .collect();
+    parts.sort();
+    parts.dedup();
+    parts
 }
 
 /// Where an invocation looked: the zones it read and, for a sweep, every configured zone it had

@@ -71,6 +71,10 @@ pub struct Instance {
     pub ipv6: Option<Ipv6Addr>,
     /// The value of the discovery tag, when the instance carries it.
     pub name_tag: Option<String>,
+    /// The value of the group tag (DDNS_GROUP_TAG_KEY), when the instance carries it.
+    pub group_tag: Option<String>,
+    /// Its availability zone, like `eu-west-1a`, for `{az}` in its tags.
+    pub az: Option<String>,
     /// When it last started (Unix seconds): among newcomers to a name, the earliest wins.
     pub launched: Option<i64>,
 }

@@ -47,7 +47,8 @@ async fn start(in_lambda: bool) -> Result<App, String> {
         emit_metrics: in_lambda,
         progress,
     };
-    App::build(config, Clients::from_sdk(&sdk), env).await.map_err(|e| format!("cannot start: {e}"))
+    let clients = Clients::from_sdk(&sdk).reaching(&sdk, &config).await;
+    App::build(config, clients, env).await.map_err(|e| format!("cannot start: {e}"))
 }
 
 async fn serve(app: &App) -> ExitCode {

@@ -180,7 +180,10 @@ impl fmt::Display for RecordName {
     }
 }
 
-/// An EC2 instance id, `i-` followed by 8 or 17 hex digits.
+/// An EC2 instance id, `i-` followed by 8 or 17 hex digits; for an instance of another account
+/// or region than the function's own (a target, DDNS_TARGETS), qualified by them as
+/// `111122223333/eu-west-1/i-…`, so that two instances with one id in two places are never
+/// taken for one another.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct InstanceId(String);
 
@@ -200,6 +203,111 @@ impl InstanceId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The same instance id in `place`.
+    pub fn at(&self, place: &Place) -> Self {
+        match place {
+            Place::Home => Self(self.bare().to_string()),
+            Place::Target { account, region } => Self(format!("{account}/{region}/{}", self.bare())),
+        }
+    }
+
+    /// Where it runs.
+    pub fn place(&self) -> Place {
+        match self.0.rsplitn(3, '/').collect::<Vec<_>>()[..] {
+            [_, region, account] => Place::Target { account: account.to_string(), region: region.to_string() },
+            _ => Place::Home,
+        }
+    }
+
+    /// The id EC2 knows it by.
+    pub fn bare(&self) -> &str {
+        self.0.rsplit('/').next().unwrap_or(&self.0)
+    }
+
+    /// What stands for a group's members where one instance would: a group name's records and
+    /// marker belong to the group, not to any one of them.
+    pub fn group() -> Self {
+        Self(GROUP.to_string())
+    }
+
+    pub fn is_group(&self) -> bool {
+        self.0 == GROUP
+    }
+
+    /// The holder a marker names: an instance (in a place, when the marker says one), or the
+    /// group.
+    pub fn holder(input: &str) -> Option<Self> {
+        if input == GROUP {
+            return Some(Self::group());
+        }
+        match input.rsplitn(3, '/').collect::<Vec<_>>()[..] {
+            [id, region, account] => {
+                let place = Place::target(account, region).ok()?;
+                Some(Self::parse(id).ok()?.at(&place))
+            }
+            _ => Self::parse(input).ok(),
+        }
+    }
+}
+
+/// How a group's holder reads; no instance id looks like it.
+const GROUP: &str = "group";
+
+/// Where instances run: the function's own account and region, or a target's.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Place {
+    Home,
+    Target { account: String, region: String },
+}
+
+impl Place {
+    /// A target's place: a 12-digit account id and a region name.
+    pub fn target(account: &str, region: &str) -> Result<Self, String> {
+        let (account, region) = (account.trim(), region.trim());
+        if account.len() != 12 || !account.chars().all(|c| c.is_ascii_digit()) {
+            return Err(format!("{account:?} is not an AWS account id (12 digits)"));
+        }
+        if !is_region(region) {
+            return Err(format!("{region:?} is not an AWS region name (like eu-west-1)"));
+        }
+        Ok(Self::Target { account: account.to_string(), region: region.to_string() })
+    }
+}
+
+impl Place {
+    /// Its short form, `111122223333/eu-west-1`, or `home`.
+    pub fn key(&self) -> String {
+        match self {
+            Place::Home => "home".into(),
+            Place::Target { account, region } => format!("{account}/{region}"),
+        }
+    }
+}
+
+impl fmt::Display for Place {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Place::Home => f.write_str("the function's own account and region"),
+            Place::Target { account, region } => write!(f, "account {account} in {region}"),
+        }
+    }
+}
+
+/// Whether `name` is an AWS region's name: a partition's prefix, a direction, a number
+/// (`eu-west-1`, `us-gov-west-1`, `ap-southeast-7`, `cn-north-1`).
+pub fn is_region(name: &str) -> bool {
+    const PREFIXES: [&str; 15] =
+        ["af", "ap", "ca", "cn", "eu", "il", "me", "mx", "sa", "us", "us-gov", "us-iso", "us-isob", "eusc", "us-isof"];
+    const DIRECTIONS: [&str; 9] =
+        ["north", "south", "east", "west", "central", "northeast", "northwest", "southeast", "southwest"];
+    let Some((rest, number)) = name.rsplit_once('-') else { return false };
+    let Some((prefix, direction)) = rest.rsplit_once('-') else { return false };
+    PREFIXES.contains(&prefix)
+        && DIRECTIONS.contains(&direction)
+        && !number.is_empty()
+        && number.len() <= 2
+        && number.chars().all(|c| c.is_ascii_digit())
 }
 
 impl fmt::Display for InstanceId {
@@ -381,5 +489,29 @@ mod tests {
         assert!(RecordName::parse("a.example.com").unwrap().is_within(&zone));
         assert!(zone.is_within(&zone));
         assert!(!RecordName::parse("a.badexample.com").unwrap().is_within(&zone));
+    }
+
+    #[test]
+    fn an_instance_in_a_target_is_qualified_by_its_account_and_region() {
+        let id = InstanceId::parse("i-0123456789abcdef0").unwrap();
+        let there = Place::target("111122223333", "eu-west-1").unwrap();
+        let q = id.at(&there);
+        assert_eq!(q.as_str(), "111122223333/eu-west-1/i-0123456789abcdef0");
+        assert_eq!((q.place(), q.bare()), (there.clone(), "i-0123456789abcdef0"));
+        assert_ne!(q, id, "one id in two places is two instances");
+        assert_eq!(q.at(&Place::Home), id);
+        assert_eq!(InstanceId::holder(q.as_str()), Some(q.clone()));
+        assert_eq!(InstanceId::holder("group"), Some(InstanceId::group()));
+        assert_eq!(InstanceId::holder("1/eu-west-1/i-0123456789abcdef0"), None);
+        for (region, ok) in [
+            ("eu-west-1", true),
+            ("us-gov-west-1", true),
+            ("ap-southeast-7", true),
+            ("eu-middle-1", false),
+            ("moon-1", false),
+            ("us-east-", false),
+        ] {
+            assert_eq!(is_region(region), ok, "{region}");
+        }
     }
 }

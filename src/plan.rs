@@ -204,15 +204,15 @@ fn diff(d: &Desired, at_name: &[Existing], claim: &Claim, origin: Origin) -> Ste
         (Want::Address { .. }, None) if at_name.iter().any(|e| e.rtype == SetType::Cname) => {
             Step::Conflict(format!("a CNAME record exists at this name; refusing to replace it. {ELSEWHERE}"))
         }
-        (Want::Address { value, ttl }, None) => {
-            let new = RecordData { ttl: *ttl, values: vec![value.clone()] };
+        (Want::Address { values, ttl }, None) => {
+            let new = RecordData { ttl: *ttl, values: values.clone() };
             Step::Write(change(Action::Create, None, Some(new)), Some(*ttl))
         }
-        (Want::Address { value, ttl }, Some(old)) => {
-            if old.ttl == *ttl && old.values.len() == 1 && same_address(&old.values[0], value) {
+        (Want::Address { values, ttl }, Some(old)) => {
+            if old.ttl == *ttl && same_addresses(&old.values, values) {
                 Step::Same { ttl: Some(*ttl), leave: false }
             } else {
-                let new = RecordData { ttl: *ttl, values: vec![value.clone()] };
+                let new = RecordData { ttl: *ttl, values: values.clone() };
                 Step::Write(change(Action::Update, Some(old), Some(new)), Some(*ttl))
             }
         }
@@ -235,27 +235,39 @@ fn release(orphan: &Orphan, current: &Current, registry: &Registry) -> Vec<Chang
     out
 }
 
-/// Why the plan must not be applied: it would delete too much of what we own.
+/// Why the plan must not be applied: it would delete too much of what we own, or empty too
+/// many of the groups we own.
 fn valve(changes: &[Change], registry: &Registry, force: bool) -> Option<String> {
     if force {
         return None;
     }
-    let owned = registry.owned();
-    let deleted = changes.iter().filter(|c| c.is_marker() && c.action == Action::Delete).count();
-    (deleted >= VALVE_MIN_DELETES && deleted * 2 > owned).then(|| {
-        format!(
-            "safety valve: this run would delete {deleted} of the {owned} names this tool owns; nothing was written. \
-             If that is intended, invoke {{\"action\": \"reconcile\", \"force\": true}}"
-        )
-    })
+    let deletes = changes.iter().filter(|c| c.is_marker() && c.action == Action::Delete);
+    let (owned, groups) = (registry.owned(), registry.groups());
+    let deleted = deletes.clone().count();
+    let emptied = deletes.filter(|c| c.instance.is_group()).count();
+    let too_many = |gone: usize, of: usize| gone >= VALVE_MIN_DELETES && gone * 2 > of;
+    let what = if too_many(deleted, owned) {
+        format!("delete {deleted} of the {owned} names this tool owns")
+    } else if too_many(emptied, groups) {
+        format!("empty {emptied} of the {groups} groups this tool owns")
+    } else {
+        return None;
+    };
+    Some(format!(
+        "safety valve: this run would {what}; nothing was written. \
+         If that is intended, invoke {{\"action\": \"reconcile\", \"force\": true}}"
+    ))
 }
 
-/// Addresses compare as addresses, so `2600:1f18:0::1` equals `2600:1f18::1`.
-fn same_address(a: &str, b: &str) -> bool {
-    match (a.parse::<IpAddr>(), b.parse::<IpAddr>()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => a == b,
-    }
+/// Addresses compare as addresses, so `2600:1f18:0::1` equals `2600:1f18::1`, and a set's in
+/// any order.
+fn same_addresses(old: &[String], new: &[String]) -> bool {
+    let parsed = |values: &[String]| {
+        let mut parsed: Vec<Result<IpAddr, String>> = values.iter().map(|v| v.parse().map_err(|_| v.clone())).collect();
+        parsed.sort();
+        parsed
+    };
+    parsed(old) == parsed(new)
 }
 
 #[cfg(test)]
@@ -279,7 +291,8 @@ mod tests {
             name: name(n),
             rtype: t,
             instance: id(),
-            want: Want::Address { value: v.into(), ttl: 60 },
+            members: Vec::new(),
+            want: Want::Address { values: vec![v.into()], ttl: 60 },
             discovered: None,
         }
     }
@@ -289,6 +302,7 @@ mod tests {
             name: name(n),
             rtype: RecordType::A,
             instance: id(),
+            members: Vec::new(),
             want: Want::Absent { reason: "stopped".into() },
             discovered: None,
         }
@@ -299,6 +313,7 @@ mod tests {
             name: name(n),
             rtype: RecordType::A,
             instance: id(),
+            members: Vec::new(),
             want: Want::Leave { reason: "stopped".into() },
             discovered: None,
         }
@@ -529,10 +544,18 @@ mod tests {
 
     fn discovered(n: &str, want: Want) -> Desired {
         let discovered = Some(Claimant { claims: true, launched: None });
-        Desired { zone: zone("Z1"), name: name(n), rtype: RecordType::A, instance: id(), want, discovered }
+        Desired {
+            zone: zone("Z1"),
+            name: name(n),
+            rtype: RecordType::A,
+            instance: id(),
+            members: Vec::new(),
+            want,
+            discovered,
+        }
     }
     fn addr(v: &str) -> Want {
-        Want::Address { value: v.into(), ttl: 60 }
+        Want::Address { values: vec![v.into()], ttl: 60 }
     }
     fn gone() -> Want {
         Want::Absent { reason: "instance is terminated".into() }
@@ -823,5 +846,85 @@ mod tests {
         let mut half: Vec<Desired> = gone_all(10);
         half.extend((10..20).map(|i| discovered(&format!("h{i}.example.com"), addr("3.1.2.4"))));
         assert_eq!(plan(&half, &current(owned(20)), &rules(false)).blocked, None);
+    }
+
+    /// `n` group names of ours, each with a set of two addresses and its group marker.
+    fn groups(n: usize) -> Vec<Existing> {
+        let value = format!("\"{HERITAGE},owner=me,group=true,types=A\"");
+        (0..n)
+            .flat_map(|i| {
+                [
+                    existing(&format!("g{i}.example.com."), "A", 60, &["3.1.2.4", "3.1.2.5"]),
+                    existing(&format!("_ddns-owner.g{i}.example.com."), "TXT", 60, &[&value]),
+                ]
+            })
+            .collect()
+    }
+
+    fn group(n: &str, values: &[&str]) -> Desired {
+        let want = if values.is_empty() {
+            Want::Absent { reason: "no member of the group is running with a public IPv4 address".into() }
+        } else {
+            Want::Address { values: values.iter().map(|v| v.to_string()).collect(), ttl: 60 }
+        };
+        let members = vec![InstanceId::parse("i-00000001").unwrap(), InstanceId::parse("i-00000002").unwrap()];
+        Desired { instance: InstanceId::group(), members, ..discovered(n, want) }
+    }
+
+    #[test]
+    fn a_group_set_changes_only_when_its_members_addresses_do() {
+        let run = Run { owner: "me", orphans: Orphans::All, force: false };
+        let now = current(groups(1));
+        // The same set in another order: nothing to do.
+        let p = plan(&[group("g0.example.com", &["3.1.2.5", "3.1.2.4"])], &now, &run);
+        assert_eq!((p.changes.len(), p.unchanged), (0, 1));
+        // A member leaves: one update, the marker as it is.
+        let p = plan(&[group("g0.example.com", &["3.1.2.5"])], &now, &run);
+        assert_eq!(all(&p), [("g0.example.com A".to_string(), Action::Update)]);
+        assert_eq!(p.changes[0].new.as_ref().unwrap().values, ["3.1.2.5"]);
+        // The last leaves: the record, then its marker.
+        let p = plan(&[group("g0.example.com", &[])], &now, &run);
+        let deleted = [
+            ("g0.example.com A".to_string(), Action::Delete),
+            ("_ddns-owner.g0.example.com TXT".to_string(), Action::Delete),
+        ];
+        assert_eq!(all(&p), deleted);
+        // Nothing wants it any more (no instance carries the tag): released, as an orphan.
+        assert_eq!(all(&plan(&[], &now, &run)), deleted);
+        // A new group name gets a marker saying it is a group.
+        let p = plan(&[group("new.example.com", &["3.1.2.4"])], &Current::default(), &run);
+        let marker = p.changes.iter().find(|c| c.is_marker()).unwrap();
+        assert_eq!(marker.new.as_ref().unwrap().values, [format!("\"{HERITAGE},owner=me,group=true,types=A\"")]);
+    }
+
+    #[test]
+    fn the_safety_valve_counts_a_group_emptied_as_a_deletion() {
+        let rules = |force| Run { owner: "me", orphans: Orphans::All, force };
+        let empty = |range: std::ops::Range<usize>| -> Vec<Desired> {
+            range.map(|i| group(&format!("g{i}.example.com"), &[])).collect()
+        };
+        // Among 40 names of ours, 12 of 20 groups emptied: fewer than half the names, but more
+        // than half the groups.
+        let mut held = groups(20);
+        held.extend((0..20).flat_map(|i| {
+            [
+                existing(&format!("h{i}.example.com."), "A", 60, &["3.1.2.4"]),
+                marker(&format!("h{i}.example.com"), "me", "i-12345678"),
+            ]
+        }));
+        let mut wanted = empty(0..12);
+        wanted.extend((12..20).map(|i| group(&format!("g{i}.example.com"), &["3.1.2.4", "3.1.2.5"])));
+        wanted.extend((0..20).map(|i| discovered(&format!("h{i}.example.com"), addr("3.1.2.4"))));
+        let p = plan(&wanted, &current(held.clone()), &rules(false));
+        assert!(p.blocked.as_deref().unwrap().contains("would empty 12 of the 20 groups"), "{:?}", p.blocked);
+        assert_eq!(plan(&wanted, &current(held.clone()), &rules(true)).blocked, None, "forced");
+        // 10 of 20 is not more than half; 9 of 12 is fewer than 10.
+        let mut ten = empty(0..10);
+        ten.extend((10..20).map(|i| group(&format!("g{i}.example.com"), &["3.1.2.4", "3.1.2.5"])));
+        ten.extend((0..20).map(|i| discovered(&format!("h{i}.example.com"), addr("3.1.2.4"))));
+        assert_eq!(plan(&ten, &current(held), &rules(false)).blocked, None);
+        let mut nine = empty(0..9);
+        nine.extend((9..12).map(|i| group(&format!("g{i}.example.com"), &["3.1.2.4", "3.1.2.5"])));
+        assert_eq!(plan(&nine, &current(groups(12)), &rules(false)).blocked, None);
     }
 }

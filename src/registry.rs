@@ -5,8 +5,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::desired::{Desired, Refusal};
-use crate::names::{InstanceId, RecordName, RecordType, ZoneId};
+use crate::desired::{Desired, Refusal, Want};
+use crate::names::{InstanceId, Place, RecordName, RecordType, ZoneId};
 use crate::records::{Action, Change, Current, Origin, RecordData, group_by};
 use crate::scope::Orphans;
 
@@ -14,11 +14,20 @@ use crate::scope::Orphans;
 pub const HERITAGE: &str = "heritage=dynamic-dns-updater";
 
 /// The value of the TXT marker that says `owner` manages the `types` records at a name for
-/// `instance`. Only the types a marker lists are ours: a user's record of another type at the
-/// same name is never touched.
+/// `instance` (with its account and region when it runs in a target's), or for a group
+/// (`group=true`, no one instance). Only the types a marker lists are ours: a user's record of
+/// another type at the same name is never touched. A marker without an account and region
+/// means the function's own.
 pub fn marker_value(owner: &str, instance: &InstanceId, types: &[RecordType]) -> String {
     let types: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
-    format!("\"{HERITAGE},owner={owner},instance={instance},types={}\"", types.join("+"))
+    let holder = match (instance.is_group(), instance.place()) {
+        (true, _) => "group=true".to_string(),
+        (false, Place::Home) => format!("instance={instance}"),
+        (false, Place::Target { account, region }) => {
+            format!("instance={},account={account},region={region}", instance.bare())
+        }
+    };
+    format!("\"{HERITAGE},owner={owner},{holder},types={}\"", types.join("+"))
 }
 
 /// Who this deployment is in markers: its owner id, and the id an earlier version wrote by
@@ -113,13 +122,16 @@ pub struct LookAround {
     pub ids: Vec<InstanceId>,
     /// Describe every tagged instance: a name its instance gives up may pass to another.
     pub tagged: bool,
+    /// Describe the other members of the groups the described instances' group tags name: a
+    /// group name holds all their addresses.
+    pub grouped: bool,
     /// The names in play: those it wants, and those its instance gave up.
     pub names: Vec<(ZoneId, RecordName)>,
 }
 
 impl LookAround {
     pub fn is_empty(&self) -> bool {
-        self.ids.is_empty() && !self.tagged
+        self.ids.is_empty() && !self.tagged && !self.grouped
     }
 }
 
@@ -140,6 +152,8 @@ pub struct Registry {
     owner: String,
     /// Every name that has something at its marker's name.
     claims: BTreeMap<(ZoneId, RecordName), Claim>,
+    /// Places whose instances this run could not describe: what they hold stays as it is.
+    blind: Vec<Place>,
 }
 
 impl Registry {
@@ -152,7 +166,19 @@ impl Registry {
             let text: String = txt.values.iter().map(|v| v.trim_matches('"')).collect();
             claims.insert((zone.clone(), guarded), claim(&text, owner, txt.data()));
         }
-        Self { owner: owner.id.clone(), claims }
+        Self { owner: owner.id.clone(), claims, blind: Vec::new() }
+    }
+
+    /// The same registry for a run that could not describe the instances of `places`: names
+    /// their instances hold, and group names (whose members may run there), stay as they are;
+    /// "not seen" is never "gone".
+    pub fn blind_to(self, places: Vec<Place>) -> Self {
+        Self { blind: places, ..self }
+    }
+
+    /// Whether a name's holder could not be seen this run.
+    fn unseen(&self, holder: &InstanceId) -> bool {
+        !self.blind.is_empty() && (holder.is_group() || self.blind.contains(&holder.place()))
     }
 
     pub fn claim(&self, zone: &ZoneId, name: &RecordName) -> &Claim {
@@ -176,7 +202,26 @@ impl Registry {
     pub fn settle(&self, records: Vec<Desired>) -> Settled {
         let mut out = Settled::default();
         for group in group_by(records, |d| (d.zone.clone(), d.name.clone())) {
-            if group[0].discovered.is_none() {
+            let holder = self.incumbent(&group[0].zone, &group[0].name).and_then(InstanceId::holder);
+            let unseen = holder.as_ref().is_some_and(|h| self.unseen(h))
+                || group.iter().any(|d| self.unseen(&d.instance) || d.members.iter().any(|m| self.unseen(m)));
+            let mixed = mixed(&group);
+            if unseen || mixed.is_some() {
+                out.refusals.extend(mixed.unwrap_or_default());
+                // Left as it is: under the holder our marker names, if any, so it stays so.
+                let reason = if unseen {
+                    "its holder, or a group's member, runs where this run could not look"
+                } else {
+                    "claimed both as a group name and as one instance's"
+                };
+                out.records.extend(group.into_iter().map(|d| Desired {
+                    instance: holder.clone().unwrap_or(d.instance),
+                    want: Want::Leave { reason: reason.into() },
+                    ..d
+                }));
+                continue;
+            }
+            if group[0].discovered.is_none() || group[0].instance.is_group() {
                 out.records.extend(group);
                 continue;
             }
@@ -208,6 +253,7 @@ impl Registry {
     }
 
     fn holder<'a>(&self, group: &'a [Desired]) -> Holder<'a> {
+        debug_assert!(!group.iter().any(|d| d.instance.is_group()));
         let (zone, name) = (&group[0].zone, &group[0].name);
         if let Claim::Theirs(_) = self.claim(zone, name) {
             return Holder::All;
@@ -251,7 +297,10 @@ impl Registry {
         if !all_tagged {
             let tagged = records.iter().filter(|d| d.discovered.is_some());
             ids.extend(
-                tagged.filter_map(|d| self.incumbent(&d.zone, &d.name)).filter_map(|i| InstanceId::parse(i).ok()),
+                tagged
+                    .filter_map(|d| self.incumbent(&d.zone, &d.name))
+                    .filter_map(InstanceId::holder)
+                    .filter(|i| !i.is_group()),
             );
         }
         if *rule != Orphans::Ignore {
@@ -269,10 +318,11 @@ impl Registry {
             given_up.extend(self.orphans(wants, rule, |_| false).into_iter().map(|o| (o.zone, o.name)));
         }
         let tagged = !given_up.is_empty();
+        let grouped = !all_tagged && !tagged && records.iter().any(|d| d.instance.is_group() && d.discovered.is_some());
         names.extend(given_up);
         names.sort();
         names.dedup();
-        LookAround { ids, tagged, names }
+        LookAround { ids, tagged, grouped, names }
     }
 
     /// Every name that carries our marker (an earlier default's included).
@@ -283,6 +333,12 @@ impl Registry {
     /// How many names carry our marker, an earlier default's included.
     pub fn owned(&self) -> usize {
         self.claims.values().filter(|c| c.is_ours()).count()
+    }
+
+    /// How many of them are group names.
+    pub fn groups(&self) -> usize {
+        let group = InstanceId::group();
+        self.claims.keys().filter(|(zone, name)| self.incumbent(zone, name) == Some(group.as_str())).count()
     }
 
     /// The instances that markers under the earlier default name at names `wanted` does not
@@ -316,7 +372,7 @@ impl Registry {
         self.owned_names()
             .filter(|(orphan, legacy)| !legacy || gone(&orphan.instance))
             .map(|(orphan, _)| orphan)
-            .filter(|o| in_scope(&o.instance) && !wanted(&o.zone, &o.name))
+            .filter(|o| in_scope(&o.instance) && !wanted(&o.zone, &o.name) && !self.unseen(&o.instance))
             .collect()
     }
 
@@ -334,7 +390,7 @@ impl Registry {
                 Claim::Legacy { instance: Some(i), .. } => (i, true),
                 _ => return None,
             };
-            let instance = InstanceId::parse(instance).ok()?;
+            let instance = InstanceId::holder(instance)?;
             let types = claim.types().map(<[RecordType]>::to_vec);
             Some((Orphan { zone: zone.clone(), name: name.clone(), instance, types }, legacy))
         })
@@ -379,12 +435,45 @@ impl Registry {
     }
 }
 
+/// A name claimed both as a group name and as one instance's (by its name tag, or a mapping): each
+/// of the single claims is refused, naming the group's members, and the name is left as it is.
+fn mixed(rows: &[Desired]) -> Option<Vec<Refusal>> {
+    let group = rows.iter().find(|d| d.instance.is_group())?;
+    let mut singles: Vec<&InstanceId> = rows.iter().filter(|d| !d.instance.is_group()).map(|d| &d.instance).collect();
+    singles.sort();
+    singles.dedup();
+    if singles.is_empty() {
+        return None;
+    }
+    let source = |d: &Desired| if d.discovered.is_some() { "its group tag" } else { "DDNS_RECORDS' instance_ids" };
+    let members: Vec<String> = group.members.iter().map(ToString::to_string).collect();
+    let members = members.join(", ");
+    let name = group.name.display();
+    Some(
+        singles
+            .into_iter()
+            .map(|single| Refusal {
+                instance: single.clone(),
+                name: name.clone(),
+                reason: format!(
+                    "claimed both as a group name (by {}: {members}) and as the name of {single} alone; whatever is there is left as it is. Take the name out of one of them",
+                    source(group)
+                ),
+            })
+            .collect(),
+    )
+}
+
 fn claim(text: &str, owner: &Owner, marker: RecordData) -> Claim {
     if !text.starts_with(HERITAGE) {
         return Claim::Theirs("a TXT record that is not an ownership marker".into());
     }
     let fields: HashMap<&str, &str> = text.split(',').filter_map(|kv| kv.split_once('=')).collect();
-    let instance = fields.get("instance").map(|i| i.to_string());
+    let instance = match (fields.get("group"), fields.get("account"), fields.get("region")) {
+        (Some(&"true"), ..) => Some(InstanceId::group().to_string()),
+        (_, Some(account), Some(region)) => fields.get("instance").map(|i| format!("{account}/{region}/{i}")),
+        _ => fields.get("instance").map(|i| i.to_string()),
+    };
     let types = fields.get("types").map(|t| t.split('+').filter_map(|t| RecordType::parse(t).ok()).collect());
     match fields.get("owner") {
         Some(o) if *o == owner.id => Claim::Ours { instance, types, marker },
@@ -540,6 +629,101 @@ mod tests {
     }
 
     #[test]
+    fn a_marker_says_where_its_instance_runs_and_a_place_not_seen_keeps_what_it_holds() {
+        use crate::desired::{Claimant, Desired, Want};
+        let there = Place::target("111122223333", "eu-west-1").unwrap();
+        let theirs = id("i-0000000a").at(&there);
+        let value = marker_value("me", &theirs, &[RecordType::A]);
+        assert_eq!(
+            value,
+            format!("\"{HERITAGE},owner=me,instance=i-0000000a,account=111122223333,region=eu-west-1,types=A\"")
+        );
+        let r = registry(vec![
+            txt("_ddns-owner.far.example.com.", &value),
+            txt("_ddns-owner.near.example.com.", &marker_value("me", &id("i-0000000b"), &[RecordType::A])),
+        ]);
+        assert_eq!(r.incumbent(&zone(), &name("far.example.com")), Some(theirs.as_str()));
+        assert_eq!(
+            r.incumbent(&zone(), &name("near.example.com")),
+            Some("i-0000000b"),
+            "no account: the function's own"
+        );
+        let nothing = |_: &ZoneId, _: &RecordName| false;
+        assert_eq!(r.orphans(nothing, &Orphans::All, |_| false).len(), 2);
+        // That place could not be described: its name is no orphan, and no newcomer takes it.
+        let blind = r.blind_to(vec![there]);
+        let orphans: Vec<String> =
+            blind.orphans(nothing, &Orphans::All, |_| false).iter().map(|o| o.name.display()).collect();
+        assert_eq!(orphans, ["near.example.com"]);
+        let newcomer = Desired {
+            zone: zone(),
+            name: name("far.example.com"),
+            rtype: RecordType::A,
+            instance: id("i-0000000c"),
+            members: Vec::new(),
+            want: Want::Address { values: vec!["3.1.2.4".into()], ttl: 60 },
+            discovered: Some(Claimant { claims: true, launched: Some(1) }),
+        };
+        let settled = blind.settle(vec![newcomer]);
+        assert!(matches!(settled.records[0].want, Want::Leave { .. }), "{settled:?}");
+        assert_eq!(settled.records[0].instance, theirs, "under its holder, so its marker stays");
+    }
+
+    #[test]
+    fn a_group_marker_says_it_is_a_group_and_its_name_is_cleaned_up_as_the_groups() {
+        let value = marker_value("me", &InstanceId::group(), &[RecordType::A]);
+        assert_eq!(value, format!("\"{HERITAGE},owner=me,group=true,types=A\""));
+        let r = registry(vec![txt("_ddns-owner.web.example.com.", &value)]);
+        assert_eq!(r.incumbent(&zone(), &name("web.example.com")), Some("group"));
+        assert_eq!((r.owned(), r.groups()), (1, 1));
+        let nothing = |_: &ZoneId, _: &RecordName| false;
+        // A sweep cleans it up; an event about one instance does not, unless it covers groups.
+        let orphans = r.orphans(nothing, &Orphans::All, |_| false);
+        assert_eq!(orphans.iter().map(|o| o.instance.clone()).collect::<Vec<_>>(), [InstanceId::group()]);
+        assert!(r.orphans(nothing, &Orphans::Of(vec![id("i-0000000a")]), |_| false).is_empty());
+        let regrouped = Orphans::Of(vec![id("i-0000000a"), InstanceId::group()]);
+        assert_eq!(r.orphans(nothing, &regrouped, |_| false).len(), 1);
+    }
+
+    #[test]
+    fn a_name_claimed_as_a_group_and_by_one_instance_is_refused_and_left_as_it_is() {
+        use crate::desired::{Claimant, Desired, Want};
+        let row = |instance: InstanceId, members: Vec<InstanceId>, tagged: bool| Desired {
+            zone: zone(),
+            name: name("web.example.com"),
+            rtype: RecordType::A,
+            instance,
+            members,
+            want: Want::Address { values: vec!["3.1.2.4".into()], ttl: 60 },
+            discovered: tagged.then_some(Claimant { claims: true, launched: None }),
+        };
+        let (a, b, c) = (id("i-0000000a"), id("i-0000000b"), id("i-0000000c"));
+        let group = row(InstanceId::group(), vec![a.clone(), b.clone()], true);
+        for (label, single, marker) in [
+            ("a name tag, under a group marker", row(c.clone(), vec![], true), Some("group")),
+            ("a mapping, on a free name", row(c.clone(), vec![], false), None),
+        ] {
+            let held = marker.map(|_| {
+                txt("_ddns-owner.web.example.com.", &marker_value("me", &InstanceId::group(), &[RecordType::A]))
+            });
+            let settled = registry(held.into_iter().collect()).settle(vec![group.clone(), single]);
+            assert_eq!(settled.refusals.len(), 1, "{label}");
+            let refusal = &settled.refusals[0];
+            assert_eq!(refusal.instance, c, "{label}");
+            for side in [&a, &b, &c] {
+                assert!(refusal.reason.contains(side.as_str()), "{label}: names both sides: {}", refusal.reason);
+            }
+            assert!(settled.records.iter().all(|d| matches!(d.want, Want::Leave { .. })), "{label}: left as it is");
+            let holders: Vec<&str> = settled.records.iter().map(|d| d.instance.as_str()).collect();
+            let expected = marker.map_or(vec!["group", "i-0000000c"], |m| vec![m, m]);
+            assert_eq!(holders, expected, "{label}: under the marker's holder, so the marker stays");
+        }
+        // A group alone, or with only group rows, passes as it is.
+        let settled = registry(vec![]).settle(vec![group.clone()]);
+        assert_eq!((settled.records, settled.refusals.len()), (vec![group], 0));
+    }
+
+    #[test]
     fn the_incumbent_keeps_a_name_while_it_claims_it() {
         use crate::desired::{Claimant, Desired, Want};
         let candidate = |i: &str, claims: bool, launched: i64| Desired {
@@ -547,8 +731,9 @@ mod tests {
             name: name("web.example.com"),
             rtype: RecordType::A,
             instance: id(i),
+            members: Vec::new(),
             want: if claims {
-                Want::Address { value: "3.1.2.4".into(), ttl: 60 }
+                Want::Address { values: vec!["3.1.2.4".into()], ttl: 60 }
             } else {
                 Want::Absent { reason: "gone".into() }
             },

@@ -56,8 +56,9 @@ async fn pass(app: &App, budget: &Budget, dry_run: bool) -> Reconciled {
         return Reconciled { planned: plan.changes, coverage, ..Reconciled::failed(read.failures) };
     }
     let comment = app.owner.comment("release");
-    let outcomes = apply::apply(&app.clients, budget, &plan.changes, &comment, progress).await;
-    Reconciled { outcomes, coverage, ..Reconciled::failed(read.failures) }
+    let written = apply::apply(&app.clients, budget, &plan.changes, &comment, progress).await;
+    let failures = read.failures.into_iter().chain(written.cut).collect();
+    Reconciled { outcomes: written.outcomes, coverage, ..Reconciled::failed(failures) }
 }
 
 /// When everything went, the incidents go too.

@@ -15,7 +15,7 @@ use crate::records::Outcome;
 use crate::registry::Registry;
 use crate::route53::{apply, read};
 use crate::scope::Scope;
-use crate::{ec2, report};
+use crate::{ec2, handler, report};
 
 /// The (zone, name) groups with a change Route53 rejected, each once.
 pub fn rejected(outcomes: &[Outcome]) -> Vec<(ZoneId, RecordName)> {
@@ -69,16 +69,29 @@ pub async fn again(
     .await;
     let registry = Registry::read(&read.current, &app.owner);
     // A fresh look at every instance that wants one of these names or holds it now.
-    let mut ids: Vec<InstanceId> =
-        candidates.iter().filter(|d| at(&d.zone, &d.name)).map(|d| d.instance.clone()).collect();
-    ids.extend(names.iter().filter_map(|(z, n)| registry.incumbent(z, n)).filter_map(|i| InstanceId::parse(i).ok()));
+    let mut ids: Vec<InstanceId> = candidates
+        .iter()
+        .filter(|d| at(&d.zone, &d.name))
+        .flat_map(|d| d.members.iter().chain([&d.instance]))
+        .cloned()
+        .collect();
+    ids.extend(names.iter().filter_map(|(z, n)| registry.incumbent(z, n)).filter_map(InstanceId::holder));
     ids.sort();
     ids.dedup();
-    let tag_key = app.config.discovery.as_ref().map(|d| d.tag_key.as_str());
-    let instances = match ec2::describe(&app.clients, budget, &ids, tag_key).await {
+    let tags = app.config.discovery.as_ref();
+    let mut instances = match ec2::describe(&app.clients, budget, &ids, tags).await {
         Ok(found) => found,
         Err(f) => return Again { outcomes, unchanged: 0, failures: vec![f] },
     };
+    // A group name's members are found by its tag, as the first pass found them.
+    let groups = candidates.iter().any(|d| at(&d.zone, &d.name) && d.instance.is_group() && d.discovered.is_some());
+    if let (true, Some(tags)) = (groups, tags) {
+        let members = ec2::describe_members(&app.clients, budget, tags, &handler::group_parts(&instances)).await;
+        if let Some((_, f)) = members.blind.into_iter().next() {
+            return Again { outcomes, unchanged: 0, failures: vec![f] };
+        }
+        instances.extend(members.instances);
+    }
     let wanted = desired::wanted(&app.config, &scope.mappings, &instances, &app.zones);
     let settled = registry.settle(wanted.at(at));
     let plan = plan::plan(&settled.records, &read.current, &registry, rules);
@@ -95,7 +108,8 @@ pub async fn again(
         return Again { outcomes, unchanged: plan.unchanged, failures };
     }
     let second = apply::apply(&app.clients, budget, &plan.changes, comment, &*app.env.progress).await;
-    Again { outcomes: replace(outcomes, &names, second), unchanged: plan.unchanged, failures }
+    failures.extend(second.cut);
+    Again { outcomes: replace(outcomes, &names, second.outcomes), unchanged: plan.unchanged, failures }
 }
 
 #[cfg(test)]

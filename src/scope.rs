@@ -39,12 +39,20 @@ pub struct Scope<'a> {
 /// so that is when names that are ours but no longer configured are found; it stays so until
 /// such a clean-up went through whole, and every DDNS_FULL_READ after (`read_whole`).
 pub fn scope<'a>(config: &'a Config, trigger: &Trigger, read_whole: bool) -> Result<Scope<'a>, String> {
-    let of = |id: &InstanceId| config.mappings.iter().filter(|m| &m.instance == id).collect::<Vec<_>>();
+    let of = |id: &InstanceId| config.mappings.iter().filter(|m| m.follows(id)).collect::<Vec<_>>();
+    // An instance and, when it is in a static group, the group's other members.
+    let with_members = |id: &InstanceId| {
+        let mut ids = vec![id.clone()];
+        ids.extend(of(id).into_iter().flat_map(|m| &m.members).filter(|m| *m != id).cloned());
+        ids.sort();
+        ids.dedup();
+        ids
+    };
     let fleet_zones = config.discovery.as_ref().map(|d| d.zones.clone()).unwrap_or_default();
     let fleet = config.discovery.is_some();
     let one = |id: &InstanceId, whole_zones: bool| Scope {
         mappings: of(id),
-        ids: vec![id.clone()],
+        ids: with_members(id),
         all_tagged: false,
         whole_zones: if whole_zones { fleet_zones.clone() } else { Vec::new() },
         orphans: if whole_zones { Orphans::Of(vec![id.clone()]) } else { Orphans::Ignore },
@@ -63,10 +71,20 @@ pub fn scope<'a>(config: &'a Config, trigger: &Trigger, read_whole: bool) -> Res
             Ok(Scope { awaits, ..one(instance, false) })
         }
         Trigger::TagChange { instance, changed_keys } => match &config.discovery {
-            None => Err("tag discovery is off (DDNS_TAG_KEY is not set)".into()),
-            Some(d) if !changed_keys.contains(&d.tag_key) => Err(format!("tag {} did not change", d.tag_key)),
-            // Its old names are known only from the markers, so read the allowed zones whole.
-            Some(_) => Ok(one(instance, true)),
+            None => Err("tag discovery is off (neither DDNS_TAG_KEY nor DDNS_GROUP_TAG_KEY is set)".into()),
+            Some(d) if !d.keys().iter().any(|k| changed_keys.iter().any(|c| c == k)) => {
+                Err(format!("tag {} did not change", d.keys().join(" nor ")))
+            }
+            // Its old names are known only from the markers, so read the allowed zones whole; a
+            // group it left is known only as a group marker, so every group's may be cleaned up.
+            Some(d) => {
+                let regrouped = d.group_key.as_ref().is_some_and(|k| changed_keys.contains(k));
+                let mut scope = one(instance, true);
+                if let (true, Orphans::Of(ids)) = (regrouped, &mut scope.orphans) {
+                    ids.push(InstanceId::group());
+                }
+                Ok(scope)
+            }
         },
         Trigger::Schedule => Ok(sweep(config, read_whole)),
         // A forced reconcile does the first sweep's whole clean-up, wherever it runs.
@@ -76,9 +94,16 @@ pub fn scope<'a>(config: &'a Config, trigger: &Trigger, read_whole: bool) -> Res
             if !unknown.is_empty() && !fleet {
                 return Err(format!("not configured: {}", unknown.join(", ")));
             }
+            // A static group's mapping once, however many of its members are named.
+            let mut mappings: Vec<&Mapping> = ids.iter().flat_map(of).collect();
+            mappings.sort_by_key(|m| std::ptr::from_ref(*m));
+            mappings.dedup_by(|a, b| std::ptr::eq(*a, *b));
+            let mut described: Vec<InstanceId> = ids.iter().flat_map(with_members).collect();
+            described.sort();
+            described.dedup();
             Ok(Scope {
-                mappings: ids.iter().flat_map(of).collect(),
-                ids: ids.clone(),
+                ids: described,
+                mappings,
                 all_tagged: false,
                 whole_zones: fleet_zones,
                 orphans: if fleet { Orphans::Of(ids.clone()) } else { Orphans::Ignore },
@@ -124,7 +149,7 @@ pub fn as_it_will_be(trigger: &Trigger, mut instances: Instances) -> Instances {
 /// whole when `read_whole` (the first sweep of a process, and then every DDNS_FULL_READ); other
 /// sweeps read only the names they want and those the process knows our markers guard.
 fn sweep(config: &Config, read_whole: bool) -> Scope<'_> {
-    let mut ids: Vec<InstanceId> = config.mappings.iter().map(|m| m.instance.clone()).collect();
+    let mut ids: Vec<InstanceId> = config.mappings.iter().flat_map(|m| m.ids().iter().cloned()).collect();
     ids.sort();
     ids.dedup();
     let fleet = config.discovery.as_ref();
@@ -296,6 +321,8 @@ mod tests {
             private_ipv4: None,
             ipv6: None,
             name_tag: None,
+            group_tag: None,
+            az: None,
             launched: None,
         };
         for (action, running, after) in [
@@ -337,7 +364,7 @@ mod tests {
             (
                 false,
                 Trigger::TagChange { instance: id(A), changed_keys: vec![] },
-                "tag discovery is off (DDNS_TAG_KEY is not set)",
+                "tag discovery is off (neither DDNS_TAG_KEY nor DDNS_GROUP_TAG_KEY is set)",
             ),
             (
                 true,

@@ -67,6 +67,8 @@ impl World {
                 private_ipv4: None,
                 ipv6: None,
                 name_tag: Some(WEB.into()),
+                group_tag: None,
+                az: None,
                 launched: None,
             };
             w.instances.insert(id.clone(), instance);

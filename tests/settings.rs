@@ -46,12 +46,12 @@ fn bad_settings_say_what_is_wrong_and_the_fix_and_nothing_starts() {
         (
             "single quotes are named",
             vec![("DDNS_RECORDS", "[{'instance_id':'i-12345678'}]")],
-            r#"DDNS_RECORDS: not a JSON array of objects like {"instance_id": "i-…", "zone_id": "Z…", "name": "app.example.com", "ttl"?, "types"?, "address"?} (key must be a string at line 1 column 3); JSON takes double quotes, not single ones"#,
+            r#"DDNS_RECORDS: not a JSON array of objects like {"instance_id": "i-…" (or "instance_ids": ["i-…", …]), "zone_id": "Z…", "name": "app.example.com", "ttl"?, "types"?, "address"?, "account_id"?, "region"?} (key must be a string at line 1 column 3); JSON takes double quotes, not single ones"#,
         ),
         (
             "a missing field names its record",
             vec![("DDNS_RECORDS", r#"[{"instance_id":"i-12345678","name":"a.example.com"}]"#)],
-            r#"DDNS_RECORDS[0]: missing field `zone_id`; a record is like {"instance_id": "i-…", "zone_id": "Z…", "name": "app.example.com", "ttl"?, "types"?, "address"?}"#,
+            r#"DDNS_RECORDS[0]: missing field `zone_id`; a record is like {"instance_id": "i-…" (or "instance_ids": ["i-…", …]), "zone_id": "Z…", "name": "app.example.com", "ttl"?, "types"?, "address"?, "account_id"?, "region"?}"#,
         ),
         (
             "a record claimed twice gives the way out",

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 pub use crate::names::AddressChoice;
-use crate::names::{InstanceId, RecordName, RecordType, ZoneId};
+use crate::names::{InstanceId, Place, RecordName, RecordType, ZoneId};
 
 mod webhook;
 
@@ -28,17 +28,56 @@ pub const DEFAULT_FULL_READ: Duration = Duration::from_secs(3600);
 pub const DEFAULT_ALERT_AFTER: Duration = Duration::from_secs(5 * 60);
 /// Lambda's longest timeout.
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(900);
+/// How many addresses a group's record set holds at most, by default: an answer that stays
+/// well within DNS's 512 bytes, as Route53's multivalue answers do.
+pub const DEFAULT_GROUP_MAX: usize = 8;
+/// The most DDNS_GROUP_MAX may allow: Route53's limit of values in one record set is far
+/// beyond it, but an answer of 400 addresses is already some 6.5 KB over TCP.
+pub const MAX_GROUP_MAX: usize = 400;
 
-/// One record name kept pointed at one instance.
+/// One record name kept pointed at one instance, or at the running ones of a static group.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Mapping {
+    /// The instance; for a static group, [`InstanceId::group`].
     pub instance: InstanceId,
+    /// A static group's members (`instance_ids`); empty for one instance.
+    pub members: Vec<InstanceId>,
     pub zone: ZoneId,
     pub name: RecordName,
     pub ttl: u32,
     pub types: Vec<RecordType>,
     /// Which of the instance's addresses its A record holds.
     pub address: AddressChoice,
+}
+
+impl Mapping {
+    /// The instances whose addresses it holds.
+    pub fn ids(&self) -> &[InstanceId] {
+        if self.members.is_empty() { std::slice::from_ref(&self.instance) } else { &self.members }
+    }
+
+    /// Whether it holds this instance's address.
+    pub fn follows(&self, id: &InstanceId) -> bool {
+        self.ids().contains(id)
+    }
+}
+
+/// Another account and region whose instances the function follows (DDNS_TARGETS): it assumes
+/// `role_arn` there to describe them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    pub place: Place,
+    pub role_arn: String,
+    pub external_id: Option<String>,
+}
+
+/// Which alerts the webhook gets (DDNS_ALERT_ON).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AlertOn {
+    /// Records changed, problems, and their recoveries.
+    All,
+    /// Problems and their recoveries only.
+    Problems,
 }
 
 /// What happens to the records of an instance that no longer holds its address.
@@ -51,11 +90,13 @@ pub enum OnStop {
     Keep,
 }
 
-/// Fleet mode: instances name themselves with a tag.
+/// Fleet mode: instances name themselves, or the groups they belong to, with tags.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Discovery {
-    /// The tag whose value lists an instance's names, comma-separated.
-    pub tag_key: String,
+    /// The tag whose value lists an instance's own names, comma-separated (DDNS_TAG_KEY).
+    pub tag_key: Option<String>,
+    /// The tag whose value lists the group names an instance answers in (DDNS_GROUP_TAG_KEY).
+    pub group_key: Option<String>,
     /// The record types discovered names get.
     pub types: Vec<RecordType>,
     /// The only zones discovered names may be placed in.
@@ -66,6 +107,13 @@ pub struct Discovery {
     pub allow_wildcards: bool,
     /// Which address tagged names' A records hold (DDNS_TAG_ADDRESS).
     pub address: AddressChoice,
+}
+
+impl Discovery {
+    /// The tag keys that name names, to describe the instances that carry either.
+    pub fn keys(&self) -> Vec<&str> {
+        self.tag_key.iter().chain(&self.group_key).map(String::as_str).collect()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -94,6 +142,15 @@ pub struct Config {
     /// How long a sweep's knowledge of the names our markers guard holds before the zones are
     /// read whole again (DDNS_FULL_READ); zero: every sweep reads them whole.
     pub full_read: Duration,
+    /// How many addresses one group's record set holds at most (DDNS_GROUP_MAX).
+    pub group_max: usize,
+    /// Which alerts the webhook gets (DDNS_ALERT_ON).
+    pub alert_on: AlertOn,
+    /// The other accounts and regions whose instances it follows, one per region (DDNS_TARGETS).
+    pub targets: Vec<Target>,
+    /// The role to assume for every Route53 call, when the zones live in another account
+    /// (DDNS_ROUTE53_ROLE_ARN).
+    pub route53_role: Option<String>,
 }
 
 impl Config {
@@ -101,6 +158,11 @@ impl Config {
     /// survive a cold start, so only with a webhook.
     pub fn incident_store(&self) -> Option<&str> {
         self.incidents_parameter.as_deref().filter(|_| self.webhook.is_some())
+    }
+
+    /// Whether instances in `place` are followed: the function's own, and the targets'.
+    pub fn follows(&self, place: &Place) -> bool {
+        *place == Place::Home || self.targets.iter().any(|t| t.place == *place)
     }
 
     /// Every zone the function may read or write: the mappings' zones and the allow-list.
@@ -121,12 +183,24 @@ pub struct ConfigError(pub Vec<String>);
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawMapping {
-    instance_id: String,
+    instance_id: Option<String>,
+    instance_ids: Option<Vec<String>>,
     zone_id: String,
     name: String,
     ttl: Option<i64>,
     types: Option<Vec<String>>,
     address: Option<String>,
+    account_id: Option<String>,
+    region: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTarget {
+    account_id: String,
+    role_arn: String,
+    regions: Vec<String>,
+    external_id: Option<String>,
 }
 
 impl Config {
@@ -157,6 +231,16 @@ impl Config {
         };
 
         let discovery = parse_discovery(&get, &mut errors);
+        let targets = get("DDNS_TARGETS").map(|raw| parse_targets(&raw, &mut errors)).unwrap_or_default();
+        let route53_role = get("DDNS_ROUTE53_ROLE_ARN").map(|raw| {
+            let arn = raw.trim().to_string();
+            if let Err(e) = check_role_arn(&arn) {
+                errors.push(format!("DDNS_ROUTE53_ROLE_ARN: {e}"));
+            }
+            arn
+        });
+        let home_region = get("AWS_REGION").or_else(|| get("AWS_DEFAULT_REGION"));
+        let reach = Reach { targets: &targets, home_region: home_region.as_deref().map(str::trim) };
         const SHORTHAND: [&str; 3] = ["INSTANCE_ID", "HOSTED_ZONE_ID", "RECORD_NAME"];
         let shorthand = SHORTHAND.iter().any(|k| get(k).is_some());
         let mappings = if let Some(raw) = get("DDNS_RECORDS") {
@@ -165,7 +249,7 @@ impl Config {
                     "{var}: set beside DDNS_RECORDS, which would win and leave the shorthand (INSTANCE_ID, HOSTED_ZONE_ID, RECORD_NAME) unused; move that record into DDNS_RECORDS and unset the shorthand"
                 ));
             }
-            parse_records(&raw, default_ttl, &mut errors)
+            parse_records(&raw, default_ttl, &reach, &mut errors)
         } else if discovery.is_some() && !shorthand {
             Vec::new()
         } else {
@@ -179,6 +263,21 @@ impl Config {
         let (alert_repeat, incidents_parameter) = parse_alerts(&get, &mut errors);
         let alert_after = duration_or(&get, "DDNS_ALERT_AFTER", DEFAULT_ALERT_AFTER, &mut errors);
         let full_read = duration_or(&get, "DDNS_FULL_READ", DEFAULT_FULL_READ, &mut errors);
+        let group_max = get("DDNS_GROUP_MAX").map_or(DEFAULT_GROUP_MAX, |raw| {
+            raw.trim().parse().ok().filter(|n| (1..=MAX_GROUP_MAX).contains(n)).unwrap_or_else(|| {
+                errors
+                    .push(format!("DDNS_GROUP_MAX: {:?} is not a whole number from 1 to {MAX_GROUP_MAX}", raw.trim()));
+                DEFAULT_GROUP_MAX
+            })
+        });
+        let alert_on = match get("DDNS_ALERT_ON").map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+            None | Some("all") => AlertOn::All,
+            Some("problems") => AlertOn::Problems,
+            Some(other) => {
+                errors.push(format!("DDNS_ALERT_ON: {other:?} is not allowed (all, or problems)"));
+                AlertOn::All
+            }
+        };
 
         if errors.is_empty() {
             Ok(Config {
@@ -194,6 +293,10 @@ impl Config {
                 alert_after,
                 incidents_parameter,
                 full_read,
+                group_max,
+                alert_on,
+                targets,
+                route53_role,
             })
         } else {
             Err(ConfigError(errors))
@@ -290,9 +393,101 @@ pub fn parse_duration(raw: &str) -> Result<Duration, String> {
     n.checked_mul(seconds).map(Duration::from_secs).ok_or_else(bad)
 }
 
-fn parse_records(raw: &str, default_ttl: u32, errors: &mut Vec<String>) -> Vec<Mapping> {
-    const RECORD: &str =
-        r#"{"instance_id": "i-…", "zone_id": "Z…", "name": "app.example.com", "ttl"?, "types"?, "address"?}"#;
+/// What a mapping's account and region are checked against.
+struct Reach<'a> {
+    targets: &'a [Target],
+    /// The function's own region (AWS_REGION), the default of a mapping's.
+    home_region: Option<&'a str>,
+}
+
+impl Reach<'_> {
+    /// The place a mapping's `account_id` and `region` name: the function's own when neither is
+    /// given; else a target's, or why not.
+    fn place(&self, account: Option<&str>, region: Option<&str>) -> Result<Place, String> {
+        let Some(account) = account else {
+            return match region {
+                Some(r) if Some(r.trim()) != self.home_region => {
+                    Err(format!("region {r:?} needs the account_id of its target (DDNS_TARGETS)"))
+                }
+                _ => Ok(Place::Home),
+            };
+        };
+        let region = region.or(self.home_region).ok_or("no region, and AWS_REGION is not set")?;
+        let place = Place::target(account, region)?;
+        if self.targets.iter().any(|t| t.place == place) {
+            Ok(place)
+        } else {
+            Err(format!("{place} is not a target; list it in DDNS_TARGETS"))
+        }
+    }
+}
+
+/// DDNS_TARGETS: one target per account and region listed.
+fn parse_targets(raw: &str, errors: &mut Vec<String>) -> Vec<Target> {
+    const TARGET: &str = r#"{"account_id": "111122223333", "role_arn": "arn:aws:iam::111122223333:role/…", "regions": ["eu-west-1"], "external_id"?}"#;
+    let items: Vec<serde_json::Value> = match serde_json::from_str(raw) {
+        Ok(v) => v,
+        Err(e) => {
+            errors.push(format!("DDNS_TARGETS: not a JSON array of objects like {TARGET} ({e})"));
+            return Vec::new();
+        }
+    };
+    let mut out: Vec<Target> = Vec::new();
+    for (i, item) in items.into_iter().enumerate() {
+        let at = |field: &str, e: String| format!("DDNS_TARGETS[{i}].{field}: {e}");
+        let t: RawTarget = match serde_json::from_value(item) {
+            Ok(t) => t,
+            Err(e) => {
+                errors.push(format!("DDNS_TARGETS[{i}]: {e}; a target is like {TARGET}"));
+                continue;
+            }
+        };
+        if let Err(e) = check_role_arn(&t.role_arn) {
+            errors.push(at("role_arn", e));
+        }
+        if t.regions.is_empty() {
+            errors.push(at("regions", "the list is empty; give the regions to follow there".into()));
+        }
+        if t.external_id.as_deref().is_some_and(|x| x.trim().len() < 2 || x.len() > 1224) {
+            errors.push(at("external_id", "must be 2 to 1224 characters".into()));
+        }
+        for region in &t.regions {
+            let place = match Place::target(&t.account_id, region) {
+                Ok(place) => place,
+                Err(e) => {
+                    let field = if e.contains("account") { "account_id" } else { "regions" };
+                    errors.push(at(field, e));
+                    continue;
+                }
+            };
+            if out.iter().any(|o| o.place == place) {
+                errors.push(format!("DDNS_TARGETS[{i}]: {place} is listed twice; list each account and region once"));
+                continue;
+            }
+            let (role_arn, external_id) = (t.role_arn.trim().to_string(), t.external_id.clone());
+            out.push(Target { place, role_arn, external_id });
+        }
+    }
+    out
+}
+
+/// An IAM role's ARN: `arn:<partition>:iam::<12 digits>:role/<path and name>`.
+fn check_role_arn(arn: &str) -> Result<(), String> {
+    let parts: Vec<&str> = arn.trim().splitn(6, ':').collect();
+    let ok = matches!(parts[..], ["arn", partition, "iam", "", account, resource]
+        if partition.starts_with("aws")
+            && account.len() == 12
+            && account.chars().all(|c| c.is_ascii_digit())
+            && resource.strip_prefix("role/").is_some_and(|name| !name.is_empty()));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{:?} is not an IAM role ARN (arn:aws:iam::111122223333:role/name)", arn.trim()))
+    }
+}
+
+fn parse_records(raw: &str, default_ttl: u32, reach: &Reach, errors: &mut Vec<String>) -> Vec<Mapping> {
+    const RECORD: &str = r#"{"instance_id": "i-…" (or "instance_ids": ["i-…", …]), "zone_id": "Z…", "name": "app.example.com", "ttl"?, "types"?, "address"?, "account_id"?, "region"?}"#;
     let items: Vec<serde_json::Value> = match serde_json::from_str(raw) {
         Ok(v) => v,
         Err(e) => {
@@ -318,7 +513,37 @@ fn parse_records(raw: &str, default_ttl: u32, errors: &mut Vec<String>) -> Vec<M
             }
         };
         let at = |field: &str, e: String| format!("DDNS_RECORDS[{i}].{field}: {e}");
-        let instance = InstanceId::parse(&r.instance_id).map_err(|e| errors.push(at("instance_id", e)));
+        let ids = match (&r.instance_id, &r.instance_ids) {
+            (Some(id), None) => {
+                InstanceId::parse(id).map(|id| (id, Vec::new())).map_err(|e| errors.push(at("instance_id", e)))
+            }
+            (None, Some(ids)) if ids.is_empty() => {
+                errors.push(at("instance_ids", "the list is empty; give the group's instance ids".into()));
+                Err(())
+            }
+            (None, Some(ids)) => {
+                let before = errors.len();
+                let mut members: Vec<InstanceId> = ids
+                    .iter()
+                    .filter_map(|id| InstanceId::parse(id).map_err(|e| errors.push(at("instance_ids", e))).ok())
+                    .collect();
+                members.sort();
+                members.dedup();
+                if errors.len() == before { Ok((InstanceId::group(), members)) } else { Err(()) }
+            }
+            (Some(_), Some(_)) => {
+                errors.push(format!(
+                    "DDNS_RECORDS[{i}]: both instance_id and instance_ids; give instance_id for one instance, or instance_ids for a group"
+                ));
+                Err(())
+            }
+            (None, None) => {
+                errors.push(format!(
+                    "DDNS_RECORDS[{i}]: no instance_id (or instance_ids for a group); a record is like {RECORD}"
+                ));
+                Err(())
+            }
+        };
         let zone = ZoneId::parse(&r.zone_id).map_err(|e| errors.push(at("zone_id", e)));
         let name = RecordName::managed(&r.name).map_err(|e| errors.push(at("name", e)));
         let ttl = match r.ttl {
@@ -343,10 +568,18 @@ fn parse_records(raw: &str, default_ttl: u32, errors: &mut Vec<String>) -> Vec<M
             .address
             .as_deref()
             .map_or(Ok(AddressChoice::Auto), |a| AddressChoice::parse(a).map_err(|e| errors.push(at("address", e))));
-        if let (Ok(instance), Ok(zone), Ok(name), Ok(ttl), Ok(types), Ok(address)) =
-            (instance, zone, name, ttl, types, address)
+        let place = reach
+            .place(r.account_id.as_deref(), r.region.as_deref())
+            .map_err(|e| errors.push(format!("DDNS_RECORDS[{i}]: {e}")));
+        if let (Ok((instance, members)), Ok(zone), Ok(name), Ok(ttl), Ok(types), Ok(address), Ok(place)) =
+            (ids, zone, name, ttl, types, address, place)
         {
-            out.push(Mapping { instance, zone, name, ttl, types, address });
+            let (instance, members) = if instance.is_group() {
+                (instance, members.iter().map(|m| m.at(&place)).collect())
+            } else {
+                (instance.at(&place), members)
+            };
+            out.push(Mapping { instance, members, zone, name, ttl, types, address });
         }
     }
     out
@@ -379,6 +612,7 @@ fn parse_shorthand(get: &impl Fn(&str) -> Option<String>, ttl: u32, errors: &mut
             .into_iter()
             .map(|name| Mapping {
                 instance: instance.clone(),
+                members: Vec::new(),
                 zone: zone.clone(),
                 name,
                 ttl,
@@ -391,17 +625,30 @@ fn parse_shorthand(get: &impl Fn(&str) -> Option<String>, ttl: u32, errors: &mut
 }
 
 fn parse_discovery(get: &impl Fn(&str) -> Option<String>, errors: &mut Vec<String>) -> Option<Discovery> {
-    let Some(tag_key) = get("DDNS_TAG_KEY").map(|k| k.trim().to_string()) else {
+    let mut key = |var: &str| {
+        let key = get(var).map(|k| k.trim().to_string())?;
+        if key.len() > 128 || key.starts_with("aws:") {
+            errors.push(format!("{var}: {key:?} is not a usable tag key (at most 128 characters, not aws:)"));
+        }
+        Some(key)
+    };
+    let (tag_key, group_key) = (key("DDNS_TAG_KEY"), key("DDNS_GROUP_TAG_KEY"));
+    if tag_key.is_none() && group_key.is_none() {
         for var in ["DDNS_ZONES", "DDNS_TAG_TYPES", "DDNS_TAG_SUFFIXES", "DDNS_TAG_ALLOW_WILDCARDS", "DDNS_TAG_ADDRESS"]
         {
             if get(var).is_some() {
-                errors.push(format!("{var}: set, but DDNS_TAG_KEY is not; set DDNS_TAG_KEY to turn on tag discovery"));
+                errors.push(format!(
+                    "{var}: set, but neither DDNS_TAG_KEY nor DDNS_GROUP_TAG_KEY is; set one to turn on tag discovery"
+                ));
             }
         }
         return None;
-    };
-    if tag_key.len() > 128 || tag_key.starts_with("aws:") {
-        errors.push(format!("DDNS_TAG_KEY: {tag_key:?} is not a usable tag key (at most 128 characters, not aws:)"));
+    }
+    if tag_key.is_some() && tag_key == group_key {
+        errors.push(format!(
+            "DDNS_GROUP_TAG_KEY: {:?} is DDNS_TAG_KEY too; a group tag needs a key of its own (like ddns:group)",
+            group_key.as_deref().unwrap_or_default()
+        ));
     }
     let types = match get("DDNS_TAG_TYPES") {
         None => vec![RecordType::A],
@@ -438,7 +685,7 @@ fn parse_discovery(get: &impl Fn(&str) -> Option<String>, errors: &mut Vec<Strin
             AddressChoice::Auto
         })
     });
-    Some(Discovery { tag_key, types, zones, suffixes, allow_wildcards, address })
+    Some(Discovery { tag_key, group_key, types, zones, suffixes, allow_wildcards, address })
 }
 
 /// An owner id as markers carry it: 1 to 128 letters, digits, `_`, `.` or `-`.
@@ -611,7 +858,7 @@ mod tests {
         ])
         .unwrap();
         let d = c.discovery.unwrap();
-        assert_eq!(d.tag_key, "ddns:name");
+        assert_eq!(d.tag_key.as_deref(), Some("ddns:name"));
         assert_eq!(d.types, vec![RecordType::A, RecordType::AAAA]);
         assert_eq!(d.zones, vec![ZoneId::parse("Z1").unwrap(), ZoneId::parse("Z2").unwrap()]);
         assert!(c.mappings.is_empty());
@@ -638,7 +885,10 @@ mod tests {
         assert_eq!((suffixes, d.allow_wildcards), (vec!["dyn.example.com.", "lab.example.com."], true));
         for (vars, needle) in [
             (vec![("DDNS_TAG_KEY", "ddns:name")], "DDNS_ZONES: tag discovery needs"),
-            (vec![("DDNS_RECORDS", ONE), ("DDNS_ZONES", "Z1")], "DDNS_ZONES: set, but DDNS_TAG_KEY is not"),
+            (
+                vec![("DDNS_RECORDS", ONE), ("DDNS_ZONES", "Z1")],
+                "DDNS_ZONES: set, but neither DDNS_TAG_KEY nor DDNS_GROUP_TAG_KEY",
+            ),
             (vec![("DDNS_TAG_KEY", "k"), ("DDNS_ZONES", "Z1"), ("DDNS_TAG_TYPES", "MX")], "DDNS_TAG_TYPES:"),
             (vec![("DDNS_TAG_KEY", "k"), ("DDNS_ZONES", "z-1")], "DDNS_ZONES: \"z-1\""),
             (vec![("DDNS_RECORDS", ONE), ("DDNS_OWNER_ID", "a b")], "DDNS_OWNER_ID:"),
@@ -652,10 +902,129 @@ mod tests {
             ),
             (
                 vec![("DDNS_RECORDS", ONE), ("DDNS_TAG_SUFFIXES", "dyn.example.com")],
-                "DDNS_TAG_SUFFIXES: set, but DDNS_TAG_KEY",
+                "DDNS_TAG_SUFFIXES: set, but neither DDNS_TAG_KEY",
             ),
         ] {
             let errs = errors(&vars);
+            assert!(errs.iter().any(|e| e.starts_with(needle)), "{needle}: {errs:#?}");
+        }
+    }
+
+    #[test]
+    fn group_settings() {
+        let c = config(&[("DDNS_GROUP_TAG_KEY", "ddns:group"), ("DDNS_ZONES", "Z1")]).unwrap();
+        let d = c.discovery.unwrap();
+        assert_eq!((&d.tag_key, d.keys()), (&None, vec!["ddns:group"]), "groups without a name tag");
+        assert_eq!((c.group_max, c.alert_on), (DEFAULT_GROUP_MAX, AlertOn::All));
+        let c = config(&[
+            ("DDNS_TAG_KEY", "ddns:name"),
+            ("DDNS_GROUP_TAG_KEY", "ddns:group"),
+            ("DDNS_ZONES", "Z1"),
+            ("DDNS_GROUP_MAX", "400"),
+            ("DDNS_ALERT_ON", "Problems"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (c.discovery.unwrap().keys(), c.group_max, c.alert_on),
+            (vec!["ddns:name", "ddns:group"], 400, AlertOn::Problems)
+        );
+        let both =
+            r#"[{"instance_id":"i-12345678","instance_ids":["i-87654321"],"zone_id":"Z1","name":"a.example.com"}]"#;
+        let empty = r#"[{"instance_ids":[],"zone_id":"Z1","name":"a.example.com"}]"#;
+        let neither = r#"[{"zone_id":"Z1","name":"a.example.com"}]"#;
+        let bad_member = r#"[{"instance_ids":["i-12345678","web-1"],"zone_id":"Z1","name":"a.example.com"}]"#;
+        let groups = |extra: (&'static str, &'static str)| {
+            vec![("DDNS_GROUP_TAG_KEY", "ddns:group"), ("DDNS_ZONES", "Z1"), extra]
+        };
+        for (vars, needle) in [
+            (groups(("DDNS_TAG_KEY", "ddns:group")), "DDNS_GROUP_TAG_KEY: \"ddns:group\" is DDNS_TAG_KEY too"),
+            (groups(("DDNS_GROUP_MAX", "0")), "DDNS_GROUP_MAX: \"0\" is not a whole number from 1 to 400"),
+            (groups(("DDNS_GROUP_MAX", "401")), "DDNS_GROUP_MAX: \"401\""),
+            (groups(("DDNS_GROUP_MAX", "2.5")), "DDNS_GROUP_MAX: \"2.5\""),
+            (groups(("DDNS_ALERT_ON", "changes")), "DDNS_ALERT_ON: \"changes\" is not allowed"),
+            (groups(("DDNS_GROUP_TAG_KEY", "aws:group")), "DDNS_GROUP_TAG_KEY: \"aws:group\" is not a usable tag key"),
+            (vec![("DDNS_GROUP_TAG_KEY", "ddns:group")], "DDNS_ZONES: tag discovery needs"),
+            (vec![("DDNS_RECORDS", both)], "DDNS_RECORDS[0]: both instance_id and instance_ids"),
+            (vec![("DDNS_RECORDS", empty)], "DDNS_RECORDS[0].instance_ids: the list is empty"),
+            (vec![("DDNS_RECORDS", neither)], "DDNS_RECORDS[0]: no instance_id"),
+            (vec![("DDNS_RECORDS", bad_member)], "DDNS_RECORDS[0].instance_ids: \"web-1\" is not an instance id"),
+        ] {
+            let errs = errors(&vars);
+            assert!(errs.iter().any(|e| e.starts_with(needle)), "{needle}: {errs:#?}");
+        }
+        let group =
+            r#"[{"instance_ids":["i-87654321","i-12345678","i-87654321"],"zone_id":"Z1","name":"a.example.com"}]"#;
+        let m = &config(&[("DDNS_RECORDS", group)]).unwrap().mappings[0];
+        assert!(m.instance.is_group());
+        assert_eq!(m.ids().iter().map(InstanceId::as_str).collect::<Vec<_>>(), ["i-12345678", "i-87654321"]);
+        assert!(m.follows(&InstanceId::parse("i-87654321").unwrap()));
+    }
+
+    #[test]
+    fn targets_and_where_mappings_run() {
+        let targets = r#"[{"account_id":"111122223333","role_arn":"arn:aws:iam::111122223333:role/ddns-reader","regions":["eu-west-1","us-east-1"],"external_id":"x-1"}]"#;
+        let mapped = r#"[{"instance_id":"i-12345678","zone_id":"Z1","name":"a.example.com","account_id":"111122223333"},
+                        {"instance_ids":["i-87654321"],"zone_id":"Z1","name":"g.example.com","account_id":"111122223333","region":"eu-west-1"},
+                        {"instance_id":"i-12345679","zone_id":"Z1","name":"h.example.com"}]"#;
+        let c = config(&[
+            ("DDNS_TARGETS", targets),
+            ("DDNS_RECORDS", mapped),
+            ("AWS_REGION", "us-east-1"),
+            ("DDNS_ROUTE53_ROLE_ARN", "arn:aws:iam::444455556666:role/dns"),
+        ])
+        .unwrap();
+        let places: Vec<String> = c.targets.iter().map(|t| t.place.key()).collect();
+        assert_eq!(places, ["111122223333/eu-west-1", "111122223333/us-east-1"], "one target per region");
+        assert_eq!(c.targets[0].external_id.as_deref(), Some("x-1"));
+        let ids: Vec<&str> = c.mappings.iter().flat_map(|m| m.ids()).map(InstanceId::as_str).collect();
+        assert_eq!(ids, ["111122223333/us-east-1/i-12345678", "111122223333/eu-west-1/i-87654321", "i-12345679"]);
+        assert!(c.follows(&Place::Home) && c.follows(&c.targets[1].place));
+        assert_eq!(c.route53_role.as_deref(), Some("arn:aws:iam::444455556666:role/dns"));
+        let target = |account: &str, role: &str, regions: &str| {
+            format!(r#"[{{"account_id":"{account}","role_arn":"{role}","regions":{regions}}}]"#)
+        };
+        let role = "arn:aws:iam::111122223333:role/r";
+        let twice = r#"[{"account_id":"111122223333","role_arn":"arn:aws:iam::111122223333:role/r","regions":["eu-west-1"]},
+                        {"account_id":"111122223333","role_arn":"arn:aws:iam::111122223333:role/s","regions":["eu-west-1"]}]"#;
+        let elsewhere =
+            r#"[{"instance_id":"i-12345678","zone_id":"Z1","name":"a.example.com","account_id":"999988887777"}]"#;
+        let region_only =
+            r#"[{"instance_id":"i-12345678","zone_id":"Z1","name":"a.example.com","region":"eu-west-1"}]"#;
+        let records = |r: &'static str| ("DDNS_RECORDS", r);
+        for (vars, needle) in [
+            (vec![("DDNS_TARGETS", "{".to_string())], "DDNS_TARGETS: not a JSON array"),
+            (
+                vec![("DDNS_TARGETS", target("1111", role, r#"["eu-west-1"]"#))],
+                "DDNS_TARGETS[0].account_id: \"1111\" is not an AWS account id",
+            ),
+            (
+                vec![("DDNS_TARGETS", target("111122223333", "arn:aws:iam::111122223333:user/u", r#"["eu-west-1"]"#))],
+                "DDNS_TARGETS[0].role_arn: \"arn:aws:iam::111122223333:user/u\" is not an IAM role ARN",
+            ),
+            (
+                vec![("DDNS_TARGETS", target("111122223333", role, r#"["eu-middle-9"]"#))],
+                "DDNS_TARGETS[0].regions: \"eu-middle-9\" is not an AWS region name",
+            ),
+            (vec![("DDNS_TARGETS", target("111122223333", role, "[]"))], "DDNS_TARGETS[0].regions: the list is empty"),
+            (
+                vec![("DDNS_TARGETS", twice.to_string())],
+                "DDNS_TARGETS[1]: account 111122223333 in eu-west-1 is listed twice",
+            ),
+            (
+                vec![("DDNS_ROUTE53_ROLE_ARN", "role/dns".to_string())],
+                "DDNS_ROUTE53_ROLE_ARN: \"role/dns\" is not an IAM role ARN",
+            ),
+        ] {
+            let mut vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            vars.push(("DDNS_RECORDS", ONE));
+            let errs = errors(&vars);
+            assert!(errs.iter().any(|e| e.starts_with(needle)), "{needle}: {errs:#?}");
+        }
+        for (mapping, needle) in [
+            (elsewhere, "DDNS_RECORDS[0]: account 999988887777 in us-east-1 is not a target; list it in DDNS_TARGETS"),
+            (region_only, "DDNS_RECORDS[0]: region \"eu-west-1\" needs the account_id of its target"),
+        ] {
+            let errs = errors(&[records(mapping), ("DDNS_TARGETS", targets), ("AWS_REGION", "us-east-1")]);
             assert!(errs.iter().any(|e| e.starts_with(needle)), "{needle}: {errs:#?}");
         }
     }

@@ -1,8 +1,13 @@
 //! Route53 writes: one ChangeResourceRecordSets per batch. A batch Route53 rejects, or IAM
 //! denies, is retried one name at a time, so one bad name cannot block the others. Markers that
-//! are released or narrowed go last, and only for names whose records went.
+//! are released or narrowed go last, and only for names whose records went. When the deadline
+//! comes too near for another batch, the write stops between batches, never within a name, and
+//! says how far it got: the next run plans the rest afresh, so it carries on where this stopped.
 
 use std::collections::HashSet;
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use aws_sdk_route53::types::{
     Change as R53Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
@@ -16,6 +21,17 @@ use crate::progress::Progress;
 use crate::records::{Action, Change, Outcome, RecordData};
 use crate::route53::batches::{self, Grant};
 
+/// What a write did: the outcome of every change it sent and, when the deadline came too near to
+/// send them all, the failure that says how far it got.
+#[derive(Debug)]
+pub struct Written {
+    pub outcomes: Vec<Outcome>,
+    pub cut: Option<Failure>,
+}
+
+/// The least time a batch is given: one is not begun with less left.
+const BATCH_FLOOR: Duration = Duration::from_secs(1);
+
 /// Applies `changes` in batches within Route53's limits and reports every change's outcome.
 pub async fn apply(
     clients: &Clients,
@@ -23,7 +39,7 @@ pub async fn apply(
     changes: &[Change],
     comment: &str,
     progress: &dyn Progress,
-) -> Vec<Outcome> {
+) -> Written {
     // A marker goes after the records it guards are deleted, whether it goes too or is narrowed
     // to fewer types, unless it travels in their very request: it never stops guarding a record
     // that is still there.
@@ -37,27 +53,72 @@ pub async fn apply(
         let apart = |(key, g): &((ZoneId, RecordName), Grant)| *key == c.group_key() && *g != grant;
         grant == Grant::ReleaseMarkers || (c.is_marker() && deleting.iter().any(apart))
     });
-    let mut outcomes = send_all(clients, budget, &first, comment, progress).await;
+    let mut pace = Pace::default();
+    let (mut outcomes, unsent) = send_all(clients, budget, &first, comment, progress, &mut pace).await;
     // A record of ours left without its marker would be no one's: keep the marker then.
-    let failed: HashSet<_> = outcomes.iter().filter(|o| o.result.is_err()).map(|o| o.change.group_key()).collect();
-    let markers: Vec<Change> = markers.into_iter().filter(|m| !failed.contains(&m.group_key())).collect();
-    outcomes.extend(send_all(clients, budget, &markers, comment, progress).await);
-    outcomes
+    let failed: HashSet<_> = outcomes
+        .iter()
+        .filter(|o| o.result.is_err())
+        .map(|o| o.change.group_key())
+        .chain(unsent.iter().map(Change::group_key))
+        .collect();
+    let (markers, held): (Vec<Change>, Vec<Change>) =
+        markers.into_iter().partition(|m| !failed.contains(&m.group_key()));
+    let (second, unsent_markers) = send_all(clients, budget, &markers, comment, progress, &mut pace).await;
+    outcomes.extend(second);
+    let unsent_names: HashSet<_> = unsent.iter().map(Change::group_key).collect();
+    let held = held.iter().filter(|m| unsent_names.contains(&m.group_key())).count();
+    let left = unsent.len() + unsent_markers.len() + held;
+    let cut = (left > 0).then(|| {
+        let sent = outcomes.len();
+        Failure::new(
+            FailureKind::Deadline,
+            "",
+            format!(
+                "stopped between change batches as the deadline neared: {sent} of {} changes written, {left} left; the next run carries on with them",
+                sent + left
+            ),
+        )
+    });
+    Written { outcomes, cut }
 }
 
+/// How long this invocation's batches took: the next one is begun only with at least that
+/// long (and [`BATCH_FLOOR`]) left.
+#[derive(Default)]
+struct Pace {
+    longest: Duration,
+}
+
+impl Pace {
+    fn room_for_one(&self, budget: &Budget) -> bool {
+        budget.remaining() >= self.longest.max(BATCH_FLOOR)
+    }
+}
+
+/// Sends the changes in batches while the budget has room for one; returns the outcomes and the
+/// changes not sent.
 async fn send_all(
     clients: &Clients,
     budget: &Budget,
     changes: &[Change],
     comment: &str,
     progress: &dyn Progress,
-) -> Vec<Outcome> {
+    pace: &mut Pace,
+) -> (Vec<Outcome>, Vec<Change>) {
     let requests = batches::batches(changes);
     let mut outcomes = Vec::new();
     let total = requests.len();
-    for (i, batch) in requests.into_iter().enumerate() {
+    let mut requests = requests.into_iter().enumerate();
+    while let Some((i, batch)) = requests.next() {
+        if !pace.room_for_one(budget) {
+            let unsent = [batch].into_iter().chain(requests.map(|(_, b)| b)).flatten().collect();
+            return (outcomes, unsent);
+        }
         progress.say(format_args!("writing change batch {} of {total} ({} changes)", i + 1, batch.len()));
+        let started = Instant::now();
         let result = send(clients, budget, &batch, comment).await;
+        pace.longest = pace.longest.max(started.elapsed());
         let groups = match &result {
             Err(f) if matches!(f.kind, FailureKind::Route53Rejected | FailureKind::Route53Denied) => {
                 batches::by_name(batch)
@@ -73,7 +134,7 @@ async fn send_all(
             outcomes.extend(group.into_iter().map(|change| Outcome { change, result: result.clone() }));
         }
     }
-    outcomes
+    (outcomes, Vec::new())
 }
 
 async fn send(clients: &Clients, budget: &Budget, batch: &[Change], comment: &str) -> Result<(), Failure> {

@@ -97,6 +97,44 @@ impl Moto {
             ssm: aws_sdk_ssm::Client::new(&sdk),
         }
     }
+
+    /// The test's clients in another `account` and `region`, with the credentials of a role
+    /// there assumed through STS, as moto hands them out.
+    pub async fn aws_as(&self, account: &str, region: &str) -> Aws {
+        let home = sdk_in(&self.endpoint(), region).await;
+        let role = format!("arn:aws:iam::{account}:role/test-arranger");
+        let out = aws_sdk_sts::Client::new(&home)
+            .assume_role()
+            .role_arn(role)
+            .role_session_name("test")
+            .send()
+            .await
+            .unwrap();
+        let c = out.credentials().unwrap();
+        let credentials = aws_sdk_ec2::config::Credentials::new(
+            c.access_key_id(),
+            c.secret_access_key(),
+            Some(c.session_token().into()),
+            None,
+            "assumed",
+        );
+        let patient = aws_config::timeout::TimeoutConfig::builder()
+            .operation_attempt_timeout(std::time::Duration::from_secs(60))
+            .operation_timeout(std::time::Duration::from_secs(120))
+            .build();
+        let sdk = home.into_builder().timeout_config(patient).build();
+        Aws {
+            ec2: aws_sdk_ec2::Client::from_conf(
+                aws_sdk_ec2::config::Builder::from(&sdk).credentials_provider(credentials.clone()).build(),
+            ),
+            r53: aws_sdk_route53::Client::from_conf(
+                aws_sdk_route53::config::Builder::from(&sdk).credentials_provider(credentials.clone()).build(),
+            ),
+            ssm: aws_sdk_ssm::Client::from_conf(
+                aws_sdk_ssm::config::Builder::from(&sdk).credentials_provider(credentials).build(),
+            ),
+        }
+    }
 }
 
 impl Drop for Moto {

@@ -3,12 +3,13 @@
 //! process (in-process tests use aws-smithy-mocks for every other fault). Calls are told apart by the request itself: Route53's REST path and method,
 //! EC2's `Action` parameter, SSM's `X-Amz-Target` header.
 
+use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The calls the function makes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -18,6 +19,7 @@ pub enum Call {
     ChangeRecords,
     GetParameter,
     PutParameter,
+    AssumeRole,
 }
 
 impl Call {
@@ -25,6 +27,7 @@ impl Call {
         let action = body.split('&').find_map(|kv| kv.strip_prefix("Action="));
         match (method, path.split('?').next().unwrap_or_default().ends_with("/rrset"), action, target) {
             (_, _, Some("DescribeInstances"), _) => Some(Call::DescribeInstances),
+            (_, _, Some("AssumeRole"), _) => Some(Call::AssumeRole),
             ("GET", true, ..) => Some(Call::ListRecords),
             ("POST", true, ..) => Some(Call::ChangeRecords),
             (.., Some("AmazonSSM.GetParameter")) => Some(Call::GetParameter),
@@ -47,7 +50,45 @@ pub enum Fault {
     /// Answers it with Route53's `Throttling` error (every attempt, so it outlasts the SDK's
     /// retries) while the switch is on.
     Throttle(Arc<AtomicBool>),
+    /// Answers it with an AWS query API's `AccessDenied` when its request holds this text (a
+    /// role's name, say), passing the others on.
+    Deny(&'static str),
+    /// Lets at most this many such calls through in any one second, as Route53's quota does, and
+    /// answers the others with its `Throttling` error.
+    Rate(Arc<Rate>),
 }
+
+/// Route53's request quota: calls passed in the last second, and how many were turned away.
+#[derive(Debug)]
+pub struct Rate {
+    per_second: usize,
+    passed: Mutex<VecDeque<Instant>>,
+    pub throttled: AtomicUsize,
+}
+
+impl Rate {
+    pub fn new(per_second: usize) -> Arc<Self> {
+        Arc::new(Self { per_second, passed: Mutex::default(), throttled: AtomicUsize::new(0) })
+    }
+
+    /// Whether one more call fits the last second; it counts when it does.
+    fn admit(&self) -> bool {
+        let now = Instant::now();
+        let mut passed = self.passed.lock().unwrap();
+        while passed.front().is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1)) {
+            passed.pop_front();
+        }
+        if passed.len() < self.per_second {
+            passed.push_back(now);
+            return true;
+        }
+        self.throttled.fetch_add(1, Ordering::SeqCst);
+        false
+    }
+}
+
+/// Route53's answer to a call over its quota.
+const THROTTLED: &str = "<?xml version=\"1.0\"?><ErrorResponse xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\"><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>proxy</RequestId></ErrorResponse>";
 
 pub struct FaultProxy {
     pub port: u16,
@@ -145,11 +186,21 @@ fn proxy_one(mut req: tiny_http::Request, upstream: u16, faults: &[(Call, Fault,
                 return;
             }
             Fault::Throttle(on) if on.load(Ordering::SeqCst) => {
-                let xml = "<?xml version=\"1.0\"?><ErrorResponse xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\"><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>proxy</RequestId></ErrorResponse>";
-                let _ = req.respond(tiny_http::Response::from_string(xml).with_status_code(400));
+                let _ = req.respond(tiny_http::Response::from_string(THROTTLED).with_status_code(400));
                 return;
             }
-            Fault::Throttle(_) => {}
+            Fault::Rate(rate) if !rate.admit() => {
+                let _ = req.respond(tiny_http::Response::from_string(THROTTLED).with_status_code(400));
+                return;
+            }
+            Fault::Deny(needle) if String::from_utf8_lossy(&body).contains(needle) => {
+                let xml = format!(
+                    "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>injected: not authorized to assume {needle}</Message></Error><RequestId>proxy</RequestId></ErrorResponse>"
+                );
+                let _ = req.respond(tiny_http::Response::from_string(xml).with_status_code(403));
+                return;
+            }
+            Fault::Throttle(_) | Fault::Rate(_) | Fault::Deny(_) => {}
             Fault::Together(n) => {
                 let (count, all_in) = &**arrivals;
                 let mut count = count.lock().unwrap();

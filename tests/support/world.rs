@@ -45,7 +45,8 @@ pub async fn app(moto: &Moto, vars: &[(&str, &str)]) -> App {
 
 /// The function's App against any AWS endpoint (moto, or a proxy in front of it).
 pub async fn app_at(endpoint: &str, vars: &[(&str, &str)]) -> App {
-    app_with(Clients::from_sdk(&sdk_at(endpoint).await), vars).await
+    let sdk = sdk_at(endpoint).await;
+    app_with(Clients::from_sdk(&sdk).reaching(&sdk, &config(vars)).await, vars).await
 }
 
 /// The function's App on the given clients (mocked ones, say), as the test function "ddns-test".
