@@ -25,10 +25,18 @@ Fleet mode (instances name themselves with a tag, below the --tag-suffix domains
   --tag-anywhere             no suffix: tags may name records anywhere in the zones (the role may
                              then write any name there, _acme-challenge and www included)
   --tag-allow-wildcards      let tags claim zone apexes and wildcard names
+Groups (instances share a name through a tag; --tag-zone and --tag-suffix apply as in fleet mode):
+  --group-tag-key KEY        e.g. ddns:group: each name in its value holds every running member's address
+  --group-max N              the most addresses in one group's record set (8; 1 to 400)
+Organizations (other accounts and regions; each applies terraform/modules/member, see README):
+  --targets JSON             [{"account_id":"…","role_arn":"…","regions":["eu-west-1"],"external_id":"…"}]
+  --route53-role-arn ARN     a role in the DNS account, assumed for every Route53 call
+  --organization-id ID       o-…: any account of it may forward events, not only the targets'
 Alerts:
   --webhook-url URL          or DDNS_WEBHOOK_URL; never written to a file
   --webhook-secret-file FILE or DDNS_WEBHOOK_SECRET; signs alerts (HMAC-SHA256)
   --webhook-format json|slack|discord   --alert-repeat DURATION (6h; 0 for never)
+  --alert-on all|problems    problems: no alert for records that merely changed (a busy group's)
   --alarm-email ADDRESS      alarms mail it (AWS asks to confirm)   --alarm-topic ARN (repeatable)
 Other:
   --owner ID  --on-stop delete|keep  --ttl SECONDS  --name FUNCTION_NAME (fixed once deployed)
@@ -77,7 +85,8 @@ while (($#)); do
     --tag-anywhere) set_flag tag_anywhere bool true ;;
     --instance-id | --zone-id | --record | --tag-key | --tag-zone | --tag-types | --tag-suffix | --webhook-url | \
       --webhook-secret-file | --webhook-format | --alert-repeat | --alarm-email | --alarm-topic | --owner | \
-      --on-stop | --ttl | --name | --set | --region | --profile | --zip | --tag-address | --api-call-events | --spot-events)
+      --on-stop | --ttl | --name | --set | --region | --profile | --zip | --tag-address | --api-call-events | --spot-events | \
+      --group-tag-key | --group-max | --alert-on | --targets | --route53-role-arn | --organization-id)
       (($# >= 2)) || die "$opt needs a value (see --help)"
       val=$2
       shift
@@ -90,6 +99,12 @@ while (($#)); do
         --tag-types) set_flag discovery_record_types list "$val" ;;
         --tag-suffix) set_flag tag_suffixes list "$val" ;;
         --tag-address) set_flag tag_address str "$val" ;;
+        --group-tag-key) set_flag group_tag_key str "$val" ;;
+        --group-max) set_flag group_max json "$val" ;;
+        --alert-on) set_flag alert_on str "$val" ;;
+        --targets) set_flag targets json "$val" ;;
+        --route53-role-arn) set_flag route53_role_arn str "$val" ;;
+        --organization-id) set_flag organization_id str "$val" ;;
         --api-call-events | --spot-events) set_flag "$opt" switch "$val" ;;
         --webhook-url) WEBHOOK_URL=$val ;;
         --webhook-secret-file) [[ -r $val ]] || die "cannot read $val"; WEBHOOK_SECRET=$(<"$val") ;;
@@ -170,6 +185,7 @@ prompt_settings() { # the seed's questions, in the seed's order; fleet mode on r
     fi
   else
     set_flag tag_key json null
+    set_flag group_tag_key json null
     pick "Running instances:" instances "Instance id(s) to follow, comma-separated (or numbers from the list): "
     set_flag instance_ids list "$REPLY"
     pick "Hosted zones:" zones "Hosted zone id (or a number from the list): "
@@ -308,3 +324,5 @@ tf show "$WORK/deploy.tfplan"
 tf apply -input=false "$WORK/deploy.tfplan"
 say "" "Deployed $(tf output -raw function_name) in $(tf output -raw region). Follow its logs with:" "  $(tf output -raw logs_tail_command)"
 [[ $(tf output -raw alarm_topic_arn 2>/dev/null || true) == "" ]] || say "AWS has mailed the alarm address a confirmation link: open it to receive alarms."
+bus=$(tf output -raw event_bus_arn 2>/dev/null || true)
+[[ -z $bus ]] || say "Apply terraform/modules/member in each target account and region, with central_event_bus_arn = $bus and central_role_arn = $(tf output -raw role_arn) (README, Organizations)."

@@ -147,23 +147,23 @@ pub fn desired(
     let (mut out, mut capped) = (Vec::new(), Vec::new());
     for m in mappings {
         let private = m.address.private_in(zones.iter().any(|z| z.id == m.zone && z.private));
-        let members: Vec<&Instance> = m.members.iter().filter_map(|id| instances.get(id)).collect();
+        let (zone, name) = (&m.zone, &m.name);
+        if !m.members.is_empty() {
+            let members: Vec<&Instance> = m.members.iter().filter_map(|id| instances.get(id)).collect();
+            let group = Group { zone, name, ids: &m.members, members: &members, discovered: None };
+            let (records, cap) = group.records(&m.types, private, m.ttl, rules.group_max);
+            out.extend(records);
+            capped.extend(cap);
+            continue;
+        }
         for &rtype in &m.types {
-            let want = if m.members.is_empty() {
-                want_for(instances.get(&m.instance), rtype, private, m.ttl, rules.on_stop)
-            } else {
-                let (want, running) = group_want(&members, rtype, private, m.ttl, rules.group_max);
-                if running > rules.group_max && rtype == m.types[0] {
-                    capped.push(Capped { name: m.name.clone(), running, max: rules.group_max });
-                }
-                want
-            };
+            let want = want_for(instances.get(&m.instance), rtype, private, m.ttl, rules.on_stop);
             out.push(Desired {
-                zone: m.zone.clone(),
-                name: m.name.clone(),
+                zone: zone.clone(),
+                name: name.clone(),
                 rtype,
                 instance: m.instance.clone(),
-                members: m.members.clone(),
+                members: Vec::new(),
                 want,
                 discovered: None,
             });
@@ -172,12 +172,48 @@ pub fn desired(
     (out, capped)
 }
 
+/// A group name in one zone: its members' ids, those of them described, and, for a group tag,
+/// what its claim weighs.
+struct Group<'a> {
+    zone: &'a ZoneId,
+    name: &'a RecordName,
+    ids: &'a [InstanceId],
+    members: &'a [&'a Instance],
+    discovered: Option<Claimant>,
+}
+
+impl Group<'_> {
+    /// Its records, one per type, and whether more members run than its record holds.
+    fn records(&self, types: &[RecordType], private: bool, ttl: u32, max: usize) -> (Vec<Desired>, Option<Capped>) {
+        let mut most = 0;
+        let records = types
+            .iter()
+            .map(|&rtype| {
+                let (want, running) = group_want(self.members, rtype, private, ttl, max);
+                most = most.max(running);
+                Desired {
+                    zone: self.zone.clone(),
+                    name: self.name.clone(),
+                    rtype,
+                    instance: InstanceId::group(),
+                    members: self.ids.to_vec(),
+                    want,
+                    discovered: self.discovered,
+                }
+            })
+            .collect();
+        let capped = (most > max).then(|| Capped { name: self.name.clone(), running: most, max });
+        (records, capped)
+    }
+}
+
 /// What a group name's record of `rtype` wants: the addresses of its running members, of the
 /// lowest instance ids when more than `max` run, sorted; absent when none runs. Also how many run
 /// with such an address.
 fn group_want(members: &[&Instance], rtype: RecordType, private: bool, ttl: u32, max: usize) -> (Want, usize) {
     let mut members: Vec<&&Instance> = members.iter().filter(|i| i.state == InstanceState::Running).collect();
-    members.sort_by(|a, b| a.id.cmp(&b.id));
+    // The lowest ids by EC2's own id, wherever they run.
+    members.sort_by(|a, b| (a.id.bare(), &a.id).cmp(&(b.id.bare(), &b.id)));
     let addresses: Vec<String> = members.iter().filter_map(|i| i.address(rtype, private)).collect();
     let running = addresses.len();
     let mut values: Vec<String> = addresses.into_iter().take(max).collect();
@@ -208,7 +244,7 @@ pub fn expand(raw: &str, instance: &Instance) -> Result<String, String> {
         };
         let placeholder = &rest[open..open + close + 1];
         match placeholder {
-            "{id}" => out.push_str(instance.id.as_str()),
+            "{id}" => out.push_str(instance.id.bare()),
             "{az}" => match &instance.az {
                 Some(az) => out.push_str(az),
                 None => return Err("{az}: EC2 did not say the instance's availability zone".into()),
@@ -263,8 +299,23 @@ pub fn discovered(
                     }
                 };
                 for zone in placed {
-                    let mapped = |m: &Mapping| m.name == name && m.zone == zone.id && m.members.is_empty() != group;
-                    if explicit.iter().any(mapped) {
+                    // The operator's mapping wins its name; a tag of the other kind (a group
+                    // tag at one instance's mapped name, or a name tag at a static group's) is
+                    // refused, naming both.
+                    if let Some(m) = explicit.iter().find(|m| m.name == name && m.zone == zone.id) {
+                        if m.members.is_empty() == group {
+                            let (mine, theirs) = if group {
+                                ("a group name", "instance")
+                            } else {
+                                ("one instance's name", "static group")
+                            };
+                            let holder =
+                                if m.members.is_empty() { m.instance.to_string() } else { member_list(&m.members) };
+                            refusals.push(refusal(
+                                &expanded,
+                                format!("claimed as {mine}, but DDNS_RECORDS gives it to the {theirs} {holder}; the mapping keeps it. Take the name out of the tag or of DDNS_RECORDS"),
+                            ));
+                        }
                         continue;
                     }
                     let claimants =
@@ -294,25 +345,18 @@ pub fn discovered(
     for ((zone, name), members) in sorted_by_name(groups) {
         let private = discovery.address.private_in(zone.private);
         let ids: Vec<InstanceId> = members.iter().map(|i| i.id.clone()).collect();
-        let mut most = 0;
-        for &rtype in &discovery.types {
-            let (want, running) = group_want(&members, rtype, private, rules.ttl, rules.group_max);
-            most = most.max(running);
-            out.push(Desired {
-                zone: zone.id.clone(),
-                name: name.clone(),
-                rtype,
-                instance: InstanceId::group(),
-                members: ids.clone(),
-                want,
-                discovered: Some(Claimant { claims: true, launched: None }),
-            });
-        }
-        if most > rules.group_max {
-            capped.push(Capped { name, running: most, max: rules.group_max });
-        }
+        let discovered = Some(Claimant { claims: true, launched: None });
+        let group = Group { zone: &zone.id, name: &name, ids: &ids, members: &members, discovered };
+        let (records, cap) = group.records(&discovery.types, private, rules.ttl, rules.group_max);
+        out.extend(records);
+        capped.extend(cap);
     }
     Wanted { records: out, refusals, outside, capped }
+}
+
+/// A group's members, as a problem names them.
+pub fn member_list(members: &[InstanceId]) -> String {
+    members.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
 }
 
 /// Claims on names, in the order of zone and name.

@@ -143,20 +143,11 @@ pub async fn describe_tagged(clients: &Clients, budget: &Budget, tags: &Discover
     everywhere(clients, budget, tags, vec![Filter::builder().name("tag-key").set_values(Some(keys)).build()]).await
 }
 
-/// The members of the groups whose tag values hold one of `parts` (a comma-separated item of a
-/// group tag, as written), in every followed place: EC2 filters on the group tag's value with a
-/// wildcard around each, so a value listing several groups is found, and the caller keeps those
-/// that name the group.
-pub async fn describe_members(clients: &Clients, budget: &Budget, tags: &Discovery, parts: &[String]) -> Described {
+/// Every instance carrying the group tag, in every followed place: the members of every group,
+/// so that a group's record is worked out from all of them, however each spells the name.
+pub async fn describe_members(clients: &Clients, budget: &Budget, tags: &Discovery) -> Described {
     let Some(key) = &tags.group_key else { return Described::default() };
-    let filters = parts
-        .chunks(IDS_PER_CALL)
-        .map(|chunk| {
-            let values = chunk.iter().map(|p| format!("*{}*", wildcard_escaped(p))).collect();
-            Filter::builder().name(format!("tag:{key}")).set_values(Some(values)).build()
-        })
-        .collect();
-    everywhere(clients, budget, tags, filters).await
+    everywhere(clients, budget, tags, vec![Filter::builder().name("tag-key").values(key).build()]).await
 }
 
 /// How many places are described at once.
@@ -189,11 +180,6 @@ async fn everywhere(clients: &Clients, budget: &Budget, tags: &Discovery, filter
             None => return found,
         }
     }
-}
-
-/// A literal for EC2's filter values, where `*` and `?` are wildcards and `\` escapes them.
-fn wildcard_escaped(literal: &str) -> String {
-    literal.replace('\\', "\\\\").replace('*', "\\*").replace('?', "\\?")
 }
 
 /// Every page `filter` finds in `place`, its instances' ids qualified by it.

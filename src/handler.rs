@@ -176,7 +176,7 @@ async fn reconcile(app: &App, trigger: &Trigger, place: &Place, budget: &Budget)
             _ => "no records to reconcile".to_string(),
         };
         info!(note = %note, "nothing to reconcile");
-        let coverage = coverage(app, scope.full, Vec::new(), |_| false);
+        let coverage = Coverage { described: blind.is_empty(), ..coverage(app, scope.full, Vec::new(), |_| false) };
         let refusals = wanted.refusals.iter().map(report::refused);
         let failures = refusals.chain(blind.into_iter().map(|(_, f)| f)).collect();
         return Reconciled { note: Some(note), coverage, outside: wanted.outside, ..Reconciled::failed(failures) };
@@ -211,8 +211,10 @@ async fn converge(
         Ok(seen) => seen,
         Err(f) => return Reconciled { coverage, ..Reconciled::failed(vec![f]) },
     };
-    // What a target that could not be described holds stays as it is this run.
+    // What a target that could not be described holds stays as it is this run, and the problems
+    // there are not seen to clear.
     let registry = registry.blind_to(blind.iter().map(|(place, _)| place.clone()).collect());
+    let coverage = Coverage { described: blind.is_empty(), ..coverage };
     for c in wanted.capped.iter().filter(|c| app.first_time(&format!("capped {}", c.name))) {
         warn!(
             name = %c.name, running = c.running, max = c.max,
@@ -260,9 +262,9 @@ async fn converge(
 }
 
 /// Describes what the registry says a run must see before it can settle who holds its names
-/// (see [`Registry::look_around`]): one DescribeInstances for the ids, one paged one for the
-/// tags, each only when needed; then works the wanted records out again over all it saw, for
-/// the names in play.
+/// (see [`Registry::look_around`]): one DescribeInstances for the ids, and one paged one for
+/// every tagged instance or for every group's members, each only when needed; then works the
+/// wanted records out again over all it saw, for the names in play.
 async fn look_around(
     app: &App,
     budget: &Budget,
@@ -286,7 +288,7 @@ async fn look_around(
     if let (true, Some(tags)) = (look.tagged, fleet) {
         more = ec2::describe_tagged(&app.clients, budget, tags).await;
     } else if let (true, Some(tags)) = (look.grouped, fleet) {
-        more = ec2::describe_members(&app.clients, budget, tags, &group_parts(&seen)).await;
+        more = ec2::describe_members(&app.clients, budget, tags).await;
     }
     for (id, instance) in more.instances {
         seen.entry(id).or_insert(instance);
@@ -296,18 +298,6 @@ async fn look_around(
     let capped = wanted_now.capped.clone();
     let records = wanted_now.at(|z, n| look.names.binary_search(&(z.clone(), n.clone())).is_ok());
     Ok((seen, Wanted { records, capped, ..wanted }, blind))
-}
-
-/// The items of the group tags of `instances`, as written, each once.
-pub fn group_parts(instances: &Instances) -> Vec<String> {
-    let mut parts: Vec<String> = instances
-        .values()
-        .filter_map(|i| i.group_tag.as_deref())
-        .flat_map(|tag| tag.split(',').map(str::trim).filter(|p| !p.is_empty()).map(str::to_string))
-        .collect();
-    parts.sort();
-    parts.dedup();
-    parts
 }
 
 /// Where an invocation looked: the zones it read and, for a sweep, every configured zone it had

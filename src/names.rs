@@ -265,9 +265,7 @@ impl Place {
     /// A target's place: a 12-digit account id and a region name.
     pub fn target(account: &str, region: &str) -> Result<Self, String> {
         let (account, region) = (account.trim(), region.trim());
-        if account.len() != 12 || !account.chars().all(|c| c.is_ascii_digit()) {
-            return Err(format!("{account:?} is not an AWS account id (12 digits)"));
-        }
+        check_account(account)?;
         if !is_region(region) {
             return Err(format!("{region:?} is not an AWS region name (like eu-west-1)"));
         }
@@ -291,6 +289,15 @@ impl fmt::Display for Place {
             Place::Home => f.write_str("the function's own account and region"),
             Place::Target { account, region } => write!(f, "account {account} in {region}"),
         }
+    }
+}
+
+/// An AWS account id: 12 digits.
+pub fn check_account(account: &str) -> Result<(), String> {
+    if account.len() == 12 && account.chars().all(|c| c.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(format!("{account:?} is not an AWS account id (12 digits)"))
     }
 }
 

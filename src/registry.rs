@@ -14,19 +14,13 @@ use crate::scope::Orphans;
 pub const HERITAGE: &str = "heritage=dynamic-dns-updater";
 
 /// The value of the TXT marker that says `owner` manages the `types` records at a name for
-/// `instance` (with its account and region when it runs in a target's), or for a group
-/// (`group=true`, no one instance). Only the types a marker lists are ours: a user's record of
-/// another type at the same name is never touched. A marker without an account and region
-/// means the function's own.
+/// `instance` (qualified by its account and region when it runs in a target's:
+/// `instance=111122223333/eu-west-1/i-…`, which versions before targets read as no instance of
+/// theirs, so never as one gone), or for a group (`group=true`, no one instance). Only the types
+/// a marker lists are ours: a user's record of another type at the same name is never touched.
 pub fn marker_value(owner: &str, instance: &InstanceId, types: &[RecordType]) -> String {
     let types: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
-    let holder = match (instance.is_group(), instance.place()) {
-        (true, _) => "group=true".to_string(),
-        (false, Place::Home) => format!("instance={instance}"),
-        (false, Place::Target { account, region }) => {
-            format!("instance={},account={account},region={region}", instance.bare())
-        }
-    };
+    let holder = if instance.is_group() { "group=true".to_string() } else { format!("instance={instance}") };
     format!("\"{HERITAGE},owner={owner},{holder},types={}\"", types.join("+"))
 }
 
@@ -181,6 +175,16 @@ impl Registry {
         !self.blind.is_empty() && (holder.is_group() || self.blind.contains(&holder.place()))
     }
 
+    /// Whether a wanted record's holder could not be seen this run: a static group's when one of
+    /// its members runs in a blind place, a tag group's whenever a place is blind (a member may
+    /// run there).
+    fn unseen_row(&self, d: &Desired) -> bool {
+        match (d.instance.is_group(), d.discovered) {
+            (true, None) => d.members.iter().any(|m| self.unseen(m)),
+            _ => self.unseen(&d.instance),
+        }
+    }
+
     pub fn claim(&self, zone: &ZoneId, name: &RecordName) -> &Claim {
         self.claims.get(&(zone.clone(), name.clone())).unwrap_or(&Claim::Free)
     }
@@ -201,11 +205,17 @@ impl Registry {
     /// Mappings are the operator's word and pass as they are.
     pub fn settle(&self, records: Vec<Desired>) -> Settled {
         let mut out = Settled::default();
-        for group in group_by(records, |d| (d.zone.clone(), d.name.clone())) {
-            let holder = self.incumbent(&group[0].zone, &group[0].name).and_then(InstanceId::holder);
-            let unseen = holder.as_ref().is_some_and(|h| self.unseen(h))
-                || group.iter().any(|d| self.unseen(&d.instance) || d.members.iter().any(|m| self.unseen(m)));
-            let mixed = mixed(&group);
+        for rows in group_by(records, |d| (d.zone.clone(), d.name.clone())) {
+            let marked = self.incumbent(&rows[0].zone, &rows[0].name).and_then(InstanceId::holder);
+            let held_unseen = match &marked {
+                // A group whose rows are here is judged by them; with none here, its members
+                // may run where this run could not look.
+                Some(h) if h.is_group() => !self.blind.is_empty() && !rows.iter().any(|d| d.instance.is_group()),
+                Some(h) => self.unseen(h),
+                None => false,
+            };
+            let unseen = held_unseen || rows.iter().any(|d| self.unseen_row(d));
+            let mixed = mixed(&rows);
             if unseen || mixed.is_some() {
                 out.refusals.extend(mixed.unwrap_or_default());
                 // Left as it is: under the holder our marker names, if any, so it stays so.
@@ -214,29 +224,29 @@ impl Registry {
                 } else {
                     "claimed both as a group name and as one instance's"
                 };
-                out.records.extend(group.into_iter().map(|d| Desired {
-                    instance: holder.clone().unwrap_or(d.instance),
+                out.records.extend(rows.into_iter().map(|d| Desired {
+                    instance: marked.clone().unwrap_or(d.instance),
                     want: Want::Leave { reason: reason.into() },
                     ..d
                 }));
                 continue;
             }
-            if group[0].discovered.is_none() || group[0].instance.is_group() {
-                out.records.extend(group);
+            if rows[0].discovered.is_none() || rows[0].instance.is_group() {
+                out.records.extend(rows);
                 continue;
             }
-            match self.holder(&group) {
-                Holder::All => out.records.extend(group),
+            match self.holder(&rows) {
+                Holder::All => out.records.extend(rows),
                 Holder::Nobody => {}
                 Holder::Of { instance, why } => {
                     let instance = instance.clone();
-                    let mut refused: Vec<&InstanceId> = group
+                    let mut refused: Vec<&InstanceId> = rows
                         .iter()
                         .filter(|d| d.instance != instance && d.discovered.is_some_and(|c| c.claims))
                         .map(|d| &d.instance)
                         .collect();
                     refused.dedup();
-                    let name = group[0].name.display();
+                    let name = rows[0].name.display();
                     out.refusals.extend(refused.into_iter().map(|other| Refusal {
                         instance: other.clone(),
                         name: name.clone(),
@@ -245,7 +255,7 @@ impl Registry {
                              Remove the tag from one of them to end the overlap"
                         ),
                     }));
-                    out.records.extend(group.into_iter().filter(|d| d.instance == instance));
+                    out.records.extend(rows.into_iter().filter(|d| d.instance == instance));
                 }
             }
         }
@@ -317,7 +327,13 @@ impl Registry {
             given_up.extend(dropped.map(|d| (d.zone.clone(), d.name.clone())));
             given_up.extend(self.orphans(wants, rule, |_| false).into_iter().map(|o| (o.zone, o.name)));
         }
-        let tagged = !given_up.is_empty();
+        // A tagged name a group holds: the group's rows, if it has members, must be seen beside
+        // this claim, or the claim would take the name from them.
+        let group = InstanceId::group();
+        let held_by_group = records.iter().any(|d| {
+            d.discovered.is_some() && !d.instance.is_group() && self.incumbent(&d.zone, &d.name) == Some(group.as_str())
+        });
+        let tagged = !given_up.is_empty() || (fleet && !all_tagged && held_by_group);
         let grouped = !all_tagged && !tagged && records.iter().any(|d| d.instance.is_group() && d.discovered.is_some());
         names.extend(given_up);
         names.sort();
@@ -446,8 +462,7 @@ fn mixed(rows: &[Desired]) -> Option<Vec<Refusal>> {
         return None;
     }
     let source = |d: &Desired| if d.discovered.is_some() { "its group tag" } else { "DDNS_RECORDS' instance_ids" };
-    let members: Vec<String> = group.members.iter().map(ToString::to_string).collect();
-    let members = members.join(", ");
+    let members = crate::desired::member_list(&group.members);
     let name = group.name.display();
     Some(
         singles
@@ -469,9 +484,8 @@ fn claim(text: &str, owner: &Owner, marker: RecordData) -> Claim {
         return Claim::Theirs("a TXT record that is not an ownership marker".into());
     }
     let fields: HashMap<&str, &str> = text.split(',').filter_map(|kv| kv.split_once('=')).collect();
-    let instance = match (fields.get("group"), fields.get("account"), fields.get("region")) {
-        (Some(&"true"), ..) => Some(InstanceId::group().to_string()),
-        (_, Some(account), Some(region)) => fields.get("instance").map(|i| format!("{account}/{region}/{i}")),
+    let instance = match fields.get("group") {
+        Some(&"true") => Some(InstanceId::group().to_string()),
         _ => fields.get("instance").map(|i| i.to_string()),
     };
     let types = fields.get("types").map(|t| t.split('+').filter_map(|t| RecordType::parse(t).ok()).collect());
@@ -634,10 +648,7 @@ mod tests {
         let there = Place::target("111122223333", "eu-west-1").unwrap();
         let theirs = id("i-0000000a").at(&there);
         let value = marker_value("me", &theirs, &[RecordType::A]);
-        assert_eq!(
-            value,
-            format!("\"{HERITAGE},owner=me,instance=i-0000000a,account=111122223333,region=eu-west-1,types=A\"")
-        );
+        assert_eq!(value, format!("\"{HERITAGE},owner=me,instance=111122223333/eu-west-1/i-0000000a,types=A\""));
         let r = registry(vec![
             txt("_ddns-owner.far.example.com.", &value),
             txt("_ddns-owner.near.example.com.", &marker_value("me", &id("i-0000000b"), &[RecordType::A])),

@@ -15,7 +15,7 @@ use crate::records::Outcome;
 use crate::registry::Registry;
 use crate::route53::{apply, read};
 use crate::scope::Scope;
-use crate::{ec2, handler, report};
+use crate::{ec2, report};
 
 /// The (zone, name) groups with a change Route53 rejected, each once.
 pub fn rejected(outcomes: &[Outcome]) -> Vec<(ZoneId, RecordName)> {
@@ -86,7 +86,7 @@ pub async fn again(
     // A group name's members are found by its tag, as the first pass found them.
     let groups = candidates.iter().any(|d| at(&d.zone, &d.name) && d.instance.is_group() && d.discovered.is_some());
     if let (true, Some(tags)) = (groups, tags) {
-        let members = ec2::describe_members(&app.clients, budget, tags, &handler::group_parts(&instances)).await;
+        let members = ec2::describe_members(&app.clients, budget, tags).await;
         if let Some((_, f)) = members.blind.into_iter().next() {
             return Again { outcomes, unchanged: 0, failures: vec![f] };
         }

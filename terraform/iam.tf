@@ -19,11 +19,11 @@ locals {
   # (on_stop = "delete"), terminates, or loses an address family.
   record_actions = ["CREATE", "DELETE", "UPSERT"]
 
-  # What a tag may name: below the suffixes; or, only with the tag_anywhere opt-in, anything in
+  # What a tag (a name tag or a group tag) may name: below the suffixes; or, only with the tag_anywhere opt-in, anything in
   # the allowed zones, the zone apex only when tags may claim it. StringLike's * also matches
   # the \052 of a wildcard name and the _ddns-owner. of a marker.
   # distinct: split-horizon zones share a domain.
-  tagged_names = length(local.tag_suffixes) > 0 ? [for s in local.tag_suffixes : "*.${s}"] : var.tag_anywhere ? distinct(flatten([
+  tagged_names = length(local.tag_suffixes) > 0 ? [for s in local.tag_suffixes : "*.${s}"] : var.tag_anywhere && !local.zones_elsewhere ? distinct(flatten([
     for z in local.discovery_zone_ids : var.tag_allow_wildcards ? [local.zone_names[z], "*.${local.zone_names[z]}"] : ["*.${local.zone_names[z]}"]
   ])) : []
 
@@ -43,7 +43,8 @@ locals {
         }
       },
     ],
-    # Fleet mode: names come from tags at run time, so they cannot be listed here.
+    # Fleet mode and groups: names come from tags at run time, so they cannot be listed here.
+    # Name tags and group tags name records under the same rules, so one statement covers both.
     local.fleet && length(local.tagged_names) > 0 ? [
       {
         Sid      = "ChangeTaggedRecords"
@@ -161,6 +162,16 @@ locals {
         Condition = { StringEquals = { "kms:ViaService" = "sqs.${local.region}.amazonaws.com" } }
       },
     ],
+    length(local.assumed_role_arns) == 0 ? [] : [
+      {
+        # Organizations (organization.tf): each target's reader role, for ec2:DescribeInstances
+        # there, and the DNS account's role for Route53; exactly those roles.
+        Sid      = "AssumeTargetAndRoute53Roles"
+        Effect   = "Allow"
+        Action   = ["sts:AssumeRole"]
+        Resource = local.assumed_role_arns
+      },
+    ],
   )
 }
 
@@ -178,8 +189,10 @@ resource "aws_iam_role" "this" {
   tags = var.tags
 }
 
+# All of the above, less the Route53 statements when route53_role_arn makes those calls
+# (organization.tf).
 resource "aws_iam_role_policy" "this" {
   name   = "least-privilege"
   role   = aws_iam_role.this.id
-  policy = jsonencode({ Version = "2012-10-17", Statement = local.policy_statements })
+  policy = jsonencode({ Version = "2012-10-17", Statement = local.own_statements })
 }

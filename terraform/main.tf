@@ -1,18 +1,19 @@
 # The dynamic-dns-updater stack: one Lambda function, the EventBridge rules that wake it (a
-# schedule, EC2 state changes, address API calls, Spot interruption warnings and, in fleet mode,
-# tag changes), its log group, a failure queue, and the resource that releases its DNS records
-# when the stack is destroyed. IAM is in iam.tf, alarms and the dashboard in monitoring.tf. No
-# provider block: region and credentials come from the caller (the usual AWS_* variables, a
-# profile, or the parent module's provider).
+# schedule, EC2 state changes, address API calls, Spot interruption warnings and, in fleet mode
+# or with groups, tag changes), its log group, a failure queue, and the resource that releases
+# its DNS records when the stack is destroyed. IAM is in iam.tf, alarms and the dashboard in
+# monitoring.tf. No provider block: region and credentials come from the caller (the usual AWS_*
+# variables, a profile, or the parent module's provider).
 
 data "aws_region" "current" {}
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
 
 # The zones' names: to check that every record lies in its zone, and to scope the fleet's IAM
-# statement to the allowed zones' subdomains.
+# statement to the allowed zones' subdomains. Zones in a DNS account (route53_role_arn) cannot
+# be read from here: the function makes those checks at start-up.
 data "aws_route53_zone" "this" {
-  for_each = toset(local.all_zone_ids)
+  for_each = local.zones_elsewhere ? toset([]) : toset(local.all_zone_ids)
   zone_id  = each.value
 }
 
@@ -21,7 +22,10 @@ locals {
   region    = data.aws_region.current.id
   account   = data.aws_caller_identity.current.account_id
   partition = data.aws_partition.current.partition
-  fleet     = var.tag_key != null
+  # Fleet mode or groups: instances opt in with a tag, so the function's names and instances are
+  # known only at run time, and every instance's events are of interest.
+  fleet    = var.tag_key != null || var.group_tag_key != null
+  tag_keys = compact([var.tag_key, var.group_tag_key])
 
   # Names and ARNs are built here rather than read back from the resources, so that a plan
   # shows the whole IAM policy instead of "(known after apply)".
@@ -41,30 +45,37 @@ locals {
   # The simple trio becomes ordinary mappings: one instance follows every name, or several pair
   # with the names in order (variables.tf checks the counts).
   trio_records = [for i, n in var.record_names : {
-    instance_id = length(var.instance_ids) == 1 ? var.instance_ids[0] : var.instance_ids[i]
-    zone_id     = var.zone_id
-    name        = n
-    ttl         = null
-    types       = null
-    address     = null
+    instance_id  = length(var.instance_ids) == 1 ? var.instance_ids[0] : var.instance_ids[i]
+    instance_ids = null
+    zone_id      = var.zone_id
+    name         = n
+    ttl          = null
+    types        = null
+    address      = null
   }]
 
   # Normalised as the function normalises them: zone ids without /hostedzone/, names in lower
-  # case without the trailing dot, a wildcard as "*".
+  # case without the trailing dot, a wildcard as "*". A mapping follows one instance
+  # (instance_id) or is a static group (instance_ids); members lists them either way.
   records = [for r in concat(var.records, local.trio_records) : {
-    instance_id = r.instance_id
-    zone_id     = trimprefix(r.zone_id, "/hostedzone/")
-    name        = lower(trimsuffix(replace(r.name, "\\052", "*"), "."))
-    ttl         = r.ttl
-    types       = r.types == null ? ["A"] : distinct(r.types)
-    address     = r.address
+    instance_id  = r.instance_id
+    instance_ids = r.instance_ids == null ? null : distinct(r.instance_ids)
+    members      = r.instance_ids == null ? [r.instance_id] : distinct(r.instance_ids)
+    zone_id      = trimprefix(r.zone_id, "/hostedzone/")
+    name         = lower(trimsuffix(replace(r.name, "\\052", "*"), "."))
+    ttl          = r.ttl
+    types        = r.types == null ? ["A"] : distinct(r.types)
+    address      = r.address
+    # An instance in a target account and region (organization.tf); the simple trio has none.
+    account_id = try(r.account_id, null)
+    region     = try(r.region, null)
   }]
 
   record_keys        = flatten([for r in local.records : [for t in r.types : "${r.zone_id} ${r.name} ${t}"]])
   record_zone_ids    = distinct([for r in local.records : r.zone_id])
   discovery_zone_ids = distinct([for z in var.discovery_zone_ids : trimprefix(z, "/hostedzone/")])
   all_zone_ids       = distinct(concat(local.record_zone_ids, local.discovery_zone_ids))
-  instance_ids       = sort(distinct([for r in local.records : r.instance_id]))
+  instance_ids       = sort(distinct(flatten([for r in local.records : r.members])))
   zone_names         = { for id, z in data.aws_route53_zone.this : id => lower(trimsuffix(z.name, ".")) }
   tag_suffixes       = [for s in var.tag_suffixes : lower(trimsuffix(s, "."))]
 
@@ -72,19 +83,22 @@ locals {
   # (the function would not know which to write, and refuses to start). A zone whose type the
   # provider does not report is left to the function's own check.
   zone_kinds = { for id in local.discovery_zone_ids : (
-    data.aws_route53_zone.this[id].private_zone == null ? id :
+    try(data.aws_route53_zone.this[id].private_zone, null) == null ? id :
     "${local.zone_names[id]} (${data.aws_route53_zone.this[id].private_zone ? "private" : "public"})"
   ) => id... }
   same_kind = [for kind, ids in local.zone_kinds : "${kind}: ${join(" and ", ids)}" if length(ids) > 1]
 
   # Records whose name is not in the zone they are listed under: every write to them would fail.
-  misplaced = [for r in local.records : "${r.name} (zone ${r.zone_id} is ${local.zone_names[r.zone_id]})"
+  misplaced = local.zones_elsewhere ? [] : [for r in local.records : "${r.name} (zone ${r.zone_id} is ${local.zone_names[r.zone_id]})"
   if r.name != local.zone_names[r.zone_id] && !endswith(r.name, ".${local.zone_names[r.zone_id]}")]
 
   ddns_records = jsonencode([for r in local.records : merge(
-    { instance_id = r.instance_id, zone_id = r.zone_id, name = r.name, types = r.types },
+    r.instance_id == null ? {} : { instance_id = r.instance_id },
+    r.instance_ids == null ? {} : { instance_ids = r.instance_ids },
+    { zone_id = r.zone_id, name = r.name, types = r.types },
     r.ttl == null ? {} : { ttl = r.ttl },
     r.address == null ? {} : { address = r.address },
+    r.account_id == null ? {} : { account_id = r.account_id, region = r.region },
   )])
 
   environment = merge(
@@ -105,14 +119,19 @@ locals {
     } : {},
     var.webhook_signed ? { DDNS_WEBHOOK_SECRET_PARAMETER = local.secret_parameter } : {},
     var.webhook_format != null ? { DDNS_WEBHOOK_FORMAT = var.webhook_format } : {},
+    # The function's own defaults are left unset: all alerts, 8 addresses a group.
+    var.alert_on != "all" ? { DDNS_ALERT_ON = var.alert_on } : {},
+    var.group_max != 8 ? { DDNS_GROUP_MAX = tostring(var.group_max) } : {},
+    var.tag_key != null ? { DDNS_TAG_KEY = var.tag_key } : {},
+    var.group_tag_key != null ? { DDNS_GROUP_TAG_KEY = var.group_tag_key } : {},
     local.fleet ? {
-      DDNS_TAG_KEY     = var.tag_key
       DDNS_ZONES       = join(",", local.discovery_zone_ids)
       DDNS_TAG_TYPES   = join(",", var.discovery_record_types)
       DDNS_TAG_ADDRESS = var.tag_address
     } : {},
     local.fleet && length(local.tag_suffixes) > 0 ? { DDNS_TAG_SUFFIXES = join(",", local.tag_suffixes) } : {},
     local.fleet && var.tag_allow_wildcards ? { DDNS_TAG_ALLOW_WILDCARDS = "true" } : {},
+    local.organization_environment, # DDNS_TARGETS, DDNS_ROUTE53_ROLE_ARN (organization.tf)
   )
 }
 
@@ -201,7 +220,7 @@ resource "aws_lambda_function" "this" {
     precondition {
       # Lambda allows 4 KB of environment in all; DDNS_RECORDS takes most of it.
       condition     = length(jsonencode(local.environment)) < 4000
-      error_message = "Too many records for one function's 4 KB environment. Split them across two copies of the module (each with its own function_name), or use fleet mode (tag_key)."
+      error_message = "Too many records for one function's 4 KB environment. Split them across two copies of the module (each with its own function_name), or use fleet mode (tag_key) or groups (group_tag_key)."
     }
   }
 
@@ -218,7 +237,7 @@ resource "terraform_data" "something_to_follow" {
   lifecycle {
     precondition {
       condition     = length(local.records) > 0 || local.fleet
-      error_message = "Nothing to keep up to date: give records, or instance_ids + zone_id + record_names, or tag_key (fleet mode)."
+      error_message = "Nothing to keep up to date: give records, or instance_ids + zone_id + record_names, or tag_key (fleet mode), or group_tag_key (groups)."
     }
   }
 }
@@ -227,7 +246,7 @@ resource "terraform_data" "one_instance_per_record" {
   lifecycle {
     precondition {
       condition     = length(distinct(local.record_keys)) == length(local.record_keys)
-      error_message = "A record (zone, name, type) appears twice: one record can follow only one instance. Check records and record_names for duplicates."
+      error_message = "A record (zone, name, type) appears twice: one record comes from only one mapping (one instance_id, or one static group's instance_ids). Check records and record_names for duplicates."
     }
   }
 }
@@ -253,8 +272,8 @@ resource "terraform_data" "one_zone_per_domain_and_type" {
 resource "terraform_data" "suffixes_inside_the_zones" {
   lifecycle {
     precondition {
-      condition     = alltrue([for s in local.tag_suffixes : anytrue([for z in local.discovery_zone_ids : s == local.zone_names[z] || endswith(s, ".${local.zone_names[z]}")])])
-      error_message = "Every tag_suffixes entry must lie within one of discovery_zone_ids' zones (${join(", ", [for z in local.discovery_zone_ids : local.zone_names[z]])})."
+      condition     = local.zones_elsewhere ? true : alltrue([for s in local.tag_suffixes : anytrue([for z in local.discovery_zone_ids : s == local.zone_names[z] || endswith(s, ".${local.zone_names[z]}")])])
+      error_message = "Every tag_suffixes entry must lie within one of discovery_zone_ids' zones (${join(", ", [for z in local.discovery_zone_ids : lookup(local.zone_names, z, z)])})."
     }
   }
 }
@@ -267,7 +286,8 @@ locals {
   state_change_pattern = {
     source        = ["aws.ec2"]
     "detail-type" = ["EC2 Instance State-change Notification"]
-    # In fleet mode any instance may carry the tag, so every instance's changes are of interest.
+    # In fleet mode or with groups any instance may carry a tag, so every instance's changes are
+    # of interest.
     detail = merge(
       # stopping and shutting-down: the records go while the instance still holds its address.
       { state = ["running", "stopping", "stopped", "shutting-down", "terminated"] },
@@ -323,7 +343,7 @@ locals {
     local.fleet ? {
       tag_change = {
         name                = "${local.name}-tag-change"
-        description         = "Wakes ${local.name} when the ${var.tag_key} tag of an instance changes"
+        description         = "Wakes ${local.name} when the ${join(" or ", local.tag_keys)} tag of an instance changes"
         schedule_expression = null
         event_pattern = jsonencode({
           source        = ["aws.tag"]
@@ -331,7 +351,7 @@ locals {
           detail = {
             service            = ["ec2"]
             "resource-type"    = ["instance"]
-            "changed-tag-keys" = [var.tag_key]
+            "changed-tag-keys" = local.tag_keys
           }
         })
       }
@@ -428,6 +448,8 @@ resource "aws_lambda_invocation" "release" {
     aws_cloudwatch_event_rule.this, aws_sqs_queue.failed_events, aws_ssm_parameter.webhook_url,
     aws_ssm_parameter.webhook_secret, aws_cloudwatch_metric_alarm.this, aws_sns_topic_subscription.alarms,
     aws_cloudwatch_dashboard.this,
+    # organization.tf: the members' bus, its policy, rules and alarms
+    aws_cloudwatch_event_bus_policy.members, aws_cloudwatch_event_rule.members, aws_cloudwatch_metric_alarm.members,
   ]
 
   lifecycle {

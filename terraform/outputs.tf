@@ -21,7 +21,7 @@ output "role_arn" {
 }
 
 output "rule_names" {
-  description = "EventBridge rules that invoke the function, by purpose: schedule, state_change, api_call (with ddns_api_call_events), spot_interruption (with ddns_spot_interruption_events) and, in fleet mode, tag_change."
+  description = "EventBridge rules that invoke the function, by purpose: schedule, state_change, api_call (with ddns_api_call_events), spot_interruption (with ddns_spot_interruption_events) and, in fleet mode or with groups, tag_change."
   value       = { for k, r in aws_cloudwatch_event_rule.this : k => r.name }
 }
 
@@ -76,11 +76,21 @@ output "webhook_parameter_names" {
 }
 
 output "ddns_records" {
-  description = "The DDNS_RECORDS value given to the function: every mapping, normalised."
+  description = "The DDNS_RECORDS value given to the function: every mapping (instance_id, or a static group's instance_ids), normalised."
   value       = local.ddns_records
 }
 
 output "owner_id" {
   description = "The owner id the function writes in its ownership markers (DDNS_OWNER_ID); the CLI needs it to act for this deployment."
   value       = local.environment.DDNS_OWNER_ID
+}
+
+output "event_bus_arn" {
+  description = "The event bus that targets' accounts and regions forward their EC2 events to (modules/member's central_event_bus_arn): <function_name>-members, or the default bus with central_event_bus = \"default\". null without targets."
+  value       = local.targeted ? local.member_bus_arn : null
+}
+
+output "route53_policy" {
+  description = "With route53_role_arn: the IAM policy (JSON) that role in the DNS account needs, the Route53 statements the function's own role would otherwise hold. null without route53_role_arn."
+  value       = local.zones_elsewhere ? jsonencode({ Version = "2012-10-17", Statement = local.route53_statements }) : null
 }

@@ -9,26 +9,53 @@
 variable "records" {
   description = <<-EOT
     Record mappings, the same shape as the function's DDNS_RECORDS: each keeps `name` in hosted
-    zone `zone_id` pointed at an address of `instance_id`. `ttl` defaults to var.ttl and
-    `types` to ["A"]; use ["A", "AAAA"] for IPv6 too. `address` says which IPv4 the A record
-    holds: "auto" (the default: the public one in a public zone, the private one in a private
-    zone), "public" or "private". One record (zone, name, type) can follow only one instance.
-    Can be combined with the simple trio (instance_ids, zone_id, record_names).
+    zone `zone_id` pointed at an address of `instance_id`, or, for a static group, at the
+    addresses of every running instance in `instance_ids` (one record set, at most group_max
+    addresses). Give exactly one of the two. `ttl` defaults to var.ttl and `types` to ["A"];
+    use ["A", "AAAA"] for IPv6 too. `address` says which IPv4 the A record holds: "auto" (the
+    default: the public one in a public zone, the private one in a private zone), "public" or
+    "private". One record (zone, name, type) comes from only one mapping. Can be combined with
+    the simple trio (instance_ids, zone_id, record_names). An instance in another account and
+    region gives both `account_id` and `region`, which must be one of targets'.
   EOT
   type = list(object({
-    instance_id = string
-    zone_id     = string
-    name        = string
-    ttl         = optional(number)
-    types       = optional(list(string))
-    address     = optional(string)
+    instance_id  = optional(string)
+    instance_ids = optional(list(string))
+    zone_id      = string
+    name         = string
+    ttl          = optional(number)
+    types        = optional(list(string))
+    address      = optional(string)
+    account_id   = optional(string)
+    region       = optional(string)
   }))
   default  = []
   nullable = false
 
   validation {
-    condition     = alltrue([for r in var.records : can(regex("^i-([0-9a-f]{8}|[0-9a-f]{17})$", r.instance_id))])
+    condition     = alltrue([for r in var.records : (r.account_id == null) == (r.region == null)])
+    error_message = "Every records[] entry gives both account_id and region (an instance in a target account and region), or neither (an instance in this stack's own)."
+  }
+  validation {
+    condition     = alltrue([for r in var.records : r.account_id == null || can(regex("^[0-9]{12}$", coalesce(r.account_id, "-"))) && can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]+$", coalesce(r.region, "-")))])
+    error_message = "Every records[].account_id must be 12 digits and every records[].region a region name, like 111122223333 and eu-west-1."
+  }
+
+  validation {
+    condition     = alltrue([for r in var.records : (r.instance_id == null) != (r.instance_ids == null)])
+    error_message = "Every records[] entry needs exactly one of instance_id (one instance) and instance_ids (a static group: the running instances' addresses in one record set), not both and not neither."
+  }
+  validation {
+    condition     = alltrue([for r in var.records : r.instance_id == null || can(regex("^i-([0-9a-f]{8}|[0-9a-f]{17})$", r.instance_id))])
     error_message = "Every records[].instance_id must be an EC2 instance id: i- and 8 or 17 lower-case hex digits, like i-0123456789abcdef0."
+  }
+  validation {
+    condition     = alltrue([for r in var.records : r.instance_ids == null || try(length(r.instance_ids) > 0, false)])
+    error_message = "Every records[].instance_ids must list at least one instance id (a static group with no member would have nothing to point at)."
+  }
+  validation {
+    condition     = alltrue([for id in flatten([for r in var.records : r.instance_ids == null ? [] : r.instance_ids]) : can(regex("^i-([0-9a-f]{8}|[0-9a-f]{17})$", id))])
+    error_message = "Every records[].instance_ids entry must be an EC2 instance id: i- and 8 or 17 lower-case hex digits, like i-0123456789abcdef0."
   }
   validation {
     condition     = alltrue([for r in var.records : can(regex("^(/hostedzone/)?[A-Z0-9]{1,32}$", r.zone_id))])
@@ -142,7 +169,7 @@ variable "owner_id" {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Fleet mode (optional): instances opt in with a tag instead of being listed
+# Fleet mode and groups (optional): instances opt in with a tag instead of being listed
 # ---------------------------------------------------------------------------------------------
 
 variable "tag_key" {
@@ -160,6 +187,41 @@ variable "tag_key" {
   }
 }
 
+variable "group_tag_key" {
+  description = <<-EOT
+    Turns on groups (DDNS_GROUP_TAG_KEY), with or without tag_key: every instance carrying this
+    tag (such as "ddns:group") adds its address to each name in the tag's value
+    (comma-separated), one record set per name holding every running member's address, so an
+    Auto Scaling group's launch template can tag its instances with one name. The names obey
+    the same zones, suffixes and wildcard rules as tag_key's; in either tag's value, {id} and
+    {az} stand for the instance id and its availability zone. Must differ from tag_key. null
+    (the default) turns groups off.
+  EOT
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.group_tag_key == null || (can(regex("^[a-zA-Z0-9 _.:/=+@-]{1,128}$", var.group_tag_key)) && !startswith(coalesce(var.group_tag_key, "-"), "aws:"))
+    error_message = "group_tag_key must be a valid EC2 tag key of 1 to 128 characters (letters, digits, spaces and _ . : / = + - @), not starting with aws:."
+  }
+  validation {
+    condition     = var.group_tag_key == null || var.group_tag_key != var.tag_key
+    error_message = "group_tag_key must differ from tag_key: one tag names an instance's own records, the other the groups it joins (say ddns:name and ddns:group)."
+  }
+}
+
+variable "group_max" {
+  description = "Groups: the most addresses one group's record set holds (DDNS_GROUP_MAX), for tagged groups and records[].instance_ids alike. With more members running, the lowest instance ids are kept. The default 8 keeps a DNS answer under 512 bytes, past which resolvers fall back to TCP."
+  type        = number
+  default     = 8
+  nullable    = false
+
+  validation {
+    condition     = var.group_max >= 1 && var.group_max <= 400 && floor(var.group_max) == var.group_max
+    error_message = "group_max must be a whole number from 1 to 400."
+  }
+}
+
 variable "discovery_zone_ids" {
   description = "Fleet mode: the hosted zones a tag may name records in (DDNS_ZONES), public or private. The function refuses names outside them, and the IAM policy grants no other zone. A public and a private zone of the same domain make split-horizon: a tagged name goes into both, with the address tag_address picks for each."
   type        = list(string)
@@ -171,8 +233,8 @@ variable "discovery_zone_ids" {
     error_message = "Every discovery_zone_ids entry must be a Route53 hosted zone id: upper-case letters and digits."
   }
   validation {
-    condition     = var.tag_key == null || length(var.discovery_zone_ids) > 0
-    error_message = "Fleet mode (tag_key) needs at least one zone in discovery_zone_ids."
+    condition     = (var.tag_key == null && var.group_tag_key == null) || length(var.discovery_zone_ids) > 0
+    error_message = "Fleet mode (tag_key) and groups (group_tag_key) need at least one zone in discovery_zone_ids."
   }
 }
 
@@ -197,8 +259,8 @@ variable "tag_anywhere" {
   nullable    = false
 
   validation {
-    condition     = var.tag_key == null || length(var.tag_suffixes) > 0 || var.tag_anywhere
-    error_message = "Fleet mode (tag_key) needs tag_suffixes, such as [\"dyn.example.com\"], so that tags can name records only below them. To let tags name records anywhere in the zones (the role may then write any name there), set tag_anywhere = true."
+    condition     = (var.tag_key == null && var.group_tag_key == null) || length(var.tag_suffixes) > 0 || var.tag_anywhere
+    error_message = "Fleet mode (tag_key) and groups (group_tag_key) need tag_suffixes, such as [\"dyn.example.com\"], so that tags can name records only below them. To let tags name records anywhere in the zones (the role may then write any name there), set tag_anywhere = true."
   }
   validation {
     condition     = !var.tag_anywhere || length(var.tag_suffixes) == 0
@@ -484,6 +546,18 @@ variable "alert_repeat" {
   validation {
     condition     = can(regex("^(0|[0-9]+[smhd]?)$", var.alert_repeat))
     error_message = "alert_repeat must be a duration such as 30m, 6h or 1d, or 0."
+  }
+}
+
+variable "alert_on" {
+  description = "Which webhook alerts are sent (DDNS_ALERT_ON): \"all\" (records that changed, and problems) or \"problems\" (only problems, their reminders and their recoveries: no alert for records that merely changed, which a busy group does often)."
+  type        = string
+  default     = "all"
+  nullable    = false
+
+  validation {
+    condition     = contains(["all", "problems"], var.alert_on)
+    error_message = "alert_on must be \"all\" or \"problems\"."
   }
 }
 

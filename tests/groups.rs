@@ -179,6 +179,29 @@ async fn a_name_claimed_as_a_group_and_by_one_instance_is_refused_and_left_as_it
 }
 
 #[tokio::test]
+async fn an_event_about_one_instance_never_takes_a_name_from_a_group_nor_a_group_from_a_mapping() {
+    let g = groups().await;
+    let (a, b) = (g.member(GROUP_KEY, "web.example.com").await, g.member(GROUP_KEY, "web.example.com").await);
+    let mapped = g.aws.run_instance().await;
+    let records = json!([{"instance_id": mapped, "zone_id": g.zone, "name": "db.example.com"}]).to_string();
+    let app = g.app(&[("DDNS_TAG_KEY", TAG_KEY), ("DDNS_RECORDS", &records)]).await;
+    invoke(&app, &sweep()).await.unwrap();
+    let before = (g.a(WEB).await, g.marker(WEB).await, g.a("db.example.com.").await, g.marker("db.example.com.").await);
+    assert_eq!(before.0, Some(g.ips(&[&a, &b]).await));
+    // One instance's name tag at the group's name, and a member's group tag at the mapped name,
+    // each seen first through its own instance's event.
+    let single = g.member(TAG_KEY, "web.example.com").await;
+    let r = invoke(&app, &state_change(&single, "running")).await.unwrap();
+    assert_eq!(r["changes"], json!([]), "{r}");
+    assert!(r["problems"].to_string().contains(&single), "{r}");
+    g.tag(&a, GROUP_KEY, "web.example.com,db.example.com").await;
+    let r = invoke(&app, &tag_change(&a, GROUP_KEY)).await.unwrap();
+    assert!(r["problems"].to_string().contains(&mapped), "the refusal names the mapping's instance: {r}");
+    let after = (g.a(WEB).await, g.marker(WEB).await, g.a("db.example.com.").await, g.marker("db.example.com.").await);
+    assert_eq!(after, before, "{r}");
+}
+
+#[tokio::test]
 async fn a_group_holds_at_most_ddns_group_max_addresses_those_of_the_lowest_ids() {
     let g = groups().await;
     let mut ids = Vec::new();

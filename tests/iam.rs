@@ -198,3 +198,39 @@ async fn static_and_tagged_records_in_one_zone_and_a_marker_taken_over() {
     });
     assert!(denied(&managed, &sent), "narrowing ChangeManagedRecords' types must show");
 }
+
+#[tokio::test]
+async fn group_names_and_a_static_group_through_members_leaving_and_a_release() {
+    let lab = Lab::start().await;
+    let (a, b) = (lab.aws.run_instance().await, lab.aws.run_instance().await);
+    for id in [&a, &b] {
+        let tag = aws_sdk_ec2::types::Tag::builder().key("ddns:group").value("web.dyn.example.com").build();
+        lab.aws.ec2.create_tags().resources(id.as_str()).tags(tag).send().await.unwrap();
+    }
+    let records = json!([{"instance_ids": [a, b], "zone_id": lab.zone, "name": "static.example.com"}]);
+    let inputs = json!({ "group_tag_key": "ddns:group", "discovery_zone_ids": [lab.zone],
+                         "tag_suffixes": ["dyn.example.com"], "records": records });
+    let policy = lab.module.policy(&inputs);
+    let vars = [
+        ("DDNS_GROUP_TAG_KEY", "ddns:group".to_string()),
+        ("DDNS_ZONES", lab.zone.clone()),
+        ("DDNS_TAG_SUFFIXES", "dyn.example.com".into()),
+        ("DDNS_RECORDS", records.to_string()),
+    ];
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let app = lab.app(&vars).await;
+    let sent = lab.sent(&app, &sweep(), &policy, "a group name and a static group, with their markers").await;
+    let group_marker = |r: &Request| r.items.iter().any(|i| i.name == "_ddns-owner.web.dyn.example.com");
+    assert!(sent.iter().any(group_marker), "{sent:#?}");
+    lab.aws.stop(&a).await;
+    lab.sent(&app, &state_change(&a, "stopped"), &policy, "a member leaves both sets").await;
+    lab.aws.stop(&b).await;
+    let sent =
+        lab.sent(&app, &state_change(&b, "stopped"), &policy, "the last member leaves: records and markers go").await;
+    assert!(sent.iter().any(|r| r.items.iter().any(|i| i.name == "web.dyn.example.com" && i.action == "DELETE")));
+    let tagged = narrowed(&policy, "ChangeTaggedRecords", |s| {
+        s["Condition"]["ForAllValues:StringLike"]["route53:ChangeResourceRecordSetsNormalizedRecordNames"] =
+            json!(["*.other.example.com", "_ddns-owner.*.other.example.com"])
+    });
+    assert!(denied(&tagged, &sent), "narrowing ChangeTaggedRecords' names must show");
+}

@@ -84,7 +84,7 @@ async fn one_sweep_serves_two_member_accounts_in_two_regions_and_their_events() 
     // Markers say where a member's instance runs; the function's own read as before.
     assert_eq!(
         e.marker("b.example.com.").await.unwrap(),
-        [format!("\"heritage=dynamic-dns-updater,owner=org,instance={b},account={B},region=eu-west-1,types=A\"")]
+        [format!("\"heritage=dynamic-dns-updater,owner=org,instance={B}/eu-west-1/{b},types=A\"")]
     );
     assert_eq!(
         e.marker("home.example.com.").await.unwrap(),

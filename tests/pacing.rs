@@ -84,6 +84,7 @@ async fn a_sweep_cut_short_by_the_deadline_stops_between_batches_and_the_next_ca
     assert_eq!(errors.len(), 1, "{first}");
     assert_eq!(errors[0]["kind"], "Deadline");
     let message = errors[0]["message"].as_str().unwrap();
+    println!("first sweep: {message}");
     assert!(
         message.contains("stopped between change batches") && message.contains("of 16 changes written"),
         "{message}"
@@ -98,6 +99,7 @@ async fn a_sweep_cut_short_by_the_deadline_stops_between_batches_and_the_next_ca
         let before = ours(&aws, &zones).await.len();
         let r = sweep_within(&app, 9).await;
         sweeps += 1;
+        println!("sweep {sweeps}: {} changes, errors {}", r["changes"].as_array().unwrap().len(), r["errors"]);
         let after = ours(&aws, &zones).await;
         assert!(after.len() > before, "sweep {sweeps} made no progress: {r}");
         assert!(after.iter().all(|(_, marked)| *marked), "never half a name: {after:?}");

@@ -59,7 +59,7 @@ fn bad_settings_say_what_is_wrong_and_the_fix_and_nothing_starts() {
                 "DDNS_RECORDS",
                 r#"[{"instance_id":"i-12345678","zone_id":"Z1","name":"a.example.com"},{"instance_id":"i-87654321","zone_id":"Z1","name":"a.example.com"}]"#,
             )],
-            "DDNS_RECORDS: a.example.com A in zone Z1 is claimed by both i-12345678 and i-87654321; a record follows one instance, so remove one of the entries (or give each instance a name of its own)",
+            "DDNS_RECORDS: a.example.com A in zone Z1 is claimed by both i-12345678 and i-87654321; a record follows one instance or one group, so remove one of the entries (or give each a name of its own)",
         ),
         (
             "the shorthand beside DDNS_RECORDS",

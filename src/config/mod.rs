@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 pub use crate::names::AddressChoice;
-use crate::names::{InstanceId, Place, RecordName, RecordType, ZoneId};
+use crate::names::{InstanceId, Place, RecordName, RecordType, ZoneId, check_account};
 
 mod webhook;
 
@@ -405,8 +405,11 @@ impl Reach<'_> {
     /// given; else a target's, or why not.
     fn place(&self, account: Option<&str>, region: Option<&str>) -> Result<Place, String> {
         let Some(account) = account else {
-            return match region {
-                Some(r) if Some(r.trim()) != self.home_region => {
+            return match (region, self.home_region) {
+                (Some(r), None) => Err(format!(
+                    "region {r:?}, but AWS_REGION is not set, so it cannot be told from the function's own; give account_id with it for a target's"
+                )),
+                (Some(r), Some(home)) if r.trim() != home => {
                     Err(format!("region {r:?} needs the account_id of its target (DDNS_TARGETS)"))
                 }
                 _ => Ok(Place::Home),
@@ -417,7 +420,9 @@ impl Reach<'_> {
         if self.targets.iter().any(|t| t.place == place) {
             Ok(place)
         } else {
-            Err(format!("{place} is not a target; list it in DDNS_TARGETS"))
+            Err(format!(
+                "{place} is not a target; list it in DDNS_TARGETS (for the function's own account and region, leave account_id and region out)"
+            ))
         }
     }
 }
@@ -448,15 +453,19 @@ fn parse_targets(raw: &str, errors: &mut Vec<String>) -> Vec<Target> {
         if t.regions.is_empty() {
             errors.push(at("regions", "the list is empty; give the regions to follow there".into()));
         }
-        if t.external_id.as_deref().is_some_and(|x| x.trim().len() < 2 || x.len() > 1224) {
+        let external_id = t.external_id.map(|x| x.trim().to_string());
+        if external_id.as_ref().is_some_and(|x| x.len() < 2 || x.len() > 1224) {
             errors.push(at("external_id", "must be 2 to 1224 characters".into()));
+        }
+        if let Err(e) = check_account(t.account_id.trim()) {
+            errors.push(at("account_id", e));
+            continue;
         }
         for region in &t.regions {
             let place = match Place::target(&t.account_id, region) {
                 Ok(place) => place,
                 Err(e) => {
-                    let field = if e.contains("account") { "account_id" } else { "regions" };
-                    errors.push(at(field, e));
+                    errors.push(at("regions", e));
                     continue;
                 }
             };
@@ -464,8 +473,7 @@ fn parse_targets(raw: &str, errors: &mut Vec<String>) -> Vec<Target> {
                 errors.push(format!("DDNS_TARGETS[{i}]: {place} is listed twice; list each account and region once"));
                 continue;
             }
-            let (role_arn, external_id) = (t.role_arn.trim().to_string(), t.external_id.clone());
-            out.push(Target { place, role_arn, external_id });
+            out.push(Target { place, role_arn: t.role_arn.trim().to_string(), external_id: external_id.clone() });
         }
     }
     out
@@ -723,22 +731,31 @@ fn distinct(types: Vec<RecordType>) -> Vec<RecordType> {
     out
 }
 
-/// One record (zone, name, type) can follow only one instance.
+/// One record (zone, name, type) can follow only one instance, or one static group.
 fn check_duplicates(mappings: &[Mapping], errors: &mut Vec<String>) {
-    let mut seen: HashMap<(&ZoneId, &RecordName, RecordType), &InstanceId> = HashMap::new();
+    let mut seen: HashMap<(&ZoneId, &RecordName, RecordType), &Mapping> = HashMap::new();
+    let holder = |m: &Mapping| match &m.members[..] {
+        [] => m.instance.to_string(),
+        members => {
+            format!("the static group ({})", members.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))
+        }
+    };
     for m in mappings {
         for t in &m.types {
-            if let Some(first) = seen.insert((&m.zone, &m.name, *t), &m.instance) {
+            if let Some(first) = seen.insert((&m.zone, &m.name, *t), m) {
                 let var = "DDNS_RECORDS";
-                if first == &m.instance {
+                if first.ids() == m.ids() {
                     errors.push(format!(
                         "{var}: {} {t} in zone {} is listed twice; remove one of the entries",
                         m.name, m.zone
                     ));
                 } else {
                     errors.push(format!(
-                        "{var}: {} {t} in zone {} is claimed by both {first} and {}; a record follows one instance, so remove one of the entries (or give each instance a name of its own)",
-                        m.name, m.zone, m.instance
+                        "{var}: {} {t} in zone {} is claimed by both {} and {}; a record follows one instance or one group, so remove one of the entries (or give each a name of its own)",
+                        m.name,
+                        m.zone,
+                        holder(first),
+                        holder(m)
                     ));
                 }
             }

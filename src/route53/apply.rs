@@ -4,7 +4,7 @@
 //! comes too near for another batch, the write stops between batches, never within a name, and
 //! says how far it got: the next run plans the rest afresh, so it carries on where this stopped.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -97,7 +97,7 @@ impl Pace {
 }
 
 /// Sends the changes in batches while the budget has room for one; returns the outcomes and the
-/// changes not sent.
+/// changes not sent. A batch Route53 rejects, or IAM denies, is sent again one name at a time.
 async fn send_all(
     clients: &Clients,
     budget: &Budget,
@@ -106,32 +106,31 @@ async fn send_all(
     progress: &dyn Progress,
     pace: &mut Pace,
 ) -> (Vec<Outcome>, Vec<Change>) {
-    let requests = batches::batches(changes);
+    let mut queue: VecDeque<Vec<Change>> = batches::batches(changes).into();
     let mut outcomes = Vec::new();
-    let total = requests.len();
-    let mut requests = requests.into_iter().enumerate();
-    while let Some((i, batch)) = requests.next() {
+    let mut sent = 0;
+    while let Some(batch) = queue.pop_front() {
         if !pace.room_for_one(budget) {
-            let unsent = [batch].into_iter().chain(requests.map(|(_, b)| b)).flatten().collect();
-            return (outcomes, unsent);
+            return (outcomes, [batch].into_iter().chain(queue).flatten().collect());
         }
-        progress.say(format_args!("writing change batch {} of {total} ({} changes)", i + 1, batch.len()));
+        sent += 1;
+        progress.say(format_args!(
+            "writing change batch {sent} ({} changes; {} more waiting)",
+            batch.len(),
+            queue.len()
+        ));
         let started = Instant::now();
         let result = send(clients, budget, &batch, comment).await;
         pace.longest = pace.longest.max(started.elapsed());
-        let groups = match &result {
-            Err(f) if matches!(f.kind, FailureKind::Route53Rejected | FailureKind::Route53Denied) => {
-                batches::by_name(batch)
+        let refused =
+            matches!(&result, Err(f) if matches!(f.kind, FailureKind::Route53Rejected | FailureKind::Route53Denied));
+        let names = if refused { batches::by_name(batch) } else { vec![batch] };
+        if names.len() == 1 {
+            outcomes.extend(names.into_iter().flatten().map(|change| Outcome { change, result: result.clone() }));
+        } else {
+            for name in names.into_iter().rev() {
+                queue.push_front(name);
             }
-            _ => vec![batch],
-        };
-        if groups.len() == 1 {
-            outcomes.extend(groups.into_iter().flatten().map(|change| Outcome { change, result: result.clone() }));
-            continue;
-        }
-        for group in groups {
-            let result = send(clients, budget, &group, comment).await;
-            outcomes.extend(group.into_iter().map(|change| Outcome { change, result: result.clone() }));
         }
     }
     (outcomes, Vec::new())

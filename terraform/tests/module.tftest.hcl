@@ -898,3 +898,196 @@ run "rejects_an_unknown_record_address" {
   }
   expect_failures = [var.records]
 }
+
+# Groups (issue 23): a group tag, alone or beside the name tag, static groups in records, the cap
+# and the alert setting.
+
+run "groups_alone_work_like_fleet_mode" {
+  command = apply
+
+  variables {
+    group_tag_key      = "ddns:group"
+    discovery_zone_ids = ["ZONEA1"]
+    tag_suffixes       = ["dyn.example.com"]
+    group_max          = 12
+    alert_on           = "problems"
+  }
+
+  assert {
+    condition = jsondecode(aws_cloudwatch_event_rule.this["tag_change"].event_pattern) == {
+      source        = ["aws.tag"]
+      "detail-type" = ["Tag Change on Resource"]
+      detail        = { service = ["ec2"], "resource-type" = ["instance"], "changed-tag-keys" = ["ddns:group"] }
+    }
+    error_message = "With groups alone, the tag-change rule must wake the function on the group tag: ${aws_cloudwatch_event_rule.this["tag_change"].event_pattern}"
+  }
+  assert {
+    condition = (
+      aws_lambda_function.this.environment[0].variables.DDNS_GROUP_TAG_KEY == "ddns:group" &&
+      aws_lambda_function.this.environment[0].variables.DDNS_ZONES == "ZONEA1" &&
+      aws_lambda_function.this.environment[0].variables.DDNS_TAG_SUFFIXES == "dyn.example.com" &&
+      aws_lambda_function.this.environment[0].variables.DDNS_TAG_TYPES == "A" &&
+      aws_lambda_function.this.environment[0].variables.DDNS_TAG_ADDRESS == "auto" &&
+      aws_lambda_function.this.environment[0].variables.DDNS_GROUP_MAX == "12" &&
+      aws_lambda_function.this.environment[0].variables.DDNS_ALERT_ON == "problems" &&
+      !contains(keys(aws_lambda_function.this.environment[0].variables), "DDNS_TAG_KEY")
+    )
+    error_message = "Groups without a name tag must reach the function with the zones, the name rules, the cap and the alert setting, and no DDNS_TAG_KEY."
+  }
+  assert {
+    condition = (
+      !can(jsondecode(aws_cloudwatch_event_rule.this["state_change"].event_pattern).detail["instance-id"]) &&
+      !can(jsondecode(aws_cloudwatch_event_rule.this["spot_interruption"].event_pattern).detail)
+    )
+    error_message = "Any instance may carry the group tag: the state-change and Spot rules must not list instances."
+  }
+  assert {
+    condition     = one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Condition["ForAllValues:StringLike"]["route53:ChangeResourceRecordSetsNormalizedRecordNames"] if s.Sid == "ChangeTaggedRecords"]) == ["*.dyn.example.com"]
+    error_message = "Group names must be writable under the same suffixes as tagged names, and nowhere else."
+  }
+}
+
+run "both_tags_wake_the_function_and_defaults_stay_unset" {
+  command = plan
+
+  variables {
+    tag_key            = "ddns:name"
+    group_tag_key      = "ddns:group"
+    discovery_zone_ids = ["ZONEA1"]
+    tag_suffixes       = ["dyn.example.com"]
+  }
+
+  assert {
+    condition     = jsondecode(aws_cloudwatch_event_rule.this["tag_change"].event_pattern).detail["changed-tag-keys"] == ["ddns:name", "ddns:group"]
+    error_message = "A change of either tag must wake the function: ${aws_cloudwatch_event_rule.this["tag_change"].event_pattern}"
+  }
+  assert {
+    condition = (
+      aws_lambda_function.this.environment[0].variables.DDNS_TAG_KEY == "ddns:name" &&
+      aws_lambda_function.this.environment[0].variables.DDNS_GROUP_TAG_KEY == "ddns:group" &&
+      !contains(keys(aws_lambda_function.this.environment[0].variables), "DDNS_GROUP_MAX") &&
+      !contains(keys(aws_lambda_function.this.environment[0].variables), "DDNS_ALERT_ON")
+    )
+    error_message = "Both keys must reach the function; group_max = 8 and alert_on = \"all\" are the function's own defaults and stay unset."
+  }
+}
+
+run "static_groups_reach_DDNS_RECORDS_the_rules_and_IAM" {
+  command = apply
+
+  variables {
+    records = [
+      { instance_ids = ["i-87654321", "i-12345678", "i-87654321"], zone_id = "ZONEA1", name = "Web.Example.com.", types = ["A", "AAAA"] },
+      { instance_id = "i-0123456789abcdef0", zone_id = "ZONEA1", name = "ssh.example.com" },
+    ]
+  }
+
+  assert {
+    condition = jsondecode(aws_lambda_function.this.environment[0].variables.DDNS_RECORDS) == [
+      { instance_ids = ["i-87654321", "i-12345678"], zone_id = "ZONEA1", name = "web.example.com", types = ["A", "AAAA"] },
+      { instance_id = "i-0123456789abcdef0", zone_id = "ZONEA1", name = "ssh.example.com", types = ["A"] },
+    ]
+    error_message = "A static group must reach DDNS_RECORDS as instance_ids (each once), with no instance_id: ${aws_lambda_function.this.environment[0].variables.DDNS_RECORDS}"
+  }
+  assert {
+    condition = (
+      jsondecode(aws_cloudwatch_event_rule.this["state_change"].event_pattern).detail["instance-id"] == ["i-0123456789abcdef0", "i-12345678", "i-87654321"] &&
+      jsondecode(aws_cloudwatch_event_rule.this["spot_interruption"].event_pattern).detail["instance-id"] == ["i-0123456789abcdef0", "i-12345678", "i-87654321"]
+    )
+    error_message = "Every member of a static group must wake the function: ${aws_cloudwatch_event_rule.this["state_change"].event_pattern}"
+  }
+  assert {
+    condition = one([for s in jsondecode(aws_iam_role_policy.this.policy).Statement : s.Condition["ForAllValues:StringEquals"]["route53:ChangeResourceRecordSetsNormalizedRecordNames"] if s.Sid == "ChangeManagedRecords"]) == [
+      "web.example.com", "_ddns-owner.web.example.com", "ssh.example.com", "_ddns-owner.ssh.example.com",
+    ]
+    error_message = "A static group's name and its marker must be granted like any mapped name."
+  }
+  assert {
+    condition     = !contains(keys(aws_cloudwatch_event_rule.this), "tag_change")
+    error_message = "Static groups need no tag rule."
+  }
+}
+
+run "rejects_a_mapping_with_both_instance_id_and_instance_ids" {
+  command = plan
+  variables {
+    records = [{ instance_id = "i-12345678", instance_ids = ["i-87654321"], zone_id = "ZONEA1", name = "web.example.com" }]
+  }
+  expect_failures = [var.records]
+}
+
+run "rejects_a_mapping_with_neither" {
+  command = plan
+  variables {
+    records = [{ zone_id = "ZONEA1", name = "web.example.com" }]
+  }
+  expect_failures = [var.records]
+}
+
+run "rejects_an_empty_static_group" {
+  command = plan
+  variables {
+    records = [{ instance_ids = [], zone_id = "ZONEA1", name = "web.example.com" }]
+  }
+  expect_failures = [var.records]
+}
+
+run "rejects_a_malformed_member_id" {
+  command = plan
+  variables {
+    records = [{ instance_ids = ["i-12345678", "web-1"], zone_id = "ZONEA1", name = "web.example.com" }]
+  }
+  expect_failures = [var.records]
+}
+
+run "rejects_a_group_tag_key_equal_to_the_tag_key" {
+  command = plan
+  variables {
+    tag_key            = "ddns:name"
+    group_tag_key      = "ddns:name"
+    discovery_zone_ids = ["ZONEA1"]
+    tag_suffixes       = ["dyn.example.com"]
+  }
+  expect_failures = [var.group_tag_key]
+}
+
+run "rejects_a_reserved_group_tag_key" {
+  command = plan
+  variables {
+    group_tag_key      = "aws:autoscaling:groupName"
+    discovery_zone_ids = ["ZONEA1"]
+    tag_suffixes       = ["dyn.example.com"]
+  }
+  expect_failures = [var.group_tag_key]
+}
+
+run "groups_need_zones_and_suffixes_like_fleet_mode" {
+  command = plan
+  variables {
+    group_tag_key = "ddns:group"
+  }
+  expect_failures = [var.discovery_zone_ids, var.tag_anywhere]
+}
+
+run "rejects_a_group_max_out_of_range_and_an_unknown_alert_on" {
+  command = plan
+  variables {
+    instance_ids = ["i-12345678"]
+    zone_id      = "ZONEA1"
+    record_names = ["app.example.com"]
+    group_max    = 401
+    alert_on     = "changes"
+  }
+  expect_failures = [var.group_max, var.alert_on]
+}
+
+run "rejects_a_group_max_that_is_not_whole" {
+  command = plan
+  variables {
+    instance_ids = ["i-12345678"]
+    zone_id      = "ZONEA1"
+    record_names = ["app.example.com"]
+    group_max    = 2.5
+  }
+  expect_failures = [var.group_max]
+}

@@ -222,12 +222,12 @@ STATES_OF_INTEREST = ("running", "stopping", "stopped", "shutting-down", "termin
 ADDRESS_CALLS = ("AssociateAddress", "DisassociateAddress", "AssignIpv6Addresses", "UnassignIpv6Addresses")
 
 
-def probe(rule, sent, expect):
+def probe(rule, sent, expect, on_bus="default"):
     """Sends each (label, source, detail-type, detail) of `sent` through a probe rule with the
-    deployed rule's very pattern, on a bus of its own (moto cannot deliver to Lambda), to an SQS
-    queue; returns the labels that came through, sorted."""
+    deployed rule's very pattern (the rule of that name on `on_bus`), on a bus of its own (moto
+    cannot deliver to Lambda), to an SQS queue; returns the labels that came through, sorted."""
     events, sqs = client("events"), client("sqs")
-    pattern = events.describe_rule(Name=rule)["EventPattern"]
+    pattern = events.describe_rule(Name=rule, EventBusName=on_bus)["EventPattern"]
     bus = f"probe-{uuid.uuid4().hex[:8]}"
     events.create_event_bus(Name=bus)
     queue_url = sqs.create_queue(QueueName=bus)["QueueUrl"]
@@ -296,6 +296,26 @@ def probe_pattern(args):
     check(delivered == sorted([f"{followed} {a}" for a in ("terminate", "stop", "hibernate")] + [f"{i} terminate" for i in also]),
           "the Spot rule delivers the followed instance's interruption warnings" + (" (and any other's)" if also else " only")
           + ", not rebalance recommendations", delivered)
+    return finish()
+
+
+def probe_tag_pattern(args):
+    """Proves the tag-change rule's pattern: a change of any of the given keys (the name tag, the
+    group tag) on an EC2 instance wakes the function, alone or beside other keys; a change of
+    another key, or of the same key on another service's resource, does not."""
+    keys = [k for k in args.keys.split(",") if k]
+    tag_change = "Tag Change on Resource"
+
+    def change(changed, service="ec2", resource_type="instance"):
+        return {"changed-tag-keys": changed, "service": service, "resource-type": resource_type,
+                "version": 1, "tags": {k: "web.dyn.example.com" for k in changed}}
+    sent = [(f"{k} changed", "aws.tag", tag_change, change([k])) for k in keys]
+    sent += [(f"Name and {keys[-1]} changed", "aws.tag", tag_change, change(["Name", keys[-1]])),
+             ("Name changed", "aws.tag", tag_change, change(["Name"])),
+             (f"{keys[0]} of an RDS instance changed", "aws.tag", tag_change, change([keys[0]], service="rds", resource_type="db"))]
+    delivered = probe(f"{args.name}-tag-change", sent, len(keys) + 1)
+    check(delivered == sorted([f"{k} changed" for k in keys] + [f"Name and {keys[-1]} changed"]),
+          f"the tag-change rule delivers changes of {' and '.join(keys)} on EC2 instances, and nothing else", delivered)
     return finish()
 
 
@@ -441,8 +461,8 @@ def no_release(args):
 
 
 def destroy_order(args):
-    """In a destroy's log, every event target and Lambda permission is gone before the release
-    starts, and the function goes after it."""
+    """In a destroy's log, every event target and Lambda permission (the members' bus's too, with
+    targets) is gone before the release starts, and the function goes after it."""
     text = open(args.log, encoding="utf-8", errors="replace").read()
     lines = re.sub(r"\x1b\[[0-9;]*m", "", text).splitlines()
 
@@ -453,7 +473,7 @@ def destroy_order(args):
         found = [i for i, line in enumerate(lines) if re.search(pattern, line)]
         return found[-1] if found else None
     release = first(r"^(?:module\.[\w-]+\.)?aws_lambda_invocation\.release: Destroying")
-    triggers = last(r"^(?:module\.[\w-]+\.)?aws_(cloudwatch_event_target|lambda_permission)\.this\[.*Destruction complete")
+    triggers = last(r"^(?:module\.[\w-]+\.)?aws_(cloudwatch_event_target|lambda_permission)\.(this|members)\[.*Destruction complete")
     function = first(r"^(?:module\.[\w-]+\.)?aws_lambda_function\.this: Destroying")
     check(release is not None and triggers is not None and triggers < release,
           "the rules' targets and permissions are destroyed before the release starts", (triggers, release))
@@ -493,6 +513,10 @@ def main():
     p.add_argument("--instance", required=True)
     p.add_argument("--fleet", action="store_true")
     p.set_defaults(func=probe_pattern)
+    p = sub.add_parser("tag-pattern")
+    p.add_argument("--name", required=True)
+    p.add_argument("--keys", required=True, help="the tag keys whose changes must wake the function, comma-separated")
+    p.set_defaults(func=probe_tag_pattern)
     p = sub.add_parser("gone")
     p.add_argument("--name", required=True)
     p.add_argument("--except-made-by-hand", action="store_true")

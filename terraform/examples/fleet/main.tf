@@ -1,8 +1,11 @@
 # An example of fleet mode: instances name their own records with a tag (ddns:name =
-# "web.dyn.example.com"), below a subdomain kept for them, with A and AAAA records, and alarms
-# that mail an address. To use it, copy this folder anywhere and point `source` below at the
-# module: the path of this repository's terraform/ folder, relative or absolute (it says
-# "../.." because it lives inside that folder), or a git URL such as
+# "{id}.dyn.example.com", one name per instance), and join groups with another (ddns:group =
+# "web.dyn.example.com": one record set holding every running member's address), below a
+# subdomain kept for them, with A and AAAA records, and alarms that mail an address. Both tags
+# fit an Auto Scaling group's launch template (README, "Groups and Auto Scaling"). To use it,
+# copy this folder anywhere and point `source` below at the module: the path of this
+# repository's terraform/ folder, relative or absolute (it says "../.." because it lives inside
+# that folder), or a git URL such as
 # "git::https://example.com/you/dynamic-dns-updater.git//terraform?ref=v1.0.0". Then fill in
 # terraform.tfvars (see terraform.tfvars.example) and run terraform init and terraform apply.
 
@@ -31,8 +34,10 @@ module "ddns" {
   zip_path      = var.zip_path
 
   # Any instance with this tag gets the records its value names (comma-separated), but only
-  # below var.subdomain: the role may write nowhere else in the zone.
+  # below var.subdomain: the role may write nowhere else in the zone. The group tag's names obey
+  # the same rules; each holds at most group_max (8) members' addresses.
   tag_key                = "ddns:name"
+  group_tag_key          = "ddns:group"
   discovery_zone_ids     = [var.zone_id]
   tag_suffixes           = [var.subdomain]
   discovery_record_types = ["A", "AAAA"]

@@ -1,0 +1,12 @@
+# The same versions as the root module's (../../versions.tf): Terraform 1.11 or later, and the
+# AWS provider series every test runs with.
+terraform {
+  required_version = ">= 1.11"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = "~> 5.100.0"
+    }
+  }
+}
