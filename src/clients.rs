@@ -16,9 +16,14 @@ use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
 use crate::config::Config;
 use crate::names::Place;
+
+/// Route53's quota is 5 requests a second for a whole account: one request at most every
+/// 200 ms keeps any one second of the process's own within it, idle or busy before.
+const ROUTE53_SPACING: Duration = Duration::from_millis(200);
 
 /// Counts every HTTP attempt the SDK clients make, retries included.
 #[derive(Clone, Debug, Default)]
@@ -57,6 +62,8 @@ pub struct Clients {
     /// Asks which account the credentials belong to, when the owner id is made from it.
     pub sts: aws_sdk_sts::Client,
     pub calls: CallCounter,
+    /// Keeps the process's own Route53 requests within Route53's quota (see [`Clients::paced`]).
+    route53_pace: Arc<DefaultDirectRateLimiter>,
 }
 
 impl Clients {
@@ -108,6 +115,7 @@ impl Clients {
             ssm: aws_sdk_ssm::Client::from_conf(ssm.interceptor(calls.clone()).build()),
             sts: aws_sdk_sts::Client::from_conf(sts.interceptor(calls.clone()).build()),
             calls,
+            route53_pace: Arc::new(RateLimiter::direct(Quota::with_period(ROUTE53_SPACING).expect("not zero"))),
         }
     }
 
@@ -144,6 +152,15 @@ impl Clients {
             self.route53 = aws_sdk_route53::Client::from_conf(conf);
         }
         self
+    }
+
+    /// Route53's client, once a request may go: Route53 answers at most 5 requests a second for a
+    /// whole account and throttles the rest, so the process sends its own at most one every
+    /// 200 ms, and a large sweep never trips it by itself. The SDK's retries, which come after a
+    /// backoff, are not paced again.
+    pub async fn paced(&self) -> &aws_sdk_route53::Client {
+        self.route53_pace.until_ready().await;
+        &self.route53
     }
 
     /// The EC2 client for instances in `place`, if it is followed.

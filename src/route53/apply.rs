@@ -141,8 +141,10 @@ async fn send(clients: &Clients, budget: &Budget, batch: &[Change], comment: &st
     let changes = batch.iter().map(to_sdk).collect::<Result<Vec<_>, _>>()?;
     let change_batch =
         ChangeBatch::builder().set_changes(Some(changes)).comment(comment).build().map_err(build_failure)?;
-    let req = clients.route53.change_resource_record_sets().hosted_zone_id(zone).change_batch(change_batch);
-    budget.run(req.send()).await.map_err(|f| f.at(zone))?.map(|_| ()).map_err(|e| Failure::from_route53(&e).at(zone))
+    let sent = async {
+        clients.paced().await.change_resource_record_sets().hosted_zone_id(zone).change_batch(change_batch).send().await
+    };
+    budget.run(sent).await.map_err(|f| f.at(zone))?.map(|_| ()).map_err(|e| Failure::from_route53(&e).at(zone))
 }
 
 fn to_sdk(c: &Change) -> Result<R53Change, Failure> {

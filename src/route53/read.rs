@@ -93,14 +93,18 @@ async fn page(
     zone: &ZoneId,
     start: Option<&Start>,
 ) -> Result<(Vec<Existing>, Option<Start>), Failure> {
-    let mut req = clients.route53.list_resource_record_sets().hosted_zone_id(zone.as_str()).max_items(PAGE_SIZE);
-    if let Some((name, rtype, id)) = start {
-        req = req.start_record_name(name.as_str());
-        if !rtype.is_empty() {
-            req = req.start_record_type(rtype.as_str().into()).set_start_record_identifier(id.clone());
+    let listed = async {
+        let mut req =
+            clients.paced().await.list_resource_record_sets().hosted_zone_id(zone.as_str()).max_items(PAGE_SIZE);
+        if let Some((name, rtype, id)) = start {
+            req = req.start_record_name(name.as_str());
+            if !rtype.is_empty() {
+                req = req.start_record_type(rtype.as_str().into()).set_start_record_identifier(id.clone());
+            }
         }
-    }
-    let page = budget.run(req.send()).await?.map_err(|e| Failure::from_route53(&e).at(zone.as_str()))?;
+        req.send().await
+    };
+    let page = budget.run(listed).await?.map_err(|e| Failure::from_route53(&e).at(zone.as_str()))?;
     let next = page.next_record_name().filter(|_| page.is_truncated()).map(|n| {
         let rtype = page.next_record_type().map(|t| t.as_str().to_string()).unwrap_or_default();
         (RecordName::from_route53(n), rtype, page.next_record_identifier().map(str::to_string))
@@ -171,7 +175,7 @@ async fn zone_sets(
 pub async fn zones(clients: &Clients, zones: &[ZoneId]) -> Vec<(ZoneId, Result<Zone, String>)> {
     let mut out = Vec::new();
     for zone in zones {
-        let learned = match clients.route53.get_hosted_zone().id(zone.as_str()).send().await {
+        let learned = match clients.paced().await.get_hosted_zone().id(zone.as_str()).send().await {
             Err(e) => Err(match e.as_service_error() {
                 Some(service) => service.to_string(),
                 None => crate::failure::root_cause(&e),
