@@ -94,7 +94,12 @@ pub async fn describe(
 }
 
 /// The same, place by place: a place that fails is blind.
-async fn describe_each(clients: &Clients, budget: &Budget, ids: &[InstanceId], tags: Option<&Discovery>) -> Described {
+pub async fn describe_each(
+    clients: &Clients,
+    budget: &Budget,
+    ids: &[InstanceId],
+    tags: Option<&Discovery>,
+) -> Described {
     let mut found = Described::default();
     let mut places: Vec<Place> = ids.iter().filter(|id| !id.is_group()).map(InstanceId::place).collect();
     places.sort();

@@ -207,10 +207,7 @@ async fn converge(
     let by_name: Vec<(ZoneId, RecordName)> =
         names.iter().filter(|(z, _)| read.readable.contains(z)).map(|(z, n)| ((*z).clone(), (*n).clone())).collect();
     app.learned(&whole, &by_name, &registry.held());
-    let (instances, wanted, blind) = match look_around(app, budget, scope, &registry, instances, wanted, blind).await {
-        Ok(seen) => seen,
-        Err(f) => return Reconciled { coverage, ..Reconciled::failed(vec![f]) },
-    };
+    let (instances, wanted, blind) = look_around(app, budget, scope, &registry, instances, wanted, blind).await;
     // What a target that could not be described holds stays as it is this run, and the problems
     // there are not seen to clear.
     let registry = registry.blind_to(blind.iter().map(|(place, _)| place.clone()).collect());
@@ -264,7 +261,8 @@ async fn converge(
 /// Describes what the registry says a run must see before it can settle who holds its names
 /// (see [`Registry::look_around`]): one DescribeInstances for the ids, and one paged one for
 /// every tagged instance or for every group's members, each only when needed; then works the
-/// wanted records out again over all it saw, for the names in play.
+/// wanted records out again over all it saw, for the names in play. A place that cannot be
+/// described joins the blind ones.
 async fn look_around(
     app: &App,
     budget: &Budget,
@@ -273,17 +271,18 @@ async fn look_around(
     instances: Instances,
     wanted: Wanted,
     mut blind: Vec<(Place, Failure)>,
-) -> Result<(Instances, Wanted, Vec<(Place, Failure)>), Failure> {
+) -> (Instances, Wanted, Vec<(Place, Failure)>) {
     let fleet = app.config.discovery.as_ref();
     let look = registry
         .look_around(&wanted.records, &scope.orphans, scope.all_tagged, fleet.is_some(), |i| instances.contains_key(i));
     if look.is_empty() {
-        return Ok((instances, wanted, blind));
+        return (instances, wanted, blind);
     }
     let mut seen = instances;
-    if !look.ids.is_empty() {
-        seen.extend(ec2::describe(&app.clients, budget, &look.ids, fleet).await?);
-    }
+    // An incumbent in a target that cannot be described makes that target blind, not the run failed.
+    let incumbents = ec2::describe_each(&app.clients, budget, &look.ids, fleet).await;
+    seen.extend(incumbents.instances);
+    blind.extend(incumbents.blind);
     let mut more = Described::default();
     if let (true, Some(tags)) = (look.tagged, fleet) {
         more = ec2::describe_tagged(&app.clients, budget, tags).await;
@@ -297,7 +296,7 @@ async fn look_around(
     let wanted_now = desired::wanted(&app.config, &scope.mappings, &seen, &app.zones);
     let capped = wanted_now.capped.clone();
     let records = wanted_now.at(|z, n| look.names.binary_search(&(z.clone(), n.clone())).is_ok());
-    Ok((seen, Wanted { records, capped, ..wanted }, blind))
+    (seen, Wanted { records, capped, ..wanted }, blind)
 }
 
 /// Where an invocation looked: the zones it read and, for a sweep, every configured zone it had

@@ -132,6 +132,12 @@ async fn a_target_whose_role_cannot_be_assumed_keeps_its_records_while_the_other
     );
     let errors = r["errors"].to_string() + &r["problems"].to_string();
     assert!(errors.contains(&format!("{B}/eu-west-1")), "a problem of its own: {r}");
+    // A home instance naming B's name: B's holder cannot be looked at, so the name stays B's.
+    let newcomer = e.home.run_instance().await;
+    e.home.tag(&newcomer, "b.example.com").await;
+    let err = invoke(&app, &state_change(&newcomer, "running")).await.unwrap_err();
+    assert!(err.to_string().contains(&format!("ec2 {B}/eu-west-1")), "the run says why, and is retried: {err}");
+    assert_eq!((e.a_record("b.example.com.").await, e.marker("b.example.com.").await), b_before, "{err}");
     // An event about it fails for a retry, and changes nothing.
     let err = invoke(&app, &event_from(B, "eu-west-1", &e.ids[2], "stopped")).await.unwrap_err();
     assert!(err.to_string().contains("broken-reader") || err.to_string().contains("credentials"), "{err}");
