@@ -285,38 +285,19 @@ mod tests {
     fn id() -> InstanceId {
         InstanceId::parse("i-12345678").unwrap()
     }
+    /// A wanted record of the test instance in Z1.
+    fn row(n: &str, rtype: RecordType, want: Want, discovered: Option<Claimant>) -> Desired {
+        let (zone, name, instance) = (zone("Z1"), name(n), id());
+        Desired { zone, name, rtype, instance, members: Vec::new(), want, discovered }
+    }
     fn want_addr(n: &str, t: RecordType, v: &str) -> Desired {
-        Desired {
-            zone: zone("Z1"),
-            name: name(n),
-            rtype: t,
-            instance: id(),
-            members: Vec::new(),
-            want: Want::Address { values: vec![v.into()], ttl: 60 },
-            discovered: None,
-        }
+        row(n, t, Want::Address { values: vec![v.into()], ttl: 60 }, None)
     }
     fn want_absent(n: &str) -> Desired {
-        Desired {
-            zone: zone("Z1"),
-            name: name(n),
-            rtype: RecordType::A,
-            instance: id(),
-            members: Vec::new(),
-            want: Want::Absent { reason: "stopped".into() },
-            discovered: None,
-        }
+        row(n, RecordType::A, Want::Absent { reason: "stopped".into() }, None)
     }
     fn want_leave(n: &str) -> Desired {
-        Desired {
-            zone: zone("Z1"),
-            name: name(n),
-            rtype: RecordType::A,
-            instance: id(),
-            members: Vec::new(),
-            want: Want::Leave { reason: "stopped".into() },
-            discovered: None,
-        }
+        row(n, RecordType::A, Want::Leave { reason: "stopped".into() }, None)
     }
     fn existing(n: &str, t: &str, ttl: u32, values: &[&str]) -> Existing {
         Existing {
@@ -543,16 +524,7 @@ mod tests {
     }
 
     fn discovered(n: &str, want: Want) -> Desired {
-        let discovered = Some(Claimant { claims: true, launched: None });
-        Desired {
-            zone: zone("Z1"),
-            name: name(n),
-            rtype: RecordType::A,
-            instance: id(),
-            members: Vec::new(),
-            want,
-            discovered,
-        }
+        row(n, RecordType::A, want, Some(Claimant { claims: true, launched: None }))
     }
     fn addr(v: &str) -> Want {
         Want::Address { values: vec![v.into()], ttl: 60 }
