@@ -3,7 +3,9 @@
 //! in any order. No step ever deletes or takes over a record whose marker names an instance that
 //! is up and still claims the name; after the events and one sweep, the name is held by one of
 //! its claimants (the only one when there is one, as a sweep from scratch would choose), or gone
-//! when nothing claims it, and a further sweep changes nothing.
+//! when nothing claims it, and a further sweep changes nothing. The same histories for a group
+//! name: its record is never deleted while a member is up and carries the group tag, and after
+//! the events and one sweep it holds exactly the running members' addresses.
 
 mod support;
 
@@ -38,6 +40,8 @@ struct World {
     clock: i64,
     config: Config,
     zones: Vec<Zone>,
+    /// The instances name the name with the group tag rather than the name tag.
+    group: bool,
 }
 
 fn zone_id() -> ZoneId {
@@ -54,10 +58,15 @@ fn owner() -> Owner {
 
 impl World {
     fn new(n: usize) -> Self {
-        let vars = [("DDNS_TAG_KEY", "ddns:name"), ("DDNS_ZONES", "ZWEB"), ("DDNS_OWNER_ID", "ordering")];
+        Self::of(n, false)
+    }
+
+    fn of(n: usize, group: bool) -> Self {
+        let key = if group { "DDNS_GROUP_TAG_KEY" } else { "DDNS_TAG_KEY" };
+        let vars = [(key, "ddns:name"), ("DDNS_ZONES", "ZWEB"), ("DDNS_OWNER_ID", "ordering")];
         let config = support::config(&vars);
         let zones = vec![Zone::public(zone_id(), RecordName::parse("example.com").unwrap())];
-        let mut w = Self { instances: Instances::new(), zone: BTreeMap::new(), clock: 0, config, zones };
+        let mut w = Self { instances: Instances::new(), zone: BTreeMap::new(), clock: 0, config, zones, group };
         for i in 0..n {
             let id = InstanceId::parse(&format!("i-0000000{i}")).unwrap();
             let instance = Instance {
@@ -66,8 +75,8 @@ impl World {
                 ipv4: None,
                 private_ipv4: None,
                 ipv6: None,
-                name_tag: Some(WEB.into()),
-                group_tag: None,
+                name_tag: (!group).then(|| WEB.into()),
+                group_tag: group.then(|| WEB.into()),
                 az: None,
                 launched: None,
             };
@@ -101,15 +110,29 @@ impl World {
                 i.state = if matches!(step, Step::Stop) { InstanceState::Stopped } else { InstanceState::Terminated };
                 i.ipv4 = None;
             }
-            Step::Tag => self.instances.get_mut(id).unwrap().name_tag = Some(WEB.into()),
-            Step::Untag => self.instances.get_mut(id).unwrap().name_tag = None,
+            Step::Tag | Step::Untag => *self.tag_of(id) = matches!(step, Step::Tag).then(|| WEB.into()),
         }
         true
     }
 
+    /// The tag that names the name.
+    fn tag_of(&mut self, id: &InstanceId) -> &mut Option<String> {
+        let i = self.instances.get_mut(id).unwrap();
+        if self.group { &mut i.group_tag } else { &mut i.name_tag }
+    }
+
+    fn tagged(&self, i: &Instance) -> bool {
+        if self.group { i.group_tag.is_some() } else { i.name_tag.is_some() }
+    }
+
     /// Whether `id` is up and its tag names the name: a claimant nothing may take the name from.
     fn claims(&self, id: &str) -> bool {
-        self.instances.values().any(|i| i.id.as_str() == id && i.state.is_up() && i.name_tag.is_some())
+        self.instances.values().any(|i| i.id.as_str() == id && i.state.is_up() && self.tagged(i))
+    }
+
+    /// Whether some member of the group is up and carries the tag.
+    fn a_member_is_up(&self) -> bool {
+        self.instances.values().any(|i| i.state.is_up() && self.tagged(i))
     }
 
     fn current(&self) -> Current {
@@ -135,16 +158,22 @@ impl World {
 
     /// One invocation as the handler runs it: an event about `about` (a sweep when `None`)
     /// describes that instance, looks around as the registry asks, settles and plans. Checks
-    /// that nothing is taken from a live claimant, then applies the changes to the zone.
+    /// that nothing is taken from a live claimant, then applies the changes to the zone. A tag
+    /// change of the group tag may clean up every group's orphan, as its scope says.
     fn invoke(&mut self, about: Option<&InstanceId>) -> Vec<Change> {
+        self.invoke_as(about, false)
+    }
+
+    fn invoke_as(&mut self, about: Option<&InstanceId>, tag_change: bool) -> Vec<Change> {
         let (all_tagged, orphans) = match about {
             None => (true, Orphans::All),
+            Some(id) if tag_change && self.group => (false, Orphans::Of(vec![id.clone(), InstanceId::group()])),
             Some(id) => (false, Orphans::Of(vec![id.clone()])),
         };
         let described: Instances = self
             .instances
             .values()
-            .filter(|i| about.map_or(i.name_tag.is_some(), |id| &i.id == id))
+            .filter(|i| about.map_or(self.tagged(i), |id| &i.id == id))
             .map(|i| (i.id.clone(), i.clone()))
             .collect();
         let current = self.current();
@@ -157,8 +186,8 @@ impl World {
                 seen.insert(id.clone(), i.clone());
             }
         }
-        if look.tagged {
-            for i in self.instances.values().filter(|i| i.name_tag.is_some()) {
+        if look.tagged || look.grouped {
+            for i in self.instances.values().filter(|i| self.tagged(i)) {
                 seen.entry(i.id.clone()).or_insert_with(|| i.clone());
             }
         }
@@ -170,7 +199,12 @@ impl World {
         let plan = plan::plan(&settled.records, &current, &registry, &rules);
         assert!(plan.blocked.is_none());
         let holder = self.holder();
-        for c in &plan.changes {
+        if self.group {
+            for c in plan.changes.iter().filter(|c| c.action == Action::Delete) {
+                assert!(!self.a_member_is_up(), "{c:?} deletes the group's name while a member is up");
+            }
+        }
+        for c in plan.changes.iter().filter(|_| !self.group) {
             let taken =
                 c.action == Action::Delete || (c.is_marker() && c.instance.as_str() != holder.as_deref().unwrap_or(""));
             if let (true, Some(h)) = (taken, &holder) {
@@ -254,6 +288,56 @@ proptest! {
                 prop_assert!(held.is_some(), "one of the claimants holds it: {:?}", holder);
                 prop_assert_eq!(address, Some(vec![held.unwrap().ipv4.unwrap().to_string()]));
             }
+        }
+        prop_assert!(w.invoke(None).is_empty(), "a further sweep changes nothing");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_order_of_late_events_keeps_a_group_name_while_a_member_is_up_and_ends_with_its_members(
+        n in 2usize..=3,
+        history in steps(),
+        delivery in prop::collection::vec(any::<prop::sample::Index>(), 16),
+    ) {
+        let mut w = World::of(n, true);
+        w.invoke(None);
+        let mut ids: Vec<InstanceId> = w.instances.keys().cloned().collect();
+        ids.sort();
+        // Each event: the instance, and whether it is a tag change.
+        let mut pending: Vec<(InstanceId, bool)> = Vec::new();
+        let mut picks = delivery.iter();
+        for (which, step, late) in history {
+            let id = ids[which % n].clone();
+            if w.happen(&id, step) {
+                pending.push((id, matches!(step, Step::Tag | Step::Untag)));
+            }
+            if let (true, false, Some(pick)) = (late, pending.is_empty(), picks.next()) {
+                let (id, tag_change) = pending.remove(pick.index(pending.len()));
+                w.invoke_as(Some(&id), tag_change);
+            }
+        }
+        for (id, tag_change) in std::mem::take(&mut pending).into_iter().rev() {
+            w.invoke_as(Some(&id), tag_change);
+        }
+        w.invoke(None);
+        let mut running: Vec<String> = w
+            .instances
+            .values()
+            .filter(|i| i.state == InstanceState::Running && i.group_tag.is_some())
+            .map(|i| i.ipv4.unwrap().to_string())
+            .collect();
+        running.sort_by_key(|a| a.parse::<std::net::IpAddr>().ok());
+        let (address, holder) = w.state();
+        if running.is_empty() {
+            prop_assert_eq!((address, holder), (None, None), "no member runs: the name is gone");
+        } else {
+            prop_assert_eq!(address, Some(running), "the running members' addresses, sorted");
+            prop_assert_eq!(holder, None, "a group's marker names no instance");
+            let marker = w.zone.get(&(web().marker(), RecordType::TXT)).unwrap().concat();
+            prop_assert!(marker.contains("group=true"), "{}", marker);
         }
         prop_assert!(w.invoke(None).is_empty(), "a further sweep changes nothing");
     }
