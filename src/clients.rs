@@ -11,6 +11,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
 use aws_config::sts::AssumeRoleProvider;
 use aws_config::timeout::TimeoutConfig;
+use aws_sdk_ec2::config::SharedCredentialsProvider;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
@@ -124,32 +125,37 @@ impl Clients {
     /// before they expire), and Route53 through DDNS_ROUTE53_ROLE_ARN when it is set. No call
     /// is made here.
     pub async fn reaching(mut self, sdk: &aws_config::SdkConfig, config: &Config) -> Self {
-        let session = "dynamic-dns-updater";
         let assume = |role: &str, external_id: Option<&String>| {
-            let builder = AssumeRoleProvider::builder(role).session_name(session).configure(sdk);
-            match external_id {
+            let builder = AssumeRoleProvider::builder(role).session_name("dynamic-dns-updater").configure(sdk);
+            let builder = match external_id {
                 Some(id) => builder.external_id(id),
                 None => builder,
-            }
-            .build()
+            };
+            async { SharedCredentialsProvider::new(builder.build().await) }
         };
+        // One provider for each role, whatever the number of its regions: one STS call for all.
+        let mut roles: Vec<(&str, Option<&String>, SharedCredentialsProvider)> = Vec::new();
         for target in &config.targets {
             let Place::Target { region, .. } = &target.place else { continue };
-            let credentials = assume(&target.role_arn, target.external_id.as_ref()).await;
-            let conf = aws_sdk_ec2::config::Builder::from(sdk)
-                .region(Region::new(region.clone()))
-                .credentials_provider(credentials)
-                .interceptor(self.calls.clone())
-                .build();
+            let (role, external_id) = (target.role_arn.as_str(), target.external_id.as_ref());
+            let credentials = match roles.iter().find(|(r, x, _)| *r == role && *x == external_id) {
+                Some((.., credentials)) => credentials.clone(),
+                None => {
+                    let credentials = assume(role, external_id).await;
+                    roles.push((role, external_id, credentials.clone()));
+                    credentials
+                }
+            };
+            // The same provider, not a copy of it, so the clients share its cached credentials.
+            let mut conf = aws_sdk_ec2::config::Builder::from(sdk);
+            conf.set_credentials_provider(Some(credentials));
+            let conf = conf.region(Region::new(region.clone())).interceptor(self.calls.clone()).build();
             self.targets.push((target.place.clone(), aws_sdk_ec2::Client::from_conf(conf)));
         }
         if let Some(role) = &config.route53_role {
-            let credentials = assume(role, None).await;
-            let conf = aws_sdk_route53::config::Builder::from(sdk)
-                .credentials_provider(credentials)
-                .interceptor(self.calls.clone())
-                .build();
-            self.route53 = aws_sdk_route53::Client::from_conf(conf);
+            let mut conf = aws_sdk_route53::config::Builder::from(sdk);
+            conf.set_credentials_provider(Some(assume(role, None).await));
+            self.route53 = aws_sdk_route53::Client::from_conf(conf.interceptor(self.calls.clone()).build());
         }
         self
     }

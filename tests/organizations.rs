@@ -169,3 +169,28 @@ async fn a_mapping_names_its_account_and_region_and_route53_is_reached_through_t
     // The function's own account has no such zone: the write went to the DNS account's.
     assert!(moto.aws().await.r53.list_hosted_zones().send().await.unwrap().hosted_zones().is_empty());
 }
+
+#[tokio::test]
+async fn one_role_in_two_regions_is_assumed_once() {
+    let moto = Moto::start();
+    let zone = moto.aws().await.zone("example.com").await;
+    for region in ["us-east-1", "eu-west-1"] {
+        let member = moto.aws_as(A, region).await;
+        let id = member.run_instance().await;
+        member.tag(&id, &format!("{region}.example.com")).await;
+    }
+    let proxy = FaultProxy::with(moto.port, &[]);
+    let targets = json!([{"account_id": A, "role_arn": format!("arn:aws:iam::{A}:role/ddns-reader"),
+                          "regions": ["us-east-1", "eu-west-1"]}])
+    .to_string();
+    let vars = [
+        ("DDNS_TAG_KEY", TAG_KEY),
+        ("DDNS_ZONES", zone.as_str()),
+        ("DDNS_OWNER_ID", "org"),
+        ("DDNS_TARGETS", &targets),
+    ];
+    let app = app_at(&proxy.endpoint(), &vars).await;
+    let r = invoke(&app, &sweep()).await.unwrap();
+    assert_eq!(r["changes"].as_array().unwrap().len(), 2, "both regions' instances: {r}");
+    assert_eq!(proxy.count(Call::AssumeRole), 1, "one STS call for the role's two regions");
+}
