@@ -10,6 +10,7 @@ use tracing::warn;
 
 use crate::clients::Clients;
 use crate::config::Config;
+use crate::failure::{Failure, FailureKind};
 use crate::incidents::{Incidents, Timing};
 use crate::names::{RecordName, Zone, ZoneId};
 use crate::notify::Notifier;
@@ -55,8 +56,11 @@ pub struct App {
     /// Why the configured webhook could not be set up at start-up (its parameter unreadable,
     /// say): no alert is sent until a cold start reads a good value, and DNS goes on.
     pub webhook_unavailable: Option<String>,
-    /// Every configured zone's domain and type, learned once at start-up.
-    pub zones: Vec<Zone>,
+    /// Every configured zone's domain and type, as far as they are known: learned at start-up,
+    /// and a zone that could not be read then, by the first invocation that can read it.
+    zones: Mutex<Vec<Zone>>,
+    /// Configured zones whose type is not known yet: never guessed, asked again each invocation.
+    unread: Mutex<Vec<ZoneId>>,
     pub env: Environment,
     /// Who this deployment is in ownership markers.
     pub owner: Owner,
@@ -97,7 +101,7 @@ impl App {
             owner_id(&config, &clients, &env)
         );
         let owner = Owner { id: owner?, legacy: config.legacy_owner.clone() };
-        let zones = zone_types(&config, zones)?;
+        let (zones, unread) = zone_types(&config, zones)?;
         check_zones(&config, &zones)?;
         warn_crossed(&config, &zones);
         let (notifier, webhook_unavailable) = match notifier {
@@ -110,7 +114,8 @@ impl App {
         let app = Self {
             notifier,
             webhook_unavailable,
-            zones,
+            zones: Mutex::new(zones),
+            unread: Mutex::new(unread),
             owner,
             config,
             clients,
@@ -142,6 +147,41 @@ impl App {
                 state.store_failures += 1;
             }
         }
+    }
+
+    /// The configured zones whose domain and type are known.
+    pub fn zones(&self) -> Vec<Zone> {
+        self.zones.lock().expect("not poisoned").clone()
+    }
+
+    /// Asks again for the type of every configured zone not known yet, and says of each that
+    /// still cannot be read that its records are not written this invocation: a zone's type
+    /// is never guessed (a private zone taken as public would get a public address).
+    pub async fn learn_zones(&self) -> Vec<Failure> {
+        let unread = self.unread.lock().expect("not poisoned").clone();
+        if unread.is_empty() {
+            return Vec::new();
+        }
+        let mut failures = Vec::new();
+        for (id, zone) in route53::read::zones(&self.clients, &unread).await {
+            match zone {
+                Ok(zone) => {
+                    self.unread.lock().expect("not poisoned").retain(|z| *z != id);
+                    self.zones.lock().expect("not poisoned").push(zone);
+                }
+                Err(why) => failures.push(
+                    Failure::new(
+                        FailureKind::Route53Error,
+                        format!("zone {id}"),
+                        format!(
+                            "the hosted zone's type could not be read ({why}); its records are left as they are this invocation, and it is asked again on the next"
+                        ),
+                    )
+                    .in_zone(&id),
+                ),
+            }
+        }
+        failures
     }
 
     /// When alerts go out, as configured.
@@ -236,22 +276,24 @@ async fn owner_id(config: &Config, clients: &Clients, env: &Environment) -> Resu
     Ok(format!("{function}.{region}.{account}"))
 }
 
-/// The zones whose type could be learned. An allowed zone of fleet mode must be readable: tags
-/// are placed by its domain. A mapping's zone that cannot be read is taken as public and said
-/// once, so that a zone deleted or mistyped is a problem of its records, not of every record.
-fn zone_types(config: &Config, zones: Vec<(ZoneId, Result<Zone, String>)>) -> Result<Vec<Zone>, String> {
+/// The zones whose type could be learned, and the others. An allowed zone of fleet mode must be
+/// readable: tags are placed by its domain. A mapping's zone that cannot be read is said once
+/// and asked again by each invocation until it can be read; meanwhile its records are left as
+/// they are, never written with a guessed type.
+fn zone_types(config: &Config, zones: Vec<(ZoneId, Result<Zone, String>)>) -> Result<(Vec<Zone>, Vec<ZoneId>), String> {
     let allowed = |z: &ZoneId| config.discovery.as_ref().is_some_and(|d| d.zones.contains(z));
-    let mut out = Vec::new();
+    let (mut out, mut unread) = (Vec::new(), Vec::new());
     for (id, zone) in zones {
         match zone {
             Ok(zone) => out.push(zone),
             Err(why) if allowed(&id) => return Err(format!("DDNS_ZONES: hosted zone {id} could not be read ({why})")),
             Err(why) => {
-                warn!(zone = %id, why = %why, "a mapping's zone could not be read at start-up; its records are taken as public")
+                warn!(zone = %id, why = %why, "a mapping's zone could not be read at start-up; its records wait until its type is known");
+                unread.push(id);
             }
         }
     }
-    Ok(out)
+    Ok((out, unread))
 }
 
 /// Every DDNS_TAG_SUFFIXES entry must lie within one of the allowed zones, and no two allowed

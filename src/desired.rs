@@ -18,6 +18,10 @@ pub enum Want {
     Absent { reason: String },
     /// Whatever exists stays as it is.
     Leave { reason: String },
+    /// The instance is not known to EC2: its record goes only where our marker names that very
+    /// instance (it existed and is gone for good); otherwise it is left as it is. Not known is
+    /// never read as gone.
+    Unknown { reason: String },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,13 +48,15 @@ pub struct Claimant {
     pub claims: bool,
     /// When it last started (Unix seconds), when EC2 said.
     pub launched: Option<i64>,
+    /// It is running: with no address, it has none to give the name (its Elastic IP moved, say).
+    pub running: bool,
 }
 
 impl Claimant {
     pub fn of(instance: &Instance, on_stop: OnStop) -> Self {
         let state = instance.state;
         let claims = state.is_up() || (!state.is_gone() && on_stop == OnStop::Keep);
-        Self { claims, launched: instance.launched }
+        Self { claims, launched: instance.launched, running: state == InstanceState::Running }
     }
 }
 
@@ -102,6 +108,19 @@ pub fn wanted(config: &Config, mappings: &[&Mapping], instances: &Instances, zon
         Some(discovery) => discovered(instances, discovery, zones, &config.mappings, &rules),
         None => Wanted::default(),
     };
+    let unknown = mapped.iter().filter(|d| matches!(d.want, Want::Unknown { .. }));
+    let mut unknown: Vec<Refusal> = unknown
+        .map(|d| Refusal {
+            instance: d.instance.clone(),
+            name: d.name.display(),
+            reason: format!(
+                "EC2 does not know instance {}; its record is left as it is, and deleted only where this tool's ownership marker names that instance. Check the instance id in DDNS_RECORDS",
+                d.instance
+            ),
+        })
+        .collect();
+    unknown.dedup();
+    wanted.refusals.splice(0..0, unknown);
     wanted.records.splice(0..0, mapped);
     wanted.capped.splice(0..0, capped);
     wanted
@@ -146,8 +165,23 @@ pub fn desired(
 ) -> (Vec<Desired>, Vec<Capped>) {
     let (mut out, mut capped) = (Vec::new(), Vec::new());
     for m in mappings {
-        let private = m.address.private_in(zones.iter().any(|z| z.id == m.zone && z.private));
         let (zone, name) = (&m.zone, &m.name);
+        let Some(known) = zones.iter().find(|z| z.id == m.zone) else {
+            // A zone whose type is not known is never guessed: what is there is left as it is.
+            let leave = Want::Leave { reason: "the hosted zone's type is not known yet".into() };
+            let instance = if m.members.is_empty() { m.instance.clone() } else { InstanceId::group() };
+            out.extend(m.types.iter().map(|&rtype| Desired {
+                zone: zone.clone(),
+                name: name.clone(),
+                rtype,
+                instance: instance.clone(),
+                members: m.members.clone(),
+                want: leave.clone(),
+                discovered: None,
+            }));
+            continue;
+        };
+        let private = m.address.private_in(known.private);
         if !m.members.is_empty() {
             let members: Vec<&Instance> = m.members.iter().filter_map(|id| instances.get(id)).collect();
             let group = Group { zone, name, ids: &m.members, members: &members, discovered: None };
@@ -345,7 +379,7 @@ pub fn discovered(
     for ((zone, name), members) in sorted_by_name(groups) {
         let private = discovery.address.private_in(zone.private);
         let ids: Vec<InstanceId> = members.iter().map(|i| i.id.clone()).collect();
-        let discovered = Some(Claimant { claims: true, launched: None });
+        let discovered = Some(Claimant { claims: true, launched: None, running: true });
         let group = Group { zone: &zone.id, name: &name, ids: &ids, members: &members, discovered };
         let (records, cap) = group.records(&discovery.types, private, rules.ttl, rules.group_max);
         out.extend(records);
@@ -410,7 +444,7 @@ fn want_for(instance: Option<&Instance>, rtype: RecordType, private: bool, ttl: 
         OnStop::Keep => Want::Leave { reason },
     };
     let Some(instance) = instance else {
-        return Want::Absent { reason: "instance not found".into() };
+        return Want::Unknown { reason: "instance not known to EC2".into() };
     };
     match (instance.state, instance.address(rtype, private)) {
         (state, _) if state.is_gone() => Want::Absent { reason: format!("instance is {state}") },
@@ -464,7 +498,20 @@ mod tests {
     }
 
     fn wants(m: &Mapping, instances: &Instances, on_stop: OnStop) -> Vec<Want> {
-        desired(&[m], instances, &rules(on_stop), &[]).0.into_iter().map(|d| d.want).collect()
+        let public = [Zone::public(m.zone.clone(), RecordName::parse("example.com").unwrap())];
+        desired(&[m], instances, &rules(on_stop), &public).0.into_iter().map(|d| d.want).collect()
+    }
+
+    #[test]
+    fn a_zone_whose_type_is_not_known_is_never_guessed() {
+        let m = mapping(vec![RecordType::A]);
+        for on_stop in [OnStop::Delete, OnStop::Keep] {
+            let (rows, _) = desired(&[&m], &instance("running", Some("3.1.2.4"), None), &rules(on_stop), &[]);
+            assert!(
+                rows.iter().all(|d| matches!(&d.want, Want::Leave { reason } if reason.contains("type is not known"))),
+                "{rows:?}"
+            );
+        }
     }
 
     type Case = (&'static str, Vec<RecordType>, Instances, OnStop, Vec<Want>);
@@ -475,6 +522,7 @@ mod tests {
         let addr = |v: &str| Want::Address { values: vec![v.into()], ttl: 60 };
         let absent = |r: &str| Want::Absent { reason: r.into() };
         let leave = |r: &str| Want::Leave { reason: r.into() };
+        let unknown = || Want::Unknown { reason: "instance not known to EC2".into() };
         let cases: Vec<Case> = vec![
             ("running v4", vec![A], instance("running", Some("3.1.2.4"), None), OnStop::Delete, vec![addr("3.1.2.4")]),
             (
@@ -520,14 +568,8 @@ mod tests {
                 OnStop::Delete,
                 vec![absent("instance is terminated")],
             ),
-            ("gone", vec![A], HashMap::new(), OnStop::Delete, vec![absent("instance not found")]),
-            (
-                "gone, keep: its address is gone for good",
-                vec![A],
-                HashMap::new(),
-                OnStop::Keep,
-                vec![absent("instance not found")],
-            ),
+            ("not known to EC2", vec![A], HashMap::new(), OnStop::Delete, vec![unknown()]),
+            ("not known to EC2, keep: the same", vec![A], HashMap::new(), OnStop::Keep, vec![unknown()]),
             (
                 "terminated, keep: deleted all the same",
                 vec![A, AAAA],
@@ -884,9 +926,9 @@ mod discovery_tests {
         assert_eq!(
             candidates,
             [
-                ("i-00000001", Some(Claimant { claims: true, launched: Some(200) })),
-                ("i-00000002", Some(Claimant { claims: true, launched: None })),
-                ("i-00000003", Some(Claimant { claims: false, launched: None })),
+                ("i-00000001", Some(Claimant { claims: true, launched: Some(200), running: true })),
+                ("i-00000002", Some(Claimant { claims: true, launched: None, running: true })),
+                ("i-00000003", Some(Claimant { claims: false, launched: None, running: false })),
             ]
         );
         assert!(r.is_empty(), "sharing a name is for the registry to settle: {r:?}");

@@ -156,15 +156,16 @@ async fn reconcile(app: &App, trigger: &Trigger, place: &Place, budget: &Budget)
             return Reconciled::noted(note);
         }
     };
+    let unknown_zones = app.learn_zones().await;
+    let zones = app.zones();
     app.env.progress.say(format_args!("describing instances"));
-    let ready =
-        |found: &Instances| scope.awaits.as_ref().is_none_or(|id| desired::ready(config, id, found, &app.zones));
+    let ready = |found: &Instances| scope.awaits.as_ref().is_none_or(|id| desired::ready(config, id, found, &zones));
     let (instances, blind) =
         match ec2::describe_scope(&app.clients, budget, &scope, config.discovery.as_ref(), ready).await {
             Ok(found) => (scope::as_it_will_be(trigger, found.instances), found.blind),
             Err(f) => return Reconciled::failed(vec![f]),
         };
-    let wanted = desired::wanted(config, &scope.mappings, &instances, &app.zones);
+    let wanted = desired::wanted(config, &scope.mappings, &instances, &zones);
     for r in wanted.outside.iter().filter(|r| app.first_time(&format!("outside {}", r.name))) {
         warn!(instance = %r.instance, name = %r.name, "tagged name outside every allowed zone; left to the deployment that serves it");
     }
@@ -178,10 +179,12 @@ async fn reconcile(app: &App, trigger: &Trigger, place: &Place, budget: &Budget)
         info!(note = %note, "nothing to reconcile");
         let coverage = Coverage { described: blind.is_empty(), ..coverage(app, scope.full, Vec::new(), |_| false) };
         let refusals = wanted.refusals.iter().map(report::refused);
-        let failures = refusals.chain(blind.into_iter().map(|(_, f)| f)).collect();
+        let failures = unknown_zones.into_iter().chain(refusals).chain(blind.into_iter().map(|(_, f)| f)).collect();
         return Reconciled { note: Some(note), coverage, outside: wanted.outside, ..Reconciled::failed(failures) };
     }
-    converge(app, trigger, budget, &scope, Described { instances, blind }, wanted).await
+    let mut reconciled = converge(app, trigger, budget, &scope, Described { instances, blind }, wanted).await;
+    reconciled.failures.splice(0..0, unknown_zones);
+    reconciled
 }
 
 /// Brings what Route53 holds to what `wanted` asks: read, registry, a look at the instances
@@ -219,17 +222,19 @@ async fn converge(
         );
     }
     // A zone that could not be read is never written.
-    let candidates = wanted.in_zones(&read.readable);
-    let settled = registry.settle(candidates.clone());
-    let desired = settled.records;
+    // Nor is a zone whose type is not known yet.
+    let known: Vec<ZoneId> = app.zones().into_iter().map(|z| z.id).collect();
+    let writable: Vec<ZoneId> = read.readable.iter().filter(|z| known.contains(z)).cloned().collect();
+    let candidates = wanted.in_zones(&writable);
     // Names under the earlier default owner id are released only where their instance is seen gone.
     let gone: HashSet<InstanceId> = instances.values().filter(|i| i.state.is_gone()).map(|i| i.id.clone()).collect();
-    let rules = Rules { orphans: &scope.orphans, gone: &gone, force: trigger.force() };
-    let plan = plan::plan(&desired, &read.current, &registry, &rules);
+    let configured = app.config.configured_names();
+    let rules = Rules { orphans: &scope.orphans, gone: &gone, force: trigger.force(), configured: &configured };
+    let plan = plan::plan(&candidates, &read.current, &registry, &rules);
     for c in &plan.conflicts {
         warn!(name = %c.name, r#type = %c.rtype, reason = %c.reason, "record left alone");
     }
-    let refusals = wanted.refusals.iter().chain(&settled.refusals).map(report::refused);
+    let refusals = wanted.refusals.iter().chain(&plan.refusals).map(report::refused);
     let conflicts = plan.conflicts.iter().map(report::conflicted);
     let seen_all = blind.is_empty();
     let blind_failures = blind.into_iter().map(|(_, f)| f);
@@ -246,7 +251,7 @@ async fn converge(
     let written = apply::apply(&app.clients, budget, &plan.changes, &comment, &*app.env.progress).await;
     let cut = written.cut.is_some();
     failures.extend(written.cut);
-    let second = retry::again(app, budget, scope, &candidates, &rules, &comment, written.outcomes).await;
+    let second = retry::again(app, budget, trigger, scope, &candidates, &rules, &comment, written.outcomes).await;
     app.wrote(&second.outcomes);
     failures.extend(second.failures);
     // The clean-up of names nothing configures any more is done only once it all went through.
@@ -273,8 +278,11 @@ async fn look_around(
     mut blind: Vec<(Place, Failure)>,
 ) -> (Instances, Wanted, Vec<(Place, Failure)>) {
     let fleet = app.config.discovery.as_ref();
-    let look = registry
-        .look_around(&wanted.records, &scope.orphans, scope.all_tagged, fleet.is_some(), |i| instances.contains_key(i));
+    let both_kinds = fleet.is_some_and(|d| d.tag_key.is_some() && d.group_key.is_some());
+    let look =
+        registry.look_around(&wanted.records, &scope.orphans, scope.all_tagged, fleet.is_some(), both_kinds, |i| {
+            instances.contains_key(i)
+        });
     if look.is_empty() {
         return (instances, wanted, blind);
     }
@@ -293,7 +301,7 @@ async fn look_around(
         seen.entry(id).or_insert(instance);
     }
     blind.extend(more.blind);
-    let wanted_now = desired::wanted(&app.config, &scope.mappings, &seen, &app.zones);
+    let wanted_now = desired::wanted(&app.config, &scope.mappings, &seen, &app.zones());
     let capped = wanted_now.capped.clone();
     let records = wanted_now.at(|z, n| look.names.binary_search(&(z.clone(), n.clone())).is_ok());
     (seen, Wanted { records, capped, ..wanted }, blind)

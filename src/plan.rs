@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::net::IpAddr;
 
-use crate::desired::{Desired, Want};
+use crate::desired::{Desired, Refusal, Want};
 use crate::names::{InstanceId, RecordName, RecordType, ZoneId};
 use crate::records::{Action, Change, Current, Existing, Origin, RecordData, SetType, group_by};
 use crate::registry::{Claim, MarkerWant, Orphan, Registry};
@@ -26,6 +26,9 @@ pub struct Plan {
     pub changes: Vec<Change>,
     pub unchanged: usize,
     pub conflicts: Vec<Conflict>,
+    /// Claims on a name that the verdict turned down (the incumbent rule, a clash of kinds, an
+    /// instance EC2 does not know).
+    pub refusals: Vec<Refusal>,
     /// Set when the safety valve holds the plan back; then nothing may be written.
     pub blocked: Option<String>,
 }
@@ -43,13 +46,21 @@ pub struct Rules<'a> {
     pub gone: &'a HashSet<InstanceId>,
     /// Go past the safety valve.
     pub force: bool,
+    /// The names the operator's mappings configure, whether or not this run covers them: never
+    /// orphans (an event about one instance does not make a static group's name unwanted).
+    pub configured: &'a HashSet<(ZoneId, RecordName)>,
 }
 
-/// Diffs `desired` against `current`. Records that neither the desired list nor one of our
-/// markers names are never touched.
-pub fn plan(desired: &[Desired], current: &Current, registry: &Registry, rules: &Rules) -> Plan {
+/// The verdict on every name in play: the candidates' claims are settled name by name (who
+/// holds it, whom it is refused to; see [`Registry::settle`]) and diffed against `current`
+/// (what to write, delete, or leave, and what is someone else's), and the names our markers
+/// guard that nothing wants any more are released as far as `rules` let this run. Records that
+/// neither a candidate nor one of our markers names are never touched.
+pub fn plan(candidates: &[Desired], current: &Current, registry: &Registry, rules: &Rules) -> Plan {
+    let settled = registry.settle(candidates.to_vec());
+    let desired = &settled.records;
     let groups = group_by(desired, |d| (&d.zone, &d.name));
-    let mut out = Plan::default();
+    let mut out = Plan { refusals: settled.refusals, ..Plan::default() };
     for group in &groups {
         let name = plan_name(group, current, registry);
         out.changes.extend(name.changes);
@@ -57,7 +68,9 @@ pub fn plan(desired: &[Desired], current: &Current, registry: &Registry, rules: 
         out.conflicts.extend(name.conflicts);
     }
     let names: HashSet<(&ZoneId, &RecordName)> = groups.iter().map(|g| (&g[0].zone, &g[0].name)).collect();
-    let wanted = |zone: &ZoneId, name: &RecordName| names.contains(&(zone, name));
+    let wanted = |zone: &ZoneId, name: &RecordName| {
+        names.contains(&(zone, name)) || rules.configured.contains(&(zone.clone(), name.clone()))
+    };
     for orphan in registry.orphans(wanted, rules.orphans, |i| rules.gone.contains(i)) {
         out.changes.extend(release(&orphan, current, registry));
     }
@@ -89,29 +102,50 @@ fn plan_name(group: &[&Desired], current: &Current, registry: &Registry) -> Plan
     let mut out = Plan { changes: stale(group, at_name, claim), ..Plan::default() };
     // The TTL of what will exist at the name once the changes are made, if anything will.
     let mut kept_ttl: Option<u32> = None;
+    // Types at the name that are the user's: left alone, out of the marker, the rest goes on.
+    let mut theirs: Vec<RecordType> = Vec::new();
+    let mut whole = false;
+    // Whether a record at the name is this holder's own (written or in sync), not only left:
+    // what is merely left keeps the marker it has, never one naming another instance.
+    let mut held = false;
     for d in group {
         match diff(d, at_name, claim, origin) {
-            Step::Conflict(reason) => out.conflicts.push(conflict(d, reason)),
+            Step::Conflict(reason) => {
+                whole = true;
+                out.conflicts.push(conflict(d, reason));
+            }
+            Step::Theirs(reason) => {
+                theirs.push(d.rtype);
+                out.conflicts.push(conflict(d, reason));
+            }
             Step::Write(change, ttl) => {
                 kept_ttl = ttl.or(kept_ttl);
+                held |= ttl.is_some();
                 out.changes.push(change);
             }
             Step::Same { ttl, leave } => {
                 out.unchanged += 1;
                 kept_ttl = if leave { kept_ttl.or(ttl) } else { ttl.or(kept_ttl) };
+                held |= !leave && ttl.is_some();
             }
         }
     }
-    if !out.conflicts.is_empty() {
+    if whole {
         // One foreign record at a name keeps the whole name out of our hands.
         return Plan { unchanged: group.len() - out.conflicts.len(), conflicts: out.conflicts, ..Plan::default() };
     }
-    let mut types: Vec<RecordType> = group.iter().map(|d| d.rtype).collect();
+    let mut types: Vec<RecordType> = group.iter().map(|d| d.rtype).filter(|t| !theirs.contains(t)).collect();
     types.sort();
     types.dedup();
+    let left = |d: &&&Desired| match &d.want {
+        Want::Leave { .. } => true,
+        Want::Unknown { .. } => !claim.names(&d.instance),
+        _ => false,
+    };
     let want = match kept_ttl {
-        Some(ttl) => MarkerWant::Present { ttl, types },
-        None if group.iter().any(|d| matches!(d.want, Want::Leave { .. })) => MarkerWant::Keep,
+        Some(ttl) if held => MarkerWant::Present { ttl, types },
+        Some(_) => MarkerWant::Keep,
+        None if group.iter().any(|d| left(&d)) => MarkerWant::Keep,
         None => MarkerWant::Absent,
     };
     // A marker that goes together with clean-ups goes after them, as they do.
@@ -169,11 +203,12 @@ enum Step {
     Write(Change, Option<u32>),
     /// Nothing to do; `ttl` is the record's when one exists (or is wanted), `leave` when it
     /// stays only because it is left alone.
-    Same {
-        ttl: Option<u32>,
-        leave: bool,
-    },
+    Same { ttl: Option<u32>, leave: bool },
+    /// A conflict that keeps the whole name out of our hands.
     Conflict(String),
+    /// A record of this type at the name is the user's (our marker does not list its type): it
+    /// is left alone, and the name's other types go on.
+    Theirs(String),
 }
 
 fn diff(d: &Desired, at_name: &[Existing], claim: &Claim, origin: Origin) -> Step {
@@ -183,6 +218,19 @@ fn diff(d: &Desired, at_name: &[Existing], claim: &Claim, origin: Origin) -> Ste
         return Step::Conflict(format!("{special} at this name; refusing to overwrite it. {ELSEWHERE}"));
     }
     let existing = same_type.first().map(|e| e.data());
+    // A record is only ours by type: one of a type our marker does not list is the user's.
+    if let (Some(_), Some(types)) = (&existing, claim.is_ours().then(|| claim.types()).flatten())
+        && !types.contains(&d.rtype)
+    {
+        let listed: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
+        return Step::Theirs(format!(
+            "a {} record at this name is not this tool's (its ownership marker lists only {}); left untouched. Delete it to let this tool manage {} here, or leave {} out of the types",
+            d.rtype,
+            listed.join(", "),
+            d.rtype,
+            d.rtype
+        ));
+    }
     if d.discovered.is_some() && existing.is_some() && *claim == Claim::Free {
         return Step::Conflict(format!(
             "a record exists without this tool's ownership marker; left untouched. Delete that {} record, or list {} in DDNS_RECORDS to adopt it",
@@ -216,8 +264,19 @@ fn diff(d: &Desired, at_name: &[Existing], claim: &Claim, origin: Origin) -> Ste
                 Step::Write(change(Action::Update, Some(old), Some(new)), Some(*ttl))
             }
         }
+        // A record no marker of ours ever covered is not deleted: it was never ours.
+        (Want::Absent { .. }, Some(_)) if *claim == Claim::Free => Step::Theirs(format!(
+            "a {} record exists at this name without this tool's ownership marker; left untouched",
+            d.rtype
+        )),
         (Want::Absent { .. }, Some(old)) => Step::Write(change(Action::Delete, Some(old), None), None),
         (Want::Absent { .. }, None) => Step::Same { ttl: None, leave: false },
+        // An instance EC2 does not know: its record goes only where our marker names that very
+        // instance (it existed and is gone for good), never because a mapping names an unknown id.
+        (Want::Unknown { .. }, Some(old)) if claim.names(&d.instance) => {
+            Step::Write(change(Action::Delete, Some(old), None), None)
+        }
+        (Want::Unknown { .. }, existing) => Step::Same { ttl: existing.map(|e| e.ttl), leave: true },
         (Want::Leave { .. }, existing) => Step::Same { ttl: existing.map(|e| e.ttl), leave: true },
     }
 }
@@ -327,8 +386,9 @@ mod tests {
     /// Plans as the handler does: the registry read from the same records.
     fn plan(desired: &[Desired], current: &Current, run: &Run) -> Plan {
         let registry = Registry::read(current, &Owner { id: run.owner.into(), legacy: Some("legacy".into()) });
-        let gone = HashSet::new();
-        super::plan(desired, current, &registry, &Rules { orphans: &run.orphans, gone: &gone, force: run.force })
+        let (gone, configured) = (HashSet::new(), HashSet::new());
+        let rules = Rules { orphans: &run.orphans, gone: &gone, force: run.force, configured: &configured };
+        super::plan(desired, current, &registry, &rules)
     }
     /// The address changes, leaving ownership markers to the ownership tests.
     fn actions(p: &Plan) -> Vec<(String, Action)> {
@@ -414,7 +474,66 @@ mod tests {
             (
                 "delete",
                 vec![want_absent("app.example.com")],
+                vec![
+                    existing("app.example.com.", "A", 60, &["3.1.2.4"]),
+                    marker("app.example.com", "me", "i-12345678"),
+                ],
+                vec![("app.example.com A", Delete)],
+                0,
+                0,
+            ),
+            (
+                "a record no marker of ours covers is never deleted",
+                vec![want_absent("app.example.com")],
                 vec![existing("app.example.com.", "A", 60, &["3.1.2.4"])],
+                vec![],
+                0,
+                1,
+            ),
+            (
+                "a type the marker does not list is the user's, the others go on",
+                vec![
+                    want_addr("app.example.com", A, "3.1.9.9"),
+                    row("app.example.com", AAAA, Want::Absent { reason: "no IPv6".into() }, None),
+                ],
+                vec![
+                    existing("app.example.com.", "A", 60, &["3.1.2.4"]),
+                    existing("app.example.com.", "AAAA", 60, &["2001:db8::1"]),
+                    marker("app.example.com", "me", "i-12345678"),
+                ],
+                vec![("app.example.com A", Update)],
+                0,
+                1,
+            ),
+            (
+                "a type the marker does not list is never overwritten",
+                vec![want_addr("app.example.com", AAAA, "2600:1f18::1")],
+                vec![
+                    existing("app.example.com.", "AAAA", 60, &["2001:db8::1"]),
+                    marker("app.example.com", "me", "i-12345678"),
+                ],
+                vec![],
+                0,
+                1,
+            ),
+            (
+                "an instance EC2 does not know deletes nothing another's marker guards",
+                vec![row("app.example.com", A, Want::Unknown { reason: "not known".into() }, None)],
+                vec![
+                    existing("app.example.com.", "A", 60, &["3.1.2.4"]),
+                    marker("app.example.com", "me", "i-87654321"),
+                ],
+                vec![],
+                1,
+                0,
+            ),
+            (
+                "an instance EC2 does not know, named by our marker, is gone for good",
+                vec![row("app.example.com", A, Want::Unknown { reason: "not known".into() }, None)],
+                vec![
+                    existing("app.example.com.", "A", 60, &["3.1.2.4"]),
+                    marker("app.example.com", "me", "i-12345678"),
+                ],
                 vec![("app.example.com A", Delete)],
                 0,
                 0,
@@ -479,7 +598,10 @@ mod tests {
         assert_eq!(c.new, Some(RecordData { ttl: 60, values: vec!["3.1.9.9".into()] }));
         let p = plan(
             &[want_absent("app.example.com")],
-            &current(vec![existing("app.example.com.", "A", 120, &["3.1.2.4"])]),
+            &current(vec![
+                existing("app.example.com.", "A", 120, &["3.1.2.4"]),
+                marker("app.example.com", "me", "i-12345678"),
+            ]),
             &rules(),
         );
         // Route53 deletes only on an exact match, so the delete carries what exists.
@@ -524,7 +646,7 @@ mod tests {
     }
 
     fn discovered(n: &str, want: Want) -> Desired {
-        row(n, RecordType::A, want, Some(Claimant { claims: true, launched: None }))
+        row(n, RecordType::A, want, Some(Claimant { claims: true, launched: None, running: true }))
     }
     fn addr(v: &str) -> Want {
         Want::Address { values: vec![v.into()], ttl: 60 }

@@ -62,6 +62,12 @@ impl Claim {
         matches!(self, Claim::Ours { .. } | Claim::Legacy { .. })
     }
 
+    /// Whether our marker (or an earlier default's) names this very instance.
+    pub fn names(&self, instance: &InstanceId) -> bool {
+        matches!(self, Claim::Ours { instance: Some(held), .. } | Claim::Legacy { instance: Some(held), .. }
+            if held == instance.as_str())
+    }
+
     /// Our own marker (not an earlier default's), naming exactly this instance and these types.
     fn says(&self, instance: &InstanceId, types: &[RecordType]) -> bool {
         matches!(self, Claim::Ours { instance: Some(held), types: Some(held_types), .. }
@@ -205,7 +211,12 @@ impl Registry {
     /// Mappings are the operator's word and pass as they are.
     pub fn settle(&self, records: Vec<Desired>) -> Settled {
         let mut out = Settled::default();
-        for rows in group_by(records, |d| (d.zone.clone(), d.name.clone())) {
+        for mut rows in group_by(records, |d| (d.zone.clone(), d.name.clone())) {
+            // Beside a group, an instance that claims nothing (stopped, terminated, still listed)
+            // is no rival: the group takes the name, and its records replace whatever is left.
+            if rows.iter().any(|d| d.instance.is_group()) {
+                rows.retain(|d| d.instance.is_group() || d.discovered.is_none_or(|c| c.claims));
+            }
             let marked = self.incumbent(&rows[0].zone, &rows[0].name).and_then(InstanceId::holder);
             let held_unseen = match &marked {
                 // A group whose rows are here is judged by them; with none here, its members
@@ -232,7 +243,10 @@ impl Registry {
                 continue;
             }
             if rows[0].discovered.is_none() || rows[0].instance.is_group() {
-                out.records.extend(rows);
+                // The operator's word, or a group's: it holds the name. Taken over from another
+                // holder, it leaves nothing of theirs behind while it has no address itself.
+                let handed_over = marked.as_ref().is_some_and(|m| rows.iter().all(|d| d.instance != *m));
+                out.records.extend(if handed_over { until_addressed(rows) } else { rows });
                 continue;
             }
             match self.holder(&rows) {
@@ -255,7 +269,9 @@ impl Registry {
                              Remove the tag from one of them to end the overlap"
                         ),
                     }));
-                    out.records.extend(rows.into_iter().filter(|d| d.instance == instance));
+                    let handed_over = marked.as_ref().is_some_and(|m| *m != instance);
+                    let rows = rows.into_iter().filter(|d| d.instance == instance).collect();
+                    out.records.extend(if handed_over { until_addressed(rows) } else { rows });
                 }
             }
         }
@@ -270,16 +286,24 @@ impl Registry {
         }
         let incumbent = self.incumbent(zone, name).and_then(|i| group.iter().find(|d| d.instance.as_str() == i));
         let claims = |d: &&Desired| d.discovered.is_some_and(|c| c.claims);
-        if let Some(d) = incumbent.filter(claims) {
+        let addressed =
+            |i: &InstanceId| group.iter().any(|d| d.instance == *i && matches!(d.want, Want::Address { .. }));
+        // A running incumbent with no address (its Elastic IP moved to another claimant, say)
+        // has nothing to give the name: it yields to a claimant that has one.
+        let yields = |d: &Desired| {
+            d.discovered.is_some_and(|c| c.running)
+                && !addressed(&d.instance)
+                && group.iter().filter(claims).any(|other| addressed(&other.instance))
+        };
+        if let Some(d) = incumbent.filter(claims).filter(|d| !yields(d)) {
             return Holder::Of {
                 instance: &d.instance,
                 why: "the instance its ownership marker names, which still claims it",
             };
         }
-        let newcomer = group
-            .iter()
-            .filter(claims)
-            .min_by_key(|d| (d.discovered.and_then(|c| c.launched).unwrap_or(i64::MAX), &d.instance));
+        let newcomer = group.iter().filter(claims).min_by_key(|d| {
+            (!addressed(&d.instance), d.discovered.and_then(|c| c.launched).unwrap_or(i64::MAX), &d.instance)
+        });
         match (newcomer, incumbent, self.incumbent(zone, name)) {
             (Some(d), ..) => Holder::Of { instance: &d.instance, why: "which started first" },
             (None, Some(d), _) => Holder::Of { instance: &d.instance, why: "the incumbent" },
@@ -290,13 +314,15 @@ impl Registry {
 
     /// What a run that wants `records`, cleans up the orphans `rule` lets it, and described
     /// the instances `described` knows (every tagged one when `all_tagged`) must look at before
-    /// settling. `fleet`: tags name names, so a name an event's instance gives up may pass on.
+    /// settling. `fleet`: tags name names, so a name an event's instance gives up may pass on;
+    /// `both_kinds`: name tags and group tags are both in use.
     pub fn look_around(
         &self,
         records: &[Desired],
         rule: &Orphans,
         all_tagged: bool,
         fleet: bool,
+        both_kinds: bool,
         described: impl Fn(&InstanceId) -> bool,
     ) -> LookAround {
         let mut names: Vec<(ZoneId, RecordName)> = records.iter().map(|d| (d.zone.clone(), d.name.clone())).collect();
@@ -333,7 +359,10 @@ impl Registry {
         let held_by_group = records.iter().any(|d| {
             d.discovered.is_some() && !d.instance.is_group() && self.incumbent(&d.zone, &d.name) == Some(group.as_str())
         });
-        let tagged = !given_up.is_empty() || (fleet && !all_tagged && held_by_group);
+        // Where both kinds of tag are in use, either kind may claim a name: a claim is settled
+        // only beside every tagged instance, the other kind's included.
+        let either = both_kinds && !all_tagged && records.iter().any(|d| d.discovered.is_some());
+        let tagged = !given_up.is_empty() || (fleet && !all_tagged && held_by_group) || either;
         let grouped = !all_tagged && !tagged && records.iter().any(|d| d.instance.is_group() && d.discovered.is_some());
         names.extend(given_up);
         names.sort();
@@ -449,6 +478,24 @@ impl Registry {
             _ => None,
         }
     }
+}
+
+/// The rows of an instance that takes a name over from another: while it has no address yet
+/// (pending, or stopped under DDNS_ON_STOP=keep), what the other left is deleted rather than
+/// left, so a name never keeps an address its holder gave back; it takes the name once it has
+/// an address.
+fn until_addressed(rows: Vec<Desired>) -> Vec<Desired> {
+    rows.into_iter()
+        .map(|d| match d.want {
+            Want::Leave { reason } => Desired {
+                want: Want::Absent {
+                    reason: format!("{reason}; it takes the name over once it has an address, and until then nothing points at the address the last holder gave back"),
+                },
+                ..d
+            },
+            _ => d,
+        })
+        .collect()
 }
 
 /// A name claimed both as a group name and as one instance's (by its name tag, or a mapping): each
@@ -673,7 +720,7 @@ mod tests {
             instance: id("i-0000000c"),
             members: Vec::new(),
             want: Want::Address { values: vec!["3.1.2.4".into()], ttl: 60 },
-            discovered: Some(Claimant { claims: true, launched: Some(1) }),
+            discovered: Some(Claimant { claims: true, launched: Some(1), running: true }),
         };
         let settled = blind.settle(vec![newcomer]);
         assert!(matches!(settled.records[0].want, Want::Leave { .. }), "{settled:?}");
@@ -706,7 +753,7 @@ mod tests {
             instance,
             members,
             want: Want::Address { values: vec!["3.1.2.4".into()], ttl: 60 },
-            discovered: tagged.then_some(Claimant { claims: true, launched: None }),
+            discovered: tagged.then_some(Claimant { claims: true, launched: None, running: true }),
         };
         let (a, b, c) = (id("i-0000000a"), id("i-0000000b"), id("i-0000000c"));
         let group = row(InstanceId::group(), vec![a.clone(), b.clone()], true);
@@ -748,7 +795,7 @@ mod tests {
             } else {
                 Want::Absent { reason: "gone".into() }
             },
-            discovered: Some(Claimant { claims, launched: Some(launched) }),
+            discovered: Some(Claimant { claims, launched: Some(launched), running: claims }),
         };
         let (a, b, c) = ("i-0000000a", "i-0000000b", "i-0000000c");
         // (label, the marker's instance, candidates (id, claims, launched), holder, refused)

@@ -8,13 +8,14 @@ use tracing::info;
 use crate::app::App;
 use crate::budget::Budget;
 use crate::desired::{self, Desired};
+use crate::event::Trigger;
 use crate::failure::{Failure, FailureKind};
 use crate::names::{InstanceId, RecordName, ZoneId};
 use crate::plan::{self, Rules};
 use crate::records::Outcome;
 use crate::registry::Registry;
 use crate::route53::{apply, read};
-use crate::scope::Scope;
+use crate::scope::{self, Scope};
 use crate::{ec2, report};
 
 /// The (zone, name) groups with a change Route53 rejected, each once.
@@ -45,9 +46,11 @@ pub struct Again {
 /// there first, say): those names are read again, their instances looked at again, and they are
 /// settled, planned and written once more under the same rules. `candidates` are the records
 /// the first pass wanted before the registry settled who holds each name.
+#[allow(clippy::too_many_arguments)]
 pub async fn again(
     app: &App,
     budget: &Budget,
+    trigger: &Trigger,
     scope: &Scope<'_>,
     candidates: &[Desired],
     rules: &Rules<'_>,
@@ -83,8 +86,11 @@ pub async fn again(
         Ok(found) => found,
         Err(f) => return Again { outcomes, unchanged: 0, failures: vec![f] },
     };
-    // A group name's members are found by its tag, as the first pass found them.
-    let groups = candidates.iter().any(|d| at(&d.zone, &d.name) && d.instance.is_group() && d.discovered.is_some());
+    // A group name's members are found by its tag, as the first pass found them; so they are
+    // where the name became a group's since the first read.
+    let group = InstanceId::group();
+    let groups = candidates.iter().any(|d| at(&d.zone, &d.name) && d.instance.is_group() && d.discovered.is_some())
+        || names.iter().any(|(z, n)| registry.incumbent(z, n) == Some(group.as_str()));
     if let (true, Some(tags)) = (groups, tags) {
         let members = ec2::describe_members(&app.clients, budget, tags).await;
         if let Some((_, f)) = members.blind.into_iter().next() {
@@ -92,15 +98,16 @@ pub async fn again(
         }
         instances.extend(members.instances);
     }
-    let wanted = desired::wanted(&app.config, &scope.mappings, &instances, &app.zones);
-    let settled = registry.settle(wanted.at(at));
-    let plan = plan::plan(&settled.records, &read.current, &registry, rules);
+    // The instances as the trigger says they will be (a Spot warning's instance about to go).
+    let instances = scope::as_it_will_be(trigger, instances);
+    let wanted = desired::wanted(&app.config, &scope.mappings, &instances, &app.zones());
+    let plan = plan::plan(&wanted.at(at), &read.current, &registry, rules);
     // A name that became another owner's, or another instance's, in the meantime is left alone,
     // and said so.
     let mut failures: Vec<Failure> = read
         .failures
         .into_iter()
-        .chain(settled.refusals.iter().map(report::refused))
+        .chain(plan.refusals.iter().map(report::refused))
         .chain(plan.conflicts.iter().map(report::conflicted))
         .collect();
     if let Some(reason) = plan.blocked {

@@ -179,7 +179,9 @@ impl World {
         let current = self.current();
         let registry = Registry::read(&current, &owner());
         let wanted = desired::wanted(&self.config, &[], &described, &self.zones);
-        let look = registry.look_around(&wanted.records, &orphans, all_tagged, true, |i| described.contains_key(i));
+        let both = self.config.discovery.as_ref().is_some_and(|d| d.tag_key.is_some() && d.group_key.is_some());
+        let look =
+            registry.look_around(&wanted.records, &orphans, all_tagged, true, both, |i| described.contains_key(i));
         let mut seen = described;
         for id in &look.ids {
             if let Some(i) = self.instances.get(id) {
@@ -193,10 +195,10 @@ impl World {
         }
         let records = desired::wanted(&self.config, &[], &seen, &self.zones)
             .at(|z, n| look.names.binary_search(&(z.clone(), n.clone())).is_ok());
-        let settled = registry.settle(records);
         let gone: HashSet<InstanceId> = seen.values().filter(|i| i.state.is_gone()).map(|i| i.id.clone()).collect();
-        let rules = Rules { orphans: &orphans, gone: &gone, force: false };
-        let plan = plan::plan(&settled.records, &current, &registry, &rules);
+        let configured = self.config.configured_names();
+        let rules = Rules { orphans: &orphans, gone: &gone, force: false, configured: &configured };
+        let plan = plan::plan(&records, &current, &registry, &rules);
         assert!(plan.blocked.is_none());
         let holder = self.holder();
         if self.group {

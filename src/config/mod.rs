@@ -1,7 +1,7 @@
 //! Environment -> typed [`Config`], read once at start-up. Every bad variable is reported at
 //! once, each error naming the variable. Secrets are redacted from `Debug`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -163,6 +163,11 @@ impl Config {
     /// Whether instances in `place` are followed: the function's own, and the targets'.
     pub fn follows(&self, place: &Place) -> bool {
         *place == Place::Home || self.targets.iter().any(|t| t.place == *place)
+    }
+
+    /// Every name the operator's mappings configure, in its zone.
+    pub fn configured_names(&self) -> HashSet<(ZoneId, RecordName)> {
+        self.mappings.iter().map(|m| (m.zone.clone(), m.name.clone())).collect()
     }
 
     /// Every zone the function may read or write: the mappings' zones and the allow-list.
@@ -459,6 +464,20 @@ fn parse_targets(raw: &str, errors: &mut Vec<String>) -> Vec<Target> {
         }
         if let Err(e) = check_account(t.account_id.trim()) {
             errors.push(at("account_id", e));
+            continue;
+        }
+        // The role describes the instances of the account it lies in: one pasted from another
+        // account would make every instance of this target look unknown.
+        if let Some(role_account) = t.role_arn.trim().split(':').nth(4).filter(|a| *a != t.account_id.trim())
+            && check_role_arn(&t.role_arn).is_ok()
+        {
+            errors.push(at(
+                "role_arn",
+                format!(
+                    "the role lies in account {role_account}, not in the target's account_id {}; give the role of that account",
+                    t.account_id.trim()
+                ),
+            ));
             continue;
         }
         for region in &t.regions {
@@ -1023,6 +1042,10 @@ mod tests {
                 "DDNS_TARGETS[0].regions: \"eu-middle-9\" is not an AWS region name",
             ),
             (vec![("DDNS_TARGETS", target("111122223333", role, "[]"))], "DDNS_TARGETS[0].regions: the list is empty"),
+            (
+                vec![("DDNS_TARGETS", target("111122223333", "arn:aws:iam::444455556666:role/r", r#"["eu-west-1"]"#))],
+                "DDNS_TARGETS[0].role_arn: the role lies in account 444455556666, not in the target's account_id 111122223333",
+            ),
             (
                 vec![("DDNS_TARGETS", twice.to_string())],
                 "DDNS_TARGETS[1]: account 111122223333 in eu-west-1 is listed twice",

@@ -138,7 +138,7 @@ async fn send_all(
 
 async fn send(clients: &Clients, budget: &Budget, batch: &[Change], comment: &str) -> Result<(), Failure> {
     let zone = batch[0].zone.as_str();
-    let changes = batch.iter().map(to_sdk).collect::<Result<Vec<_>, _>>()?;
+    let changes = batch.iter().map(to_sdk).collect::<Result<Vec<_>, _>>()?.into_iter().flatten().collect();
     let change_batch =
         ChangeBatch::builder().set_changes(Some(changes)).comment(comment).build().map_err(build_failure)?;
     let sent = async {
@@ -147,13 +147,20 @@ async fn send(clients: &Clients, budget: &Budget, batch: &[Change], comment: &st
     budget.run(sent).await.map_err(|f| f.at(zone))?.map(|_| ()).map_err(|e| Failure::from_route53(&e).at(zone))
 }
 
-fn to_sdk(c: &Change) -> Result<R53Change, Failure> {
-    let (action, data) = match c.action {
-        // CREATE, not UPSERT: if a record appeared since it was read, Route53 refuses rather than overwrite.
-        Action::Create => (ChangeAction::Create, c.new.as_ref()),
-        Action::Update => (ChangeAction::Upsert, c.new.as_ref()),
-        Action::Delete => (ChangeAction::Delete, c.old.as_ref()),
+/// A change as Route53's changes. Every write is a compare-and-swap: a new record is a CREATE,
+/// which Route53 refuses when one appeared since the read, and an update is the DELETE of the
+/// exact values read with the CREATE of the new ones in the same batch, which Route53 refuses
+/// when the record changed since the read. No write overwrites what it did not see.
+fn to_sdk(c: &Change) -> Result<Vec<R53Change>, Failure> {
+    let steps: Vec<(ChangeAction, Option<&RecordData>)> = match c.action {
+        Action::Create => vec![(ChangeAction::Create, c.new.as_ref())],
+        Action::Update => vec![(ChangeAction::Delete, c.old.as_ref()), (ChangeAction::Create, c.new.as_ref())],
+        Action::Delete => vec![(ChangeAction::Delete, c.old.as_ref())],
     };
+    steps.into_iter().map(|(action, data)| sdk_change(c, action, data)).collect()
+}
+
+fn sdk_change(c: &Change, action: ChangeAction, data: Option<&RecordData>) -> Result<R53Change, Failure> {
     let data: &RecordData = data.ok_or_else(|| build_failure(format!("{} {} has no record data", c.name, c.rtype)))?;
     let records = data
         .values
