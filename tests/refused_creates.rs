@@ -127,10 +127,12 @@ async fn a_create_that_meets_our_own_record_written_since_its_read_is_planned_ag
     let World { moto, aws, zone, id, records } = world().await;
     let proxy = FaultProxy::start(moto.port, Call::ChangeRecords, HELD);
     let app = app_at(&proxy.endpoint(), &[("DDNS_RECORDS", &records), ("DDNS_OWNER_ID", "race-test")]).await;
-    // Another invocation of this function wrote the name first, at an address the instance no
-    // longer has.
+    // Another invocation of this function, of a version older than `types=` in markers, wrote the
+    // name first, at an address the instance no longer has: ours, with other values on both sides.
+    let old_marker = format!("\"heritage=dynamic-dns-updater,owner=race-test,instance={id}\"");
     let marker = format!("\"heritage=dynamic-dns-updater,owner=race-test,instance={id},types=A\"");
-    let ours = vec![change("CREATE", NAME, "A", 60, &["192.0.2.8"]), change("CREATE", MARKER, "TXT", 60, &[&marker])];
+    let ours =
+        vec![change("CREATE", NAME, "A", 60, &["192.0.2.8"]), change("CREATE", MARKER, "TXT", 60, &[&old_marker])];
     let r = raced(&app, &proxy, &aws, &zone, &state_change(&id, "running"), ours).await;
 
     let ip = aws.public_ip(&id).await.unwrap();
