@@ -60,7 +60,6 @@ trap 'rm -rf "$work"' EXIT
 source "$root/tests/support/python-tools.sh"
 ensure_python_tools "$root"
 py=$PYTHON
-moto=$MOTO_SERVER
 
 target_dir=$(cd "$root" && cargo metadata --format-version 1 --no-deps | "$py" -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 ours="$target_dir/release/dynamic-dns-updater"
@@ -81,7 +80,7 @@ run_fleet_10k() {
     echo "bench.sh: warning: ${newer#"$root"/} is newer than $ours; measuring the binary as built" >&2
   fi
   echo "==> fleet at 10,000 instances, and 3 names in a zone of 20,000 foreign record sets"
-  "$py" "$root/bench/scale_10k.py" --binary "$ours" --moto "$moto" --output "$work/fleet-10k-table.md" ||
+  "$py" "$root/bench/scale_10k.py" --binary "$ours" --output "$work/fleet-10k-table.md" ||
     fleet_10k_status=$?
   # Figures from a failed run are not written anywhere.
   [[ ($fleet_10k_status == 0 || $fleet_10k_status == 3) && -s $work/fleet-10k-table.md ]] || return 0
@@ -154,12 +153,12 @@ z.close()')
 echo "==> measuring ($runs rounds, $warm warm invocations each)"
 status=0
 "$py" "$root/bench/bench.py" --ours "$ours" --floor "$floor" --ours-zip "$ours_zip" --baseline-zip "$work/baseline.zip" \
-  --moto "$moto" --runs "$runs" --warm "$warm" --work "$work" --output "$work/table.md" || status=$?
+  --runs "$runs" --warm "$warm" --work "$work" --output "$work/table.md" || status=$?
 
 scale_out=""
 if [[ $scale == 1 ]]; then
   echo "==> fleet scale: 1, 100 and 1,000 tagged instances among untagged ones, one zone"
-  scale_out=$(cd "$root" && { MOTO_SERVER="$moto" cargo test --locked --quiet --test scale -- --ignored --nocapture 2>/dev/null | grep -E '^\||^$|^minimum' | sed '/./,$!d' || true; })
+  scale_out=$(cd "$root" && { cargo test --locked --quiet --test scale -- --ignored --nocapture 2>/dev/null | grep -E '^\||^$|^minimum' | sed '/./,$!d' || true; })
   printf '%s\n' "$scale_out"
 fi
 

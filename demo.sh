@@ -87,7 +87,6 @@ step "Getting ready"
 # shellcheck source=SCRIPTDIR/tests/support/python-tools.sh
 source "$support/python-tools.sh"
 ensure_python_tools "$root"
-moto=$MOTO_SERVER
 python=$PYTHON
 # Built as the tests build it (dev-dependencies change the SDK's features), so that after
 # ./test.sh's cargo test nothing is compiled twice.
@@ -100,7 +99,7 @@ started=$(date +%s)
 # --- 1. The emulator and a webhook receiver ---------------------------------------------------
 step "1. Starting the AWS emulator and a webhook receiver on loopback"
 port=$(free_port)
-"$moto" -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
+"$python" "$support/moto_route53.py" -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
 pids+=($!)
 wait_port "$port" "moto"
 export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo

@@ -29,6 +29,8 @@ import boto3
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 HARNESS = os.path.join(HERE, "..", "tests", "support", "lambda_harness.py")
+# moto as Route53 behaves (moto_server's arguments follow), run by this Python, which has moto.
+MOTO = [sys.executable, os.path.join(HERE, "..", "tests", "support", "moto_route53.py")]
 
 
 def free_port():
@@ -107,7 +109,6 @@ def main():
     p.add_argument("--ours-zip", required=True)
     p.add_argument("--baseline-zip", required=True)
     p.add_argument("--floor", help="the SDK floor function (bench/sdk_floor.rs, release build)")
-    p.add_argument("--moto", default="moto_server")
     p.add_argument("--runs", type=int, default=7)
     p.add_argument("--warm", type=int, default=20)
     p.add_argument("--work", required=True)
@@ -115,7 +116,7 @@ def main():
     args = p.parse_args()
 
     port = free_port()
-    moto = subprocess.Popen([args.moto, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    moto = subprocess.Popen([*MOTO, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_port(port)
         base_env = dict(os.environ, AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}", AWS_ACCESS_KEY_ID="bench",

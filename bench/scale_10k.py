@@ -38,7 +38,7 @@ import urllib.request
 
 import boto3
 
-from bench import free_port, wait_port
+from bench import MOTO, free_port, wait_port
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -235,7 +235,6 @@ def fleet_names(instances, untagged):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--binary", required=True, help="the function (release build: target/release/dynamic-dns-updater)")
-    p.add_argument("--moto", default="moto_server")
     p.add_argument("--instances", type=int, default=10_000, help="tagged instances in the fleet case (default 10000)")
     p.add_argument("--untagged", type=int, help="untagged instances beside them (default half as many)")
     p.add_argument("--foreign", type=int, default=20_000, help="foreign record sets in the zone case (default 20000)")
@@ -261,7 +260,7 @@ def main():
 
     port = free_port()
     moto_log = open(os.path.join(work, "moto.log"), "wb")
-    moto = subprocess.Popen([args.moto, "-H", "127.0.0.1", "-p", str(port)], stdout=moto_log, stderr=moto_log)
+    moto = subprocess.Popen([*MOTO, "-H", "127.0.0.1", "-p", str(port)], stdout=moto_log, stderr=moto_log)
     started = []
     failures = []
     results = {}

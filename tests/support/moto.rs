@@ -38,20 +38,32 @@ pub struct Moto {
 }
 
 impl Moto {
+    /// moto with Route53's rule for CREATE (tests/support/moto_route53.py), as every test wants.
+    pub fn start() -> Self {
+        let mut cmd = Command::new(tool("PYTHON", "python3"));
+        cmd.arg(repo_root().join("tests/support/moto_route53.py"));
+        Self::spawn(cmd)
+    }
+
+    /// moto_server as released, for the test that pins where its Route53 differs.
+    pub fn start_unpatched() -> Self {
+        Self::spawn(Command::new(tool("MOTO_SERVER", "moto_server")))
+    }
+
     /// Starts moto on port 0, so the system picks a free port, and takes the port it announces
     /// (" * Running on http://127.0.0.1:PORT"): no other process can be mistaken for it.
-    pub fn start() -> Self {
-        let mut child = Command::new(tool("MOTO_SERVER", "moto_server"))
+    fn spawn(mut cmd: Command) -> Self {
+        let mut child = cmd
             .args(["-H", "127.0.0.1", "-p", "0"])
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("moto_server must be installed (./test.sh installs it)");
+            .unwrap_or_else(|e| panic!("{cmd:?} did not start ({e}); moto must be installed (./test.sh installs it)"));
         let stderr = child.stderr.take().unwrap();
         let port =
             port_announced(stderr, "Running on http://127.0.0.1:", Duration::from_secs(60)).unwrap_or_else(|seen| {
                 let _ = child.kill();
-                panic!("moto_server announced no port:\n{seen}")
+                panic!("{cmd:?} announced no port:\n{seen}")
             });
         Self { port, child }
     }
@@ -317,24 +329,34 @@ impl Aws {
         self.records(zone).await.into_iter().find(|r| r.0 == name && r.1 == rtype).map(|r| r.3)
     }
 
+    /// Writes one record set (`action` is CREATE, UPSERT or DELETE); panics when refused.
     pub async fn put(&self, zone: &str, action: &str, name: &str, rtype: &str, ttl: i64, values: &[&str]) {
-        use aws_sdk_route53::types::*;
-        let set = ResourceRecordSet::builder()
-            .name(name)
-            .r#type(RrType::from(rtype))
-            .ttl(ttl)
-            .set_resource_records(Some(
-                values.iter().map(|v| ResourceRecord::builder().value(*v).build().unwrap()).collect(),
-            ))
-            .build()
-            .unwrap();
-        let change = Change::builder().action(ChangeAction::from(action)).resource_record_set(set).build().unwrap();
-        self.r53
-            .change_resource_record_sets()
-            .hosted_zone_id(zone)
-            .change_batch(ChangeBatch::builder().changes(change).build().unwrap())
-            .send()
-            .await
-            .unwrap();
+        let change = change(action, name, rtype, ttl, values);
+        self.batch(zone, vec![change]).await.unwrap_or_else(|e| panic!("{action} {name} {rtype}: {e}"));
     }
+
+    /// Sends `changes` as one change batch; Route53's refusal as its error text.
+    pub async fn batch(&self, zone: &str, changes: Vec<aws_sdk_route53::types::Change>) -> Result<(), String> {
+        use aws_sdk_route53::types::ChangeBatch;
+        let batch = ChangeBatch::builder().set_changes(Some(changes)).build().unwrap();
+        match self.r53.change_resource_record_sets().hosted_zone_id(zone).change_batch(batch).send().await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(aws_smithy_types::error::display::DisplayErrorContext(e).to_string()),
+        }
+    }
+}
+
+/// One change of a change batch: `action` (CREATE, UPSERT or DELETE) of a record set.
+pub fn change(action: &str, name: &str, rtype: &str, ttl: i64, values: &[&str]) -> aws_sdk_route53::types::Change {
+    use aws_sdk_route53::types::*;
+    let set = ResourceRecordSet::builder()
+        .name(name)
+        .r#type(RrType::from(rtype))
+        .ttl(ttl)
+        .set_resource_records(Some(
+            values.iter().map(|v| ResourceRecord::builder().value(*v).build().unwrap()).collect(),
+        ))
+        .build()
+        .unwrap();
+    Change::builder().action(ChangeAction::from(action)).resource_record_set(set).build().unwrap()
 }

@@ -1,7 +1,9 @@
 # shellcheck shell=bash
 # Sourced by test.sh, demo.sh, bench.sh and tests/deploy/run.sh. It sets and exports:
-#   ensure_moto ROOT          MOTO_SERVER and PYTHON (a Python with boto3): moto_server from
-#                             PATH when present, else moto[server] installed into ROOT/.venv/.
+#   ensure_moto ROOT          MOTO_SERVER and PYTHON (a Python with boto3 and moto): moto_server
+#                             from PATH when present, else moto[server] installed into ROOT/.venv/.
+#                             Start moto as Route53 behaves with
+#                             "$PYTHON" ROOT/tests/support/moto_route53.py (moto_server's arguments).
 #   ensure_cargo_lambda ROOT  CARGO_LAMBDA (the tests run the function under `cargo lambda
 #                             watch`): from PATH when present, else installed into ROOT/.venv/.
 #   ensure_python_tools ROOT  both.
@@ -20,7 +22,7 @@ pip_install() {
 
 ensure_moto() {
   local root=$1
-  if command -v moto_server >/dev/null 2>&1 && python3 -c 'import boto3' 2>/dev/null; then
+  if command -v moto_server >/dev/null 2>&1 && python3 -c 'import boto3, moto.server' 2>/dev/null; then
     MOTO_SERVER=$(command -v moto_server)
     PYTHON=python3
   else
