@@ -81,12 +81,16 @@ pub async fn handle(app: &App, payload: &Value, invocation: Invocation) -> Resul
         Err(e) => return Err(rejected(app, e)),
     };
     let trigger = trigger.at(&place);
+    let listed_twice = own_place_as_target(app, invocation.account.as_deref());
     let account = payload.get("account").and_then(Value::as_str).map(str::to_string).or(invocation.account);
     if trigger == Trigger::TestWebhook {
         return test_webhook(app, &total, account).await;
     }
     let aws_budget = total.shortened(WEBHOOK_RESERVE.min(total.remaining() / 3));
-    let reconciled = reconcile(app, &trigger, &place, &aws_budget).await;
+    let reconciled = match listed_twice {
+        Some(refusal) => Reconciled::failed(vec![refusal]),
+        None => reconcile(app, &trigger, &place, &aws_budget).await,
+    };
     app.env.progress.done();
     let coverage = reconciled.coverage.clone();
     let answer = Answer::new(&trigger, reconciled, 0);
@@ -98,6 +102,23 @@ pub async fn handle(app: &App, payload: &Value, invocation: Invocation) -> Resul
         None => Ok(answer),
         Some(kind) => Err(Error::Failed { kind, summary: answer.error_summary(), answer: Box::new(answer) }),
     }
+}
+
+/// The function's own account and region listed in DDNS_TARGETS: its instances would be
+/// followed twice, under two names, and each would be taken for another's. Known from the
+/// function's ARN, so said on every invocation and nothing is done until it is removed.
+fn own_place_as_target(app: &App, own_account: Option<&str>) -> Option<Failure> {
+    let own = Place::target(own_account?, app.env.region.as_deref()?).ok()?;
+    app.config.targets.iter().any(|t| t.place == own).then(|| {
+        Failure::new(
+            FailureKind::Refused,
+            "DDNS_TARGETS",
+            format!(
+                "DDNS_TARGETS lists this function's own account and region ({}); they are followed without a role. Remove that entry",
+                own.key()
+            ),
+        )
+    })
 }
 
 /// Whose instances an event is about: a target's when it comes from a target's account and

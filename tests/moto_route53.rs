@@ -1,7 +1,8 @@
 //! The tests' Route53 refuses what Route53 refuses: a CREATE of a record set that exists (name, type
-//! and set identifier), and nothing else. moto_server as released differs on CREATE in two ways,
-//! pinned here, so that the moto upgrade that fixes them says that tests/support/moto_route53.py,
-//! which every other test runs, can be dropped.
+//! and set identifier), and a DELETE whose TTL and values are not the record set's current ones.
+//! moto_server as released differs on CREATE in two ways and on DELETE in one, pinned here, so that
+//! the moto upgrade that fixes them says that tests/support/moto_route53.py, which every other test
+//! runs, can be dropped.
 
 mod support;
 
@@ -108,4 +109,54 @@ async fn the_tests_route53_refuses_a_create_exactly_when_that_record_set_exists(
         assert!(a_sets(&aws, &zone, name).await.is_empty(), "{name}");
     }
     assert_eq!(a_sets(&aws, &zone, "a.example.com.").await, [vec!["192.0.2.1".to_string()]]);
+}
+
+#[tokio::test]
+async fn moto_as_released_deletes_with_values_that_are_no_longer_there() {
+    let moto = Moto::start_unpatched();
+    let (aws, zone) = zone(&moto).await;
+    aws.batch(&zone, vec![create("a.example.com", "192.0.2.1")]).await.unwrap();
+    aws.batch(&zone, vec![change("UPSERT", "a.example.com", "A", 60, &["192.0.2.2"])]).await.unwrap();
+    let stale = aws.batch(&zone, vec![delete("a.example.com", "192.0.2.1")]).await;
+    assert!(
+        stale.is_ok() && a_sets(&aws, &zone, "a.example.com.").await.is_empty(),
+        "moto now deletes only the current values ({stale:?}): the wrapper's DELETE rule can go"
+    );
+}
+
+#[tokio::test]
+async fn the_tests_route53_deletes_only_the_current_ttl_and_values() {
+    let moto = Moto::start();
+    let (aws, zone) = zone(&moto).await;
+    aws.batch(&zone, vec![create("a.example.com", "192.0.2.1")]).await.unwrap();
+    aws.batch(&zone, vec![change("UPSERT", "a.example.com", "A", 60, &["192.0.2.2"])]).await.unwrap();
+    // (what, batch, refused)
+    let cases = [
+        ("of values no longer there", vec![delete("a.example.com", "192.0.2.1")], true),
+        (
+            "of the current values with another TTL",
+            vec![change("DELETE", "a.example.com", "A", 300, &["192.0.2.2"])],
+            true,
+        ),
+        ("of a record set that is not there", vec![delete("b.example.com", "192.0.2.1")], true),
+        (
+            "of values read before another writer's change, with the new values' CREATE (an update)",
+            vec![delete("a.example.com", "192.0.2.1"), create("a.example.com", "192.0.2.3")],
+            true,
+        ),
+        (
+            "of the current values, with the new values' CREATE (an update)",
+            vec![delete("a.example.com", "192.0.2.2"), create("a.example.com", "192.0.2.3")],
+            false,
+        ),
+    ];
+    for (what, batch, refused) in cases {
+        let result = aws.batch(&zone, batch).await;
+        assert_eq!(
+            result.as_ref().is_err_and(|e| e.contains("InvalidChangeBatch") && e.contains("Tried to delete")),
+            refused,
+            "a DELETE {what}: {result:?}"
+        );
+    }
+    assert_eq!(a_sets(&aws, &zone, "a.example.com.").await, [vec!["192.0.2.3".to_string()]]);
 }

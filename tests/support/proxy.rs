@@ -20,6 +20,8 @@ pub enum Call {
     GetParameter,
     PutParameter,
     AssumeRole,
+    /// Route53's GetHostedZone: a zone's name and type.
+    GetZone,
 }
 
 impl Call {
@@ -32,6 +34,7 @@ impl Call {
             ("POST", true, ..) => Some(Call::ChangeRecords),
             (.., Some("AmazonSSM.GetParameter")) => Some(Call::GetParameter),
             (.., Some("AmazonSSM.PutParameter")) => Some(Call::PutParameter),
+            ("GET", false, None, None) if path.contains("/hostedzone/") => Some(Call::GetZone),
             _ => None,
         }
     }
