@@ -15,9 +15,10 @@ locals {
   ]]))
   iam_record_types = sort(distinct(concat(flatten([for r in local.records : r.types]), ["TXT"])))
 
-  # CREATE for new records and markers, UPSERT to move them, DELETE when an instance stops
-  # (on_stop = "delete"), terminates, or loses an address family.
-  record_actions = ["CREATE", "DELETE", "UPSERT"]
+  # CREATE for new records and markers, DELETE when an instance stops (on_stop = "delete"),
+  # terminates, or loses an address family; a move is the DELETE of the values read with the
+  # CREATE of the new ones (a compare-and-swap), so UPSERT is never needed.
+  record_actions = ["CREATE", "DELETE"]
 
   # What a tag (a name tag or a group tag) may name: below the suffixes; or, only with the tag_anywhere opt-in, anything in
   # the allowed zones, the zone apex only when tags may claim it. StringLike's * also matches

@@ -190,9 +190,13 @@ async fn static_and_tagged_records_in_one_zone_and_a_marker_taken_over() {
         let suffix = if r.zone == org { ".example.org" } else { ".example.com" };
         assert!(r.items.iter().all(|i| i.name.ends_with(suffix)), "a request mixes zones: {r:#?}");
     }
-    assert!(
-        sent.iter().any(|r| r.items.iter().any(|i| i.name == "_ddns-owner.legacy.example.com" && i.action == "UPSERT"))
-    );
+    // The marker taken over is a compare-and-swap: the old marker's DELETE with the new one's
+    // CREATE, in one request.
+    let marker = |r: &&support::iam::Request, action: &str| {
+        r.items.iter().any(|i| i.name == "_ddns-owner.legacy.example.com" && i.action == action)
+    };
+    assert!(sent.iter().any(|r| marker(&r, "DELETE") && marker(&r, "CREATE")), "{sent:#?}");
+    assert!(!sent.iter().any(|r| r.items.iter().any(|i| i.action == "UPSERT")), "no write is unconditional: {sent:#?}");
     let managed = narrowed(&policy, "ChangeManagedRecords", |s| {
         s["Condition"]["ForAllValues:StringEquals"]["route53:ChangeResourceRecordSetsRecordTypes"] = json!(["A", "TXT"])
     });

@@ -183,7 +183,7 @@ run "iam_grants_only_the_managed_names_types_and_zones" {
         "ForAllValues:StringEquals" = {
           "route53:ChangeResourceRecordSetsNormalizedRecordNames" = ["\\052.example.com", "_ddns-owner.\\052.example.com", "ssh.example.com", "_ddns-owner.ssh.example.com"]
           "route53:ChangeResourceRecordSetsRecordTypes"           = ["A", "AAAA", "TXT"]
-          "route53:ChangeResourceRecordSetsActions"               = ["CREATE", "DELETE", "UPSERT"]
+          "route53:ChangeResourceRecordSetsActions"               = ["CREATE", "DELETE"]
         }
       }
     }
@@ -495,7 +495,7 @@ run "fleet_mode_adds_the_tag_rule_and_scopes_names_to_the_zones" {
       }
       "ForAllValues:StringEquals" = {
         "route53:ChangeResourceRecordSetsRecordTypes" = ["A", "AAAA", "TXT"]
-        "route53:ChangeResourceRecordSetsActions"     = ["CREATE", "DELETE", "UPSERT"]
+        "route53:ChangeResourceRecordSetsActions"     = ["CREATE", "DELETE"]
       }
     }
     error_message = "Fleet mode must allow TXT markers, and names only within the allowed zones."

@@ -147,7 +147,7 @@ def stack(args):
           "ChangeResourceRecordSets is limited to the managed names and their markers (NormalizedRecordNames)", cond)
     check(sorted(cond.get("route53:ChangeResourceRecordSetsRecordTypes", [])) == types,
           f"ChangeResourceRecordSets is limited to types {types} (RecordTypes)", cond)
-    check(sorted(cond.get("route53:ChangeResourceRecordSetsActions", [])) == ["CREATE", "DELETE", "UPSERT"],
+    check(sorted(cond.get("route53:ChangeResourceRecordSetsActions", [])) == ["CREATE", "DELETE"],
           "ChangeResourceRecordSets is limited by action (Actions)", cond)
     cleanups = {s.get("Sid"): s.get("Condition", {}) for s in r53 if s.get("Sid") in ("DeleteReleasedAddresses", "DeleteOwnMarkers")}
     check(all(c.get("ForAllValues:StringEquals", {}).get("route53:ChangeResourceRecordSetsActions") == ["DELETE"] for c in cleanups.values())
