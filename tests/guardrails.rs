@@ -15,7 +15,8 @@ use support::*;
 
 /// moto, a zone, the stand-in (off) in front of moto, and a webhook receiver.
 struct Guarded {
-    moto: Moto,
+    /// Kept for the test's length: moto stops when dropped.
+    _moto: Moto,
     aws: Aws,
     zone: String,
     guard: Arc<Guardrail>,
@@ -29,7 +30,7 @@ async fn guarded(guard: Arc<Guardrail>) -> Guarded {
     let aws = moto.aws().await;
     let zone = aws.zone("example.com").await;
     let proxy = FaultProxy::with(moto.port, &[(Call::ChangeRecords, Fault::Guardrail(guard.clone()))]);
-    Guarded { moto, aws, zone, guard, proxy, sink: WebhookSink::start(Reply::Statuses(vec![200])) }
+    Guarded { _moto: moto, aws, zone, guard, proxy, sink: WebhookSink::start(Reply::Statuses(vec![200])) }
 }
 
 impl Guarded {
@@ -87,7 +88,10 @@ async fn a_guardrail_keeps_one_name_and_the_others_are_written_in_the_same_sweep
     assert!(t.aws.values(&t.zone, "_ddns-owner.gone.example.com.", "TXT").await.is_some(), "its marker stays with it");
     let problems = r["problems"].as_array().unwrap();
     assert_eq!(problems.len(), 1, "one problem for the name, its marker's change aside: {r}");
-    assert_eq!((&problems[0]["kind"], &problems[0]["scope"]), (&"Route53Guardrail".into(), &"gone.example.com A".into()));
+    assert_eq!(
+        (&problems[0]["kind"], &problems[0]["scope"]),
+        (&"Route53Guardrail".into(), &"gone.example.com A".into())
+    );
     let message = problems[0]["message"].as_str().unwrap();
     for said in ["ACTIVE_RECORD_CHECK", &t.zone, &old[0], "turned off for zone", "queries stop"] {
         assert!(message.contains(said), "{said:?} missing from {message}");

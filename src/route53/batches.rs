@@ -255,7 +255,9 @@ mod tests {
         };
         let batch = |names: &[&str]| names.iter().flat_map(|n| unit(n)).collect::<Vec<_>>();
         let guardrail = |n: &str| {
-            format!("[RRSet with DNS name {n}., type A cannot be deleted because of guardrail ACTIVE_RECORD_CHECK: queried]")
+            format!(
+                "[RRSet with DNS name {n}., type A cannot be deleted because of guardrail ACTIVE_RECORD_CHECK: queried]"
+            )
         };
         let said = |message: &str| named(message).remove(0);
         for (label, names, message, want) in [

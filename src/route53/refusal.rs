@@ -201,12 +201,7 @@ mod tests {
             (
                 "the older shape, no guardrail",
                 "[Tried to create resource record set [name='app.example.com.', type='A'] but it already exists]",
-                vec![n(
-                    "app.example.com",
-                    a,
-                    None,
-                    "name='app.example.com.', type='A'] but it already exists",
-                )],
+                vec![n("app.example.com", a, None, "name='app.example.com.', type='A'] but it already exists")],
             ),
             ("a guardrail that names no record", "[Change refused because of guardrail ACTIVE_RECORD_CHECK]", vec![]),
             ("nothing named", "injected InvalidChangeBatch", vec![]),

@@ -284,9 +284,23 @@ pub struct Guardrail {
 
 impl Guardrail {
     /// On from the start.
-    pub fn new(action: &'static str, name: &str, rtype: &'static str, token: &'static str, names_record: bool) -> Arc<Self> {
+    pub fn new(
+        action: &'static str,
+        name: &str,
+        rtype: &'static str,
+        token: &'static str,
+        names_record: bool,
+    ) -> Arc<Self> {
         let name = if name.ends_with('.') { name.to_string() } else { format!("{name}.") };
-        Arc::new(Self { action, name, rtype, token, names_record, on: AtomicBool::new(true), refused: AtomicUsize::new(0) })
+        Arc::new(Self {
+            action,
+            name,
+            rtype,
+            token,
+            names_record,
+            on: AtomicBool::new(true),
+            refused: AtomicUsize::new(0),
+        })
     }
 
     /// Turns the refusing on or off.
