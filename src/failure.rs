@@ -17,6 +17,8 @@ pub enum FailureKind {
     Route53Throttled,
     Route53Rejected,
     Route53Error,
+    /// One of the zone's change guardrails (or a record set protection) refused a change.
+    Route53Guardrail,
     /// A configured hosted zone does not exist.
     NoSuchZone,
     /// A managed name holds a record this tool may not touch.
@@ -32,13 +34,14 @@ pub enum FailureKind {
 
 impl FailureKind {
     /// Every kind, for tests and documentation.
-    pub const ALL: [FailureKind; 12] = [
+    pub const ALL: [FailureKind; 13] = [
         Self::Ec2Denied,
         Self::Ec2Error,
         Self::Route53Denied,
         Self::Route53Throttled,
         Self::Route53Rejected,
         Self::Route53Error,
+        Self::Route53Guardrail,
         Self::NoSuchZone,
         Self::Conflict,
         Self::Refused,
@@ -57,6 +60,7 @@ impl FailureKind {
             Self::Route53Throttled => "Route53Throttled",
             Self::Route53Rejected => "Route53Rejected",
             Self::Route53Error => "Route53Error",
+            Self::Route53Guardrail => "Route53Guardrail",
             Self::NoSuchZone => "NoSuchZone",
             Self::Conflict => "Conflict",
             Self::Refused => "Refused",
@@ -183,6 +187,7 @@ mod tests {
                 "Route53Throttled",
                 "Route53Rejected",
                 "Route53Error",
+                "Route53Guardrail",
                 "NoSuchZone",
                 "Conflict",
                 "Refused",

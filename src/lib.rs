@@ -8,7 +8,8 @@
 //! - [`ec2`]: the EC2 edge; DescribeInstances -> [`instance::Instances`].
 //! - [`desired`]: config + instances -> the records that should exist, and refused names.
 //! - [`route53`]: the provider: [`route53::read`] what exists, [`route53::batches`] within
-//!   Route53's limits, [`route53::apply`] them.
+//!   Route53's limits, [`route53::apply`] them, setting aside what Route53 refused
+//!   ([`route53::refusal`]: the records and guardrails a refusal names).
 //! - [`registry`]: ownership markers: who owns each name, who holds a name several instances
 //!   claim (the incumbent rule), what else must be seen to know, orphans, marker changes.
 //! - [`plan`]: the pure diff of desired against what Route53 holds, and the safety valve.

@@ -218,7 +218,16 @@ impl Answer {
                 Ok(()) => answer.count(&o.change, ChangeStatus::Applied),
                 Err(f) => {
                     answer.count(&o.change, ChangeStatus::Failed);
-                    all.push(f.at(format!("{} {}", o.change.name, o.change.rtype)).in_zone(&o.change.zone));
+                    // A guardrail's problem names the record it refused; the changes set aside
+                    // with it (its marker) carry the same one, said once.
+                    let f = match f.kind {
+                        FailureKind::Route53Guardrail => f,
+                        _ => f.at(format!("{} {}", o.change.name, o.change.rtype)),
+                    };
+                    let f = f.in_zone(&o.change.zone);
+                    if !all.contains(&f) {
+                        all.push(f);
+                    }
                 }
             }
         }

@@ -1,5 +1,8 @@
-//! Route53 writes: one ChangeResourceRecordSets per batch. A batch Route53 rejects, or IAM
-//! denies, is retried one name at a time, so one bad name cannot block the others. Markers that
+//! Route53 writes: one ChangeResourceRecordSets per batch. When Route53 refuses a batch, or IAM
+//! denies it, the names it named are set aside and the rest sent again at once; where it named
+//! none, the batch is halved by names until the refused one is found, so one bad name cannot
+//! block the others. A refusal by a zone's guardrail becomes a problem of its own that says the
+//! way out, and is not taken for a record that moved (retry.rs never sees it). Markers that
 //! are released or narrowed go last, and only for names whose records went. When the deadline
 //! comes too near for another batch, the write stops between batches, never within a name, and
 //! says how far it got: the next run plans the rest afresh, so it carries on where this stopped.
@@ -18,8 +21,9 @@ use crate::clients::Clients;
 use crate::failure::{Failure, FailureKind};
 use crate::names::{RecordName, ZoneId};
 use crate::progress::Progress;
-use crate::records::{Action, Change, Outcome, RecordData};
-use crate::route53::batches::{self, Grant};
+use crate::records::{Action, Change, Outcome, RecordData, SetType};
+use crate::route53::batches::{self, Grant, Split};
+use crate::route53::refusal::{self, Guardrail, Named};
 
 /// What a write did: the outcome of every change it sent and, when the deadline came too near to
 /// send them all, the failure that says how far it got.
@@ -96,8 +100,17 @@ impl Pace {
     }
 }
 
+/// A batch waiting to be sent.
+enum Pending {
+    Send(Vec<Change>),
+    /// The halves of a refused batch whose refusal named nothing in it: the first is sent; when
+    /// it goes through, the second holds the refused change, and is split without being sent
+    /// whole again.
+    Halves(Vec<Change>, Vec<Change>, Failure),
+}
+
 /// Sends the changes in batches while the budget has room for one; returns the outcomes and the
-/// changes not sent. A batch Route53 rejects, or IAM denies, is sent again one name at a time.
+/// changes not sent. A batch Route53 refuses, or IAM denies, is split (see [`batches::split`]).
 async fn send_all(
     clients: &Clients,
     budget: &Budget,
@@ -106,12 +119,21 @@ async fn send_all(
     progress: &dyn Progress,
     pace: &mut Pace,
 ) -> (Vec<Outcome>, Vec<Change>) {
-    let mut queue: VecDeque<Vec<Change>> = batches::batches(changes).into();
+    let mut queue: VecDeque<Pending> = batches::batches(changes).into_iter().map(Pending::Send).collect();
     let mut outcomes = Vec::new();
     let mut sent = 0;
-    while let Some(batch) = queue.pop_front() {
+    while let Some(pending) = queue.pop_front() {
+        let (batch, second) = match pending {
+            Pending::Send(batch) => (batch, None),
+            Pending::Halves(first, second, refused) => (first, Some((second, refused))),
+        };
         if !pace.room_for_one(budget) {
-            return (outcomes, [batch].into_iter().chain(queue).flatten().collect());
+            let second = second.map(|(b, _)| b);
+            let left = queue.into_iter().flat_map(|p| match p {
+                Pending::Send(b) => b,
+                Pending::Halves(a, b, _) => [a, b].concat(),
+            });
+            return (outcomes, batch.into_iter().chain(second.into_iter().flatten()).chain(left).collect());
         }
         sent += 1;
         progress.say(format_args!(
@@ -122,18 +144,79 @@ async fn send_all(
         let started = Instant::now();
         let result = send(clients, budget, &batch, comment).await;
         pace.longest = pace.longest.max(started.elapsed());
-        let refused =
-            matches!(&result, Err(f) if matches!(f.kind, FailureKind::Route53Rejected | FailureKind::Route53Denied));
-        let names = if refused { batches::by_name(batch) } else { vec![batch] };
-        if names.len() == 1 {
-            outcomes.extend(names.into_iter().flatten().map(|change| Outcome { change, result: result.clone() }));
-        } else {
-            for name in names.into_iter().rev() {
-                queue.push_front(name);
+        match result {
+            Ok(()) => {
+                outcomes.extend(batch.into_iter().map(|change| Outcome { change, result: Ok(()) }));
+                if let Some((second, refused)) = second {
+                    split_refused(second, refused, &mut queue, &mut outcomes);
+                }
+            }
+            Err(f) => {
+                if let Some((second, _)) = second {
+                    queue.push_front(Pending::Send(second));
+                }
+                if matches!(f.kind, FailureKind::Route53Rejected | FailureKind::Route53Denied) {
+                    split_refused(batch, f, &mut queue, &mut outcomes);
+                } else {
+                    outcomes.extend(batch.into_iter().map(|change| Outcome { change, result: Err(f.clone()) }));
+                }
             }
         }
     }
     (outcomes, Vec::new())
+}
+
+/// What becomes of a refused batch: the names Route53 named fail with what it said of them,
+/// and what is left goes to the front of the queue, whole or in halves.
+fn split_refused(batch: Vec<Change>, refused: Failure, queue: &mut VecDeque<Pending>, outcomes: &mut Vec<Outcome>) {
+    let mut fail = |unit: Vec<Change>, failure: Failure| {
+        outcomes.extend(unit.into_iter().map(|change| Outcome { change, result: Err(failure.clone()) }));
+    };
+    match batches::split(batch, &refusal::named(&refused.message)) {
+        Split::Named { aside, rest } => {
+            for (unit, named) in aside {
+                let failure = match &named.guardrail {
+                    Some(g) => guardrail_failure(&unit, Some(&named), g, &named.said),
+                    None => refused.clone(),
+                };
+                fail(unit, failure);
+            }
+            if !rest.is_empty() {
+                queue.push_front(Pending::Send(rest));
+            }
+        }
+        Split::Halves(first, second) => queue.push_front(Pending::Halves(first, second, refused)),
+        Split::Alone(unit) => {
+            let failure = match refusal::guardrail_in(&refused.message) {
+                Some(g) => guardrail_failure(&unit, None, &g, ""),
+                None => refused,
+            };
+            fail(unit, failure);
+        }
+    }
+}
+
+/// A name's changes a guardrail refused, as a problem that names the zone, the record (the one
+/// Route53 named, else the name's first address record), the guardrail and the way out. Every
+/// change of the name carries the same problem, so it is one incident across sweeps.
+fn guardrail_failure(unit: &[Change], named: Option<&Named>, guardrail: &Guardrail, said: &str) -> Failure {
+    let record = named
+        .and_then(|n| unit.iter().find(|c| c.name == n.name && n.rtype.is_none_or(|t| t == SetType::Ours(c.rtype))))
+        .or_else(|| unit.iter().find(|c| !c.is_marker()))
+        .unwrap_or(&unit[0]);
+    let zone = &record.zone;
+    let way_out = refusal::way_out(guardrail, zone, record.old.as_ref(), said);
+    Failure::new(
+        FailureKind::Route53Guardrail,
+        format!("{} {}", record.name, record.rtype),
+        format!(
+            "Route53 refused to {} {} {} in zone {zone} because of the zone's guardrail {guardrail}: {way_out}",
+            record.action.as_str(),
+            record.name,
+            record.rtype
+        ),
+    )
+    .in_zone(zone)
 }
 
 async fn send(clients: &Clients, budget: &Budget, batch: &[Change], comment: &str) -> Result<(), Failure> {

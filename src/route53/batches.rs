@@ -1,7 +1,9 @@
 //! Route53's limits on one ChangeResourceRecordSets request, the IAM statement each change falls
-//! under, and the split of a plan's changes into requests within both. Pure.
+//! under, the split of a plan's changes into requests within both, and the split of a request
+//! Route53 refused. Pure.
 
-use crate::records::{Action, Change, Origin, RecordData, group_by};
+use crate::records::{Action, Change, Origin, RecordData, SetType, group_by};
+use crate::route53::refusal::Named;
 
 /// The statement of the function's IAM policy that allows a change. terraform/main.tf renders
 /// one statement per grant, and no request mixes two grants: IAM checks every change of a
@@ -87,6 +89,46 @@ pub fn batches(changes: &[Change]) -> Vec<Vec<Change>> {
         }
     }
     out
+}
+
+/// What to send after Route53 refused a request. A name's changes (its records and their
+/// marker) stay together throughout: a marker is never written or removed apart from the
+/// records it guards.
+#[derive(Debug, PartialEq)]
+pub enum Split {
+    /// The names holding a change Route53 named, each with what it said of it, set aside; the
+    /// rest, to send again at once.
+    Named { aside: Vec<(Vec<Change>, Named)>, rest: Vec<Change> },
+    /// Route53 named nothing in it: two halves, by names, so that the refused name is found in
+    /// a logarithmic number of requests.
+    Halves(Vec<Change>, Vec<Change>),
+    /// One name's changes, which Route53 did not name: they are the refused ones.
+    Alone(Vec<Change>),
+}
+
+/// Splits a refused request by what Route53 `named` in its refusal.
+pub fn split(batch: Vec<Change>, named: &[Named]) -> Split {
+    // A type Route53 names that this tool never writes (a CNAME, say) still names the name.
+    let hit = |c: &Change, n: &Named| {
+        c.name == n.name && n.rtype.is_none_or(|t| !matches!(t, SetType::Ours(_)) || t == SetType::Ours(c.rtype))
+    };
+    let (mut aside, mut rest) = (Vec::new(), Vec::new());
+    let units = by_name(batch);
+    let count = units.len();
+    for unit in units {
+        match named.iter().find(|n| unit.iter().any(|c| hit(c, n))) {
+            Some(n) => aside.push((unit, n.clone())),
+            None => rest.push(unit),
+        }
+    }
+    if !aside.is_empty() {
+        return Split::Named { aside, rest: rest.concat() };
+    }
+    if count == 1 {
+        return Split::Alone(rest.concat());
+    }
+    let second = rest.split_off(count / 2);
+    Split::Halves(rest.concat(), second.concat())
 }
 
 #[cfg(test)]
@@ -201,5 +243,85 @@ mod tests {
         let b = batches(&changes);
         assert_eq!(b.len(), 2);
         assert!(b[0].iter().filter(|c| c.name.as_str() == "h0.example.com.").count() == 2);
+    }
+
+    #[test]
+    fn a_refused_request_sets_aside_what_route53_named_and_halves_the_rest_by_names() {
+        use crate::route53::refusal::{Guardrail, named};
+        // Each name deletes its A record and its marker, as when its instance stops.
+        let unit = |n: &str| {
+            let a = change("Z1", n, Action::Delete, 7);
+            let marker = Change { name: name(n).marker(), rtype: RecordType::TXT, ..a.clone() };
+            vec![a, marker]
+        };
+        let batch = |names: &[&str]| names.iter().flat_map(|n| unit(n)).collect::<Vec<_>>();
+        let guardrail = |n: &str| {
+            format!(
+                "[RRSet with DNS name {n}., type A cannot be deleted because of guardrail ACTIVE_RECORD_CHECK: queried]"
+            )
+        };
+        let said = |message: &str| named(message).remove(0);
+        for (label, names, message, want) in [
+            (
+                "names its record: that name (and its marker) aside, the rest again at once",
+                &["a.example.com", "b.example.com", "c.example.com"][..],
+                guardrail("b.example.com"),
+                Split::Named {
+                    aside: vec![(unit("b.example.com"), said(&guardrail("b.example.com")))],
+                    rest: batch(&["a.example.com", "c.example.com"]),
+                },
+            ),
+            (
+                "names a marker: its name goes aside whole",
+                &["a.example.com", "b.example.com"],
+                "[RRSet with DNS name _ddns-owner.a.example.com., type TXT cannot be changed because it is protected]"
+                    .into(),
+                Split::Named {
+                    aside: vec![(
+                        unit("a.example.com"),
+                        said("[RRSet with DNS name _ddns-owner.a.example.com., type TXT cannot be changed because it is protected]"),
+                    )],
+                    rest: batch(&["b.example.com"]),
+                },
+            ),
+            (
+                "names another type at the name: still that name",
+                &["a.example.com", "b.example.com"],
+                "[RRSet with DNS name a.example.com., type CNAME cannot be deleted because of guardrail ALIAS_TARGET_CHECK]"
+                    .into(),
+                Split::Named {
+                    aside: vec![(
+                        unit("a.example.com"),
+                        said("[RRSet with DNS name a.example.com., type CNAME cannot be deleted because of guardrail ALIAS_TARGET_CHECK]"),
+                    )],
+                    rest: batch(&["b.example.com"]),
+                },
+            ),
+            (
+                "names its only name",
+                &["a.example.com"],
+                guardrail("a.example.com"),
+                Split::Named { aside: vec![(unit("a.example.com"), said(&guardrail("a.example.com")))], rest: vec![] },
+            ),
+            (
+                "names none: halves by names, a marker beside its record",
+                &["a.example.com", "b.example.com", "c.example.com", "d.example.com", "e.example.com"],
+                "[Change refused because of guardrail ACTIVE_RECORD_CHECK]".into(),
+                Split::Halves(
+                    batch(&["a.example.com", "b.example.com"]),
+                    batch(&["c.example.com", "d.example.com", "e.example.com"]),
+                ),
+            ),
+            (
+                "names a record not in the request: as if none",
+                &["a.example.com", "b.example.com"],
+                guardrail("elsewhere.example.com"),
+                Split::Halves(batch(&["a.example.com"]), batch(&["b.example.com"])),
+            ),
+            ("names none, one name: it is the one", &["a.example.com"], "injected".into(), Split::Alone(unit("a.example.com"))),
+        ] {
+            assert_eq!(split(batch(names), &named(&message)), want, "{label}");
+        }
+        assert_eq!(said(&guardrail("b.example.com")).guardrail, Some(Guardrail::ActiveRecord));
     }
 }

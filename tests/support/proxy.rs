@@ -59,6 +59,8 @@ pub enum Fault {
     /// Lets at most this many such calls through in any one second, as Route53's quota does, and
     /// answers the others with its `Throttling` error.
     Rate(Arc<Rate>),
+    /// Refuses a change batch as a zone's change guardrail would (see [`Guardrail`]).
+    Guardrail(Arc<Guardrail>),
 }
 
 /// Route53's request quota: calls passed in the last second, and how many were turned away.
@@ -203,6 +205,12 @@ fn proxy_one(mut req: tiny_http::Request, upstream: u16, faults: &[(Call, Fault,
                 let _ = req.respond(tiny_http::Response::from_string(xml).with_status_code(403));
                 return;
             }
+            Fault::Guardrail(guard) => {
+                if let Some(xml) = guard.refusal(&String::from_utf8_lossy(&body)) {
+                    let _ = req.respond(tiny_http::Response::from_string(xml).with_status_code(400));
+                    return;
+                }
+            }
             Fault::Throttle(_) | Fault::Rate(_) | Fault::Deny(_) => {}
             Fault::Together(n) => {
                 let (count, all_in) = &**arrivals;
@@ -256,4 +264,74 @@ fn forward(upstream: u16, method: &str, url: &str, headers: &[tiny_http::Header]
         .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
         .collect();
     Some((status, kept, raw[split..].to_vec()))
+}
+
+/// A stand-in for one of a hosted zone's change guardrails (Route53's developer guide, "Change
+/// Guardrails for hosted zones"): while on, it refuses every ChangeResourceRecordSets batch that
+/// holds the chosen change with Route53's `InvalidChangeBatch`, naming the guardrail and, unless
+/// told not to, the record; other batches pass on to moto.
+#[derive(Debug)]
+pub struct Guardrail {
+    /// `CREATE`, `UPSERT` or `DELETE`.
+    action: &'static str,
+    /// As sent: `app.example.com.`.
+    name: String,
+    rtype: &'static str,
+    /// The guardrail's token, as `ACTIVE_RECORD_CHECK`.
+    token: &'static str,
+    names_record: bool,
+    on: AtomicBool,
+    /// How many batches it refused.
+    pub refused: AtomicUsize,
+}
+
+impl Guardrail {
+    /// On from the start.
+    pub fn new(
+        action: &'static str,
+        name: &str,
+        rtype: &'static str,
+        token: &'static str,
+        names_record: bool,
+    ) -> Arc<Self> {
+        let name = if name.ends_with('.') { name.to_string() } else { format!("{name}.") };
+        Arc::new(Self {
+            action,
+            name,
+            rtype,
+            token,
+            names_record,
+            on: AtomicBool::new(true),
+            refused: AtomicUsize::new(0),
+        })
+    }
+
+    /// Turns the refusing on or off.
+    pub fn set(&self, on: bool) {
+        self.on.store(on, Ordering::SeqCst);
+    }
+
+    /// Route53's answer to a ChangeResourceRecordSets request body that holds the change, while on.
+    fn refusal(&self, body: &str) -> Option<String> {
+        let holds = body.split("<Change>").skip(1).any(|change| {
+            change.contains(&format!("<Action>{}</Action>", self.action))
+                && change.contains(&format!("<Name>{}</Name>", self.name))
+                && change.contains(&format!("<Type>{}</Type>", self.rtype))
+        });
+        if !self.on.load(Ordering::SeqCst) || !holds {
+            return None;
+        }
+        self.refused.fetch_add(1, Ordering::SeqCst);
+        let message = if self.names_record {
+            format!(
+                "[RRSet with DNS name {}, type {} cannot be deleted because of guardrail {}: the record received queries in the last 24 hours]",
+                self.name, self.rtype, self.token
+            )
+        } else {
+            format!("[Change refused because of guardrail {}]", self.token)
+        };
+        Some(format!(
+            "<?xml version=\"1.0\"?>\n<ErrorResponse xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\"><Error><Type>Sender</Type><Code>InvalidChangeBatch</Code><Message>{message}</Message></Error><RequestId>proxy</RequestId></ErrorResponse>"
+        ))
+    }
 }
