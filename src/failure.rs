@@ -2,7 +2,7 @@
 //! which of them a retry of the event could fix, and the classification of AWS SDK errors into
 //! them. Holds no client and decides nothing.
 
-use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde::{Serialize, Serializer};
 
@@ -123,31 +123,93 @@ impl Failure {
         Self::new(FailureKind::Deadline, "", "gave up: the invocation's deadline is near")
     }
 
-    pub fn from_ec2<E, R>(err: &aws_sdk_ec2::error::SdkError<E, R>) -> Self
+    pub fn from_ec2<E, R>(err: &SdkError<E, R>) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
+        R: std::fmt::Debug + 'static,
     {
         let kind = match err.code() {
             Some("UnauthorizedOperation" | "AccessDenied" | "AuthFailure") => FailureKind::Ec2Denied,
+            _ if lacks_credentials(err) => FailureKind::Ec2Denied,
             _ => FailureKind::Ec2Error,
         };
-        Self::new(kind, "ec2", DisplayErrorContext(err).to_string())
+        Self::new(kind, "ec2", sdk_message(err))
     }
 
-    pub fn from_route53<E, R>(err: &aws_sdk_route53::error::SdkError<E, R>) -> Self
+    pub fn from_route53<E, R>(err: &SdkError<E, R>) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
+        R: std::fmt::Debug + 'static,
     {
         let kind = match err.code() {
             Some("AccessDenied" | "AccessDeniedException") => FailureKind::Route53Denied,
             Some("Throttling" | "ThrottlingException" | "PriorRequestNotComplete") => FailureKind::Route53Throttled,
             Some("InvalidChangeBatch" | "InvalidInput") => FailureKind::Route53Rejected,
             Some("NoSuchHostedZone") => FailureKind::NoSuchZone,
+            _ if lacks_credentials(err) => FailureKind::Route53Denied,
             _ => FailureKind::Route53Error,
         };
-        Self::new(kind, "", DisplayErrorContext(err).to_string())
+        Self::new(kind, "", sdk_message(err))
+    }
+}
+
+/// The longest an SDK error's message gets: a person reads it in an alert or a terminal.
+const MESSAGE_MAX: usize = 300;
+
+/// An SDK error on one short line: the service's error code and message when it answered, else
+/// (no answer: a connection refused, no credentials, no region) the chain of causes, each said
+/// once. Never the SDK's debug form, which carries headers and the raw body.
+pub fn sdk_message<E, R>(err: &SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    if let SdkError::ServiceError(_) = err
+        && let Some(code) = err.code()
+    {
+        return match err.message() {
+            Some(message) => clip(&format!("{code}: {}", first_line(message))),
+            None => code.to_string(),
+        };
+    }
+    causes(err)
+}
+
+/// Whether a request never went out for want of credentials: no retry helps, a person must
+/// give them.
+pub fn lacks_credentials<E, R>(err: &SdkError<E, R>) -> bool
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    !matches!(err, SdkError::ServiceError(_) | SdkError::ResponseError(_)) && causes(err).contains("credentials")
+}
+
+/// Every cause in an error's chain, outermost first, joined on one line; a cause whose text the
+/// next one repeats is said once.
+pub fn causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut said: Vec<String> = Vec::new();
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        let text = first_line(&c.to_string()).to_string();
+        if !text.is_empty() && !said.iter().any(|s| s.contains(&text)) {
+            said.retain(|s| !text.contains(s.as_str()));
+            said.push(text);
+        }
+        cause = c.source();
+    }
+    clip(&said.join(": "))
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or_default().trim()
+}
+
+fn clip(line: &str) -> String {
+    if line.chars().count() > MESSAGE_MAX {
+        format!("{}…", line.chars().take(MESSAGE_MAX).collect::<String>())
+    } else {
+        line.to_string()
     }
 }
 
