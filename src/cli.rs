@@ -358,6 +358,9 @@ fn summary(release: bool, answer: &Answer, errors: usize, problems: usize) -> St
             "Not in sync: {problems} problem(s) need a person; {} record(s) unchanged, no changes.",
             answer.unchanged
         ),
+        (false, 0, 0) if answer.note.is_some() => {
+            format!("No changes: {} record(s) unchanged; see the note below.", answer.unchanged)
+        }
         (false, 0, 0) => format!("In sync: {} record(s), no changes.", answer.unchanged),
     }
 }
