@@ -232,6 +232,93 @@ pub fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_smithy_runtime_api::client::result::ConnectorError;
+    use aws_smithy_types::error::ErrorMetadata;
+
+    /// An error with a message and, optionally, the error it wraps.
+    #[derive(Debug)]
+    struct Layer(&'static str, Option<Box<Layer>>);
+
+    impl std::fmt::Display for Layer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl std::error::Error for Layer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|l| l as _)
+        }
+    }
+
+    /// A service's error as the SDK gives it: a code and a message, from a response.
+    #[derive(Debug)]
+    struct Service(ErrorMetadata);
+
+    impl std::fmt::Display for Service {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "{:?}", self.0)
+        }
+    }
+
+    impl std::error::Error for Service {}
+
+    impl ProvideErrorMetadata for Service {
+        fn meta(&self) -> &ErrorMetadata {
+            &self.0
+        }
+    }
+
+    fn layers(chain: &[&'static str]) -> Layer {
+        chain.iter().rev().fold(None, |inner, text| Some(Layer(text, inner.map(Box::new)))).unwrap()
+    }
+
+    #[test]
+    fn causes_are_said_once_each_on_one_short_line() {
+        let long: &'static str = "x".repeat(500).leak();
+        let cases: [(&[&'static str], &str); 4] = [
+            (
+                &["dispatch failure", "io error", "Connection refused (os error 111)"],
+                "dispatch failure: io error: Connection refused (os error 111)",
+            ),
+            (&["loading credentials: none found", "none found"], "loading credentials: none found"),
+            (&["other", "failed: other"], "failed: other"),
+            (&["first line\nsecond line"], "first line"),
+        ];
+        for (chain, want) in cases {
+            assert_eq!(causes(&layers(chain)), want, "{chain:?}");
+        }
+        assert_eq!(causes(&layers(&[long])).chars().count(), MESSAGE_MAX + 1, "clipped, with an ellipsis");
+    }
+
+    #[test]
+    fn an_sdk_error_is_its_code_and_message_or_its_causes_never_the_debug_form() {
+        let meta = ErrorMetadata::builder().code("AccessDenied").message("not authorized\n<xml/>").build();
+        let response = aws_smithy_runtime_api::http::Response::new(
+            403u16.try_into().unwrap(),
+            aws_smithy_types::body::SdkBody::from("<ErrorResponse>x-amzn-requestid: ...</ErrorResponse>"),
+        );
+        let denied: SdkError<Service, _> = SdkError::service_error(Service(meta), response);
+        assert_eq!(sdk_message(&denied), "AccessDenied: not authorized");
+        assert!(!lacks_credentials(&denied));
+        assert_eq!(Failure::from_route53(&denied).kind, FailureKind::Route53Denied);
+
+        let refused: SdkError<Service, ()> = SdkError::dispatch_failure(ConnectorError::io(Box::new(layers(&[
+            "tcp connect error: Connection refused",
+        ]))));
+        assert!(sdk_message(&refused).ends_with("tcp connect error: Connection refused"), "{}", sdk_message(&refused));
+        assert_eq!(Failure::from_ec2(&refused).kind, FailureKind::Ec2Error, "a retry may reach it");
+
+        let no_credentials: SdkError<Service, ()> = SdkError::dispatch_failure(ConnectorError::other(
+            Box::new(layers(&["loading credentials", "no credentials found in chain"])),
+            None,
+        ));
+        assert!(sdk_message(&no_credentials).contains("loading credentials"), "{}", sdk_message(&no_credentials));
+        assert!(lacks_credentials(&no_credentials));
+        for kind in [Failure::from_ec2(&no_credentials).kind, Failure::from_route53(&no_credentials).kind] {
+            assert!(!kind.is_transient(), "{kind}: no retry gives credentials");
+        }
+    }
 
     #[test]
     fn error_types_are_pinned() {

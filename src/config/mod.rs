@@ -204,7 +204,7 @@ struct RawTarget {
 }
 
 /// Every variable the configuration reads, for the start-up warnings about the environment.
-pub const VARIABLES: [&str; 29] = [
+pub const VARIABLES: [&str; 30] = [
     "DDNS_RECORDS",
     "INSTANCE_ID",
     "HOSTED_ZONE_ID",
@@ -224,6 +224,7 @@ pub const VARIABLES: [&str; 29] = [
     "DDNS_TARGETS",
     "DDNS_ROUTE53_ROLE_ARN",
     "DDNS_WEBHOOK_URL",
+    "WEBHOOK_URL",
     "DDNS_WEBHOOK_URL_PARAMETER",
     "DDNS_WEBHOOK_SECRET",
     "DDNS_WEBHOOK_SECRET_PARAMETER",
