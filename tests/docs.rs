@@ -1,6 +1,6 @@
 //! The README cannot drift from the scripts: every command in its Quick start, its cargo lambda
 //! walk-through and its operator CLI section (English and Korean alike) exists, and every flag it
-//! gives is one that command's `--help` lists.
+//! gives is one that command's `--help` lists; and every relative link in the docs resolves.
 
 mod support;
 
