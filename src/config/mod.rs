@@ -849,7 +849,8 @@ mod tests {
 
     #[test]
     fn the_environment_warnings_name_unknown_and_empty_variables() {
-        let cases: [(&[(&str, &str)], &[&str]); 4] = [
+        type Vars<'a> = &'a [(&'a str, &'a str)];
+        let cases: [(Vars, &[&str]); 4] = [
             (&[("DDNS_TTL", "60"), ("HOME", "/root"), ("DDNS_RECORDS", "[]")], &[]),
             (&[("DDNS_TLL", "60")], &["DDNS_TLL: no setting of this name"]),
             (
