@@ -1,4 +1,5 @@
-//! The same binary outside Lambda: plan, apply, invoke and test-webhook, through the same handler.
+//! The same binary outside Lambda: plan, apply, release, invoke and test-webhook through the same
+//! handler, list of what this owner holds, and shell completions; its answers and exit codes.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -125,14 +126,15 @@ pub async fn run(app: &App, command: Command) -> ExitCode {
         return ExitCode::FAILURE;
     }
     if !matches!(command, Command::TestWebhook | Command::Completions { .. }) {
-        eprintln!("Owner id: {}", app.owner.id);
+        let made = if app.config.owner_id.is_none() { " (made up: DDNS_OWNER_ID is not set)" } else { "" };
+        eprintln!("Owner id: {}{made}", app.owner.id);
     }
     match command {
         Command::Plan(how) => reconcile(app, how, true, invocation).await,
         Command::Apply(how) => reconcile(app, how, false, invocation).await,
         Command::Release { dry_run } => {
             let result = handler::handle(app, &json!({"action": "release", "dry_run": dry_run}), invocation).await;
-            tabled(result).err().unwrap_or(ExitCode::SUCCESS)
+            shown(result, Output::Table).err().unwrap_or(ExitCode::SUCCESS)
         }
         Command::List { output } => list(app, output).await,
         Command::Invoke { event } => match read_event(&event) {
@@ -303,11 +305,6 @@ fn shown(result: Result<Answer, Error>, output: Output) -> Result<Answer, ExitCo
             Err(ExitCode::FAILURE)
         }
     }
-}
-
-/// Prints the answer's table (a failed invocation's too) and, for a failure, the error.
-fn tabled(result: Result<Answer, Error>) -> Result<Answer, ExitCode> {
-    shown(result, Output::Table)
 }
 
 fn print_json(value: &impl Serialize) {

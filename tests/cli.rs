@@ -1,4 +1,5 @@
-//! The binary as an operator CLI against moto: plan, apply, invoke and their exit codes.
+//! The binary as an operator CLI against moto: plan, apply, list, release, invoke, their flags,
+//! answers and exit codes, and what start-up says when it cannot go on.
 
 mod support;
 
