@@ -103,6 +103,7 @@ impl App {
         let owner = Owner { id: owner?, legacy: config.legacy_owner.clone() };
         let (zones, unread) = zone_types(&config, zones)?;
         check_zones(&config, &zones)?;
+        check_mappings(&config, &zones)?;
         warn_crossed(&config, &zones);
         let (notifier, webhook_unavailable) = match notifier {
             Ok(notifier) => (notifier, None),
@@ -265,9 +266,15 @@ async fn owner_id(config: &Config, clients: &Clients, env: &Environment) -> Resu
         return Ok(id.clone());
     }
     let who = clients.sts.get_caller_identity().send().await.map_err(|e| {
+        // Only a want of credentials is blamed on them: a refused connection is said as it is.
+        let fix = if crate::failure::lacks_credentials(&e) {
+            "Set AWS credentials (AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
+        } else {
+            "Check that STS can be reached (the network, AWS_ENDPOINT_URL)"
+        };
         format!(
-            "DDNS_OWNER_ID: not set, and the AWS account to make one from could not be learned ({}). Set AWS credentials (AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) and a region, or set DDNS_OWNER_ID",
-            crate::failure::root_cause(&e)
+            "DDNS_OWNER_ID: not set, and the AWS account to make one from could not be learned from STS ({}). {fix}, or set DDNS_OWNER_ID",
+            crate::failure::sdk_message(&e)
         )
     })?;
     let account = who.account().unwrap_or("unknown-account");
@@ -323,6 +330,25 @@ fn check_zones(config: &Config, zones: &[Zone]) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Every mapping's name must lie within its zone: Route53 refuses any other, so it is said at
+/// start-up, naming the mapping and the zone, not at every apply.
+fn check_mappings(config: &Config, zones: &[Zone]) -> Result<(), String> {
+    let outside: Vec<String> = config
+        .mappings
+        .iter()
+        .filter_map(|m| {
+            let zone = zones.iter().find(|z| z.id == m.zone)?;
+            (!m.name.is_within(&zone.name)).then(|| {
+                format!("{} (instance {}) is not within zone {} ({})", m.name, m.instance, m.zone, zone.name.display())
+            })
+        })
+        .collect();
+    if outside.is_empty() {
+        return Ok(());
+    }
+    Err(format!("DDNS_RECORDS: {}; give each name in its own zone's domain", outside.join("; ")))
 }
 
 /// An address choice against the zone's type is allowed (some want exactly that) but said once

@@ -219,6 +219,7 @@ async fn converge(
     wanted: Wanted,
 ) -> Reconciled {
     let Described { instances, blind } = described;
+    let note = unknown_instances(scope, &instances, &blind);
     // A sweep reads, beside the names it wants, every name the process knows our markers guard.
     let known = if scope.full { app.known_names() } else { Vec::new() };
     let names: Vec<(&ZoneId, &RecordName)> =
@@ -263,10 +264,17 @@ async fn converge(
     let (unchanged, outside) = (plan.unchanged, wanted.outside);
     if let Some(reason) = plan.blocked {
         failures.push(report::held_back(reason));
-        return Reconciled { unchanged, coverage, outside, ..Reconciled::failed(failures) };
+        return Reconciled { note, unchanged, coverage, outside, ..Reconciled::failed(failures) };
     }
     if trigger.dry_run() {
-        return Reconciled { planned: plan.changes, unchanged, coverage, outside, ..Reconciled::failed(failures) };
+        return Reconciled {
+            note,
+            planned: plan.changes,
+            unchanged,
+            coverage,
+            outside,
+            ..Reconciled::failed(failures)
+        };
     }
     let comment = app.owner.comment(&trigger.label());
     let written = apply::apply(&app.clients, budget, &plan.changes, &comment, &*app.env.progress).await;
@@ -281,7 +289,29 @@ async fn converge(
         app.swept();
     }
     let unchanged = unchanged + second.unchanged;
-    Reconciled { outcomes: second.outcomes, unchanged, coverage, outside, ..Reconciled::failed(failures) }
+    Reconciled { note, outcomes: second.outcomes, unchanged, coverage, outside, ..Reconciled::failed(failures) }
+}
+
+/// The static groups' members that were described and that EC2 does not know (a mistyped id,
+/// or one terminated long ago), for the answer's note: a group goes on with the others. (A
+/// mapping's own instance EC2 does not know is a problem of its own: see [`desired::wanted`].)
+fn unknown_instances(scope: &Scope<'_>, instances: &Instances, blind: &[(Place, Failure)]) -> Option<String> {
+    let seen = |id: &InstanceId| instances.contains_key(id) || blind.iter().any(|(place, _)| *place == id.place());
+    let mut ids: Vec<String> = scope
+        .mappings
+        .iter()
+        .flat_map(|m| &m.members)
+        .filter(|id| scope.ids.contains(id) && !seen(id))
+        .map(ToString::to_string)
+        .collect();
+    ids.sort();
+    ids.dedup();
+    (!ids.is_empty()).then(|| {
+        format!(
+            "EC2 does not know instance {}, which a static group in DDNS_RECORDS names: a mistyped id, or one terminated long ago",
+            ids.join(", ")
+        )
+    })
 }
 
 /// Describes what the registry says a run must see before it can settle who holds its names

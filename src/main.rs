@@ -5,9 +5,8 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use clap::Parser;
 use dynamic_dns_updater::app::{App, Environment};
-use dynamic_dns_updater::cli::{self, Cli};
+use dynamic_dns_updater::cli;
 use dynamic_dns_updater::clients::Clients;
 use dynamic_dns_updater::config::{self, Config};
 use dynamic_dns_updater::handler::{self, Invocation};
@@ -23,7 +22,13 @@ use tracing_subscriber::prelude::*;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let in_lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
-    let command = (!in_lambda).then(|| Cli::parse().command);
+    let command = match (!in_lambda).then(cli::parse).transpose() {
+        Ok(cli) => cli.map(|cli| cli.command),
+        Err(code) => return code,
+    };
+    if let Some(cli::Command::Completions { shell }) = command {
+        return cli::completions(shell);
+    }
     init_tracing(in_lambda);
     let app = match start(in_lambda).await {
         Ok(app) => app,
@@ -37,8 +42,14 @@ async fn main() -> ExitCode {
 }
 
 async fn start(in_lambda: bool) -> Result<App, String> {
+    for warning in config::environment_warnings(std::env::vars()) {
+        tracing::warn!("{warning}");
+    }
     let config = Config::from_env().map_err(|e| e.to_string())?;
     let sdk = Clients::loader().load().await;
+    if sdk.region().is_none() {
+        return Err("no AWS region: set AWS_REGION (or a region in the AWS profile)".into());
+    }
     let progress: Box<dyn Progress> =
         if !in_lambda && std::io::stderr().is_terminal() { Box::new(Terminal) } else { Box::new(Silent) };
     let env = Environment {

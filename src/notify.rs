@@ -284,7 +284,7 @@ pub fn chat_text(alert: &Alert) -> String {
 pub fn advice(kind: FailureKind) -> Option<&'static str> {
     match kind {
         FailureKind::Ec2Denied | FailureKind::Route53Denied => {
-            Some("The function's role does not allow this: see Permissions in the README.")
+            Some("The function's role does not allow this: see Permissions in docs/reference.md.")
         }
         FailureKind::NoSuchZone => Some("Check the hosted zone id in DDNS_RECORDS or DDNS_ZONES."),
         FailureKind::Route53Throttled => {

@@ -42,6 +42,11 @@ pub async fn release(app: &App, budget: &Budget, dry_run: bool, settle: bool) ->
     finish(app, Reconciled { outcomes, coverage: second.coverage, ..Reconciled::failed(failures) }).await
 }
 
+/// What this owner holds, as a release finds it: the deletes a dry run would list, nothing written.
+pub async fn held(app: &App, budget: &Budget) -> Reconciled {
+    pass(app, budget, true).await
+}
+
 /// One read of the configured zones whole, and the deletes of everything of ours in them.
 async fn pass(app: &App, budget: &Budget, dry_run: bool) -> Reconciled {
     let progress = &*app.env.progress;

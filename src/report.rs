@@ -267,10 +267,13 @@ impl Answer {
     /// The errors, then the problems, as one readable message for Lambda's errorMessage.
     pub fn error_summary(&self) -> String {
         let line = |e: &Failure| format!("{}: {}", e.heading(), e.message);
+        let problems: Vec<String> = self.problems.iter().map(line).collect();
+        if self.errors.is_empty() {
+            return format!("{} problem(s) during {}: {}", self.problems.len(), self.trigger, problems.join("; "));
+        }
         let errors: Vec<String> = self.errors.iter().map(line).collect();
         let mut summary = format!("{} error(s) during {}: {}", self.errors.len(), self.trigger, errors.join("; "));
         if !self.problems.is_empty() {
-            let problems: Vec<String> = self.problems.iter().map(line).collect();
             summary.push_str(&format!("; {} problem(s): {}", self.problems.len(), problems.join("; ")));
         }
         summary
@@ -297,6 +300,7 @@ impl Answer {
             incidents_open = self.gauges.incidents_open,
             aws_calls = self.aws_calls,
             duration_ms = duration.as_millis() as u64,
+            note = self.note.as_deref(),
             outcome = match (self.errors.is_empty(), self.problems.is_empty()) {
                 (false, _) => "failed",
                 (true, false) => "problems",

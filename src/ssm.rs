@@ -1,11 +1,11 @@
 //! SSM edge, through the shared, counted client: the webhook's URL and secret read at cold start,
 //! and the parameter that keeps open incidents across cold starts.
 
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::clients::Clients;
 use crate::config::{Secret, Source};
+use crate::failure::sdk_message;
 
 /// The value `source` names: given inline (parsed already), or held in an SSM parameter and
 /// read as `parse` reads it. Errors name `var`.
@@ -19,10 +19,14 @@ pub async fn resolve<T: Clone>(
         Source::Inline(value) => return Ok(value.clone()),
         Source::Parameter(name) => name,
     };
-    let out = clients.ssm.get_parameter().name(name).with_decryption(true).send().await.map_err(|e| {
-        let code = e.code().unwrap_or("the request failed").to_string();
-        format!("{var}: parameter {name:?} could not be read ({code}: {})", DisplayErrorContext(&e))
-    })?;
+    let out = clients
+        .ssm
+        .get_parameter()
+        .name(name)
+        .with_decryption(true)
+        .send()
+        .await
+        .map_err(|e| format!("{var}: parameter {name:?} could not be read ({})", sdk_message(&e)))?;
     let value = value_of(var, name, out.parameter().and_then(|p| p.value()))?;
     parse(value.expose()).map_err(|e| format!("{var}: the value of parameter {name:?} is unusable: {e}"))
 }
@@ -50,7 +54,7 @@ pub async fn read(clients: &Clients, name: &str) -> Result<Option<String>, Strin
     match clients.ssm.get_parameter().name(name).send().await {
         Ok(out) => Ok(out.parameter().and_then(|p| p.value()).map(str::to_string)),
         Err(e) if e.code() == Some("ParameterNotFound") => Ok(None),
-        Err(e) => Err(format!("parameter {name:?} could not be read ({})", DisplayErrorContext(&e))),
+        Err(e) => Err(format!("parameter {name:?} could not be read ({})", sdk_message(&e))),
     }
 }
 
@@ -64,10 +68,7 @@ pub async fn write(clients: &Clients, name: &str, value: &str) -> Result<(), Str
         .r#type(aws_sdk_ssm::types::ParameterType::String)
         .tier(aws_sdk_ssm::types::ParameterTier::Standard)
         .overwrite(true);
-    req.send()
-        .await
-        .map(|_| ())
-        .map_err(|e| format!("parameter {name:?} could not be written ({})", DisplayErrorContext(&e)))
+    req.send().await.map(|_| ()).map_err(|e| format!("parameter {name:?} could not be written ({})", sdk_message(&e)))
 }
 
 /// Deletes a parameter of the function's own; one that is already gone is fine.
@@ -75,7 +76,7 @@ pub async fn delete(clients: &Clients, name: &str) -> Result<(), String> {
     match clients.ssm.delete_parameter().name(name).send().await {
         Ok(_) => Ok(()),
         Err(e) if e.code() == Some("ParameterNotFound") => Ok(()),
-        Err(e) => Err(format!("parameter {name:?} could not be deleted ({})", DisplayErrorContext(&e))),
+        Err(e) => Err(format!("parameter {name:?} could not be deleted ({})", sdk_message(&e))),
     }
 }
 

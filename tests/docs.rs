@@ -1,6 +1,6 @@
 //! The README cannot drift from the scripts: every command in its Quick start, its cargo lambda
 //! walk-through and its operator CLI section (English and Korean alike) exists, and every flag it
-//! gives is one that command's `--help` lists.
+//! gives is one that command's `--help` lists; and every relative link in the docs resolves.
 
 mod support;
 
@@ -121,4 +121,120 @@ fn every_command_in_the_quick_start_and_walk_throughs_exists_with_its_flags() {
             assert!(tally.contains_key(kind), "{readme}: no {kind} command was checked: {tally:?}");
         }
     }
+}
+
+/// The Markdown files whose links are checked: the READMEs (English and Korean), the reference
+/// and the module's.
+const DOCS: [&str; 6] = [
+    "README.md",
+    "README.ko.md",
+    "docs/reference.md",
+    "docs/reference.ko.md",
+    "terraform/README.md",
+    "terraform/modules/member/README.md",
+];
+
+/// The targets of a file's inline links `[text](target)`, outside code blocks and code spans.
+fn links(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut fenced = false;
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+            continue;
+        }
+        if fenced {
+            continue;
+        }
+        let prose: String = line.split('`').step_by(2).collect::<Vec<_>>().join(" ");
+        let mut rest = prose.as_str();
+        while let Some(i) = rest.find("](") {
+            let after = &rest[i + 2..];
+            let Some(end) = after.find(')') else { break };
+            out.push(after[..end].trim().to_string());
+            rest = &after[end..];
+        }
+    }
+    out
+}
+
+/// The anchors a file offers: every `<a id>` and each heading's slug as GitHub makes it (lower
+/// case; letters, digits, `-` and `_` kept; spaces to `-`; a repeated slug numbered).
+fn anchors(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut fenced = false;
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+        }
+        if fenced {
+            continue;
+        }
+        for part in line.split("<a id=\"").skip(1) {
+            out.push(part.split('"').next().unwrap_or_default().to_string());
+        }
+        let Some(heading) = line.strip_prefix('#').map(|h| h.trim_start_matches('#')) else { continue };
+        if !heading.starts_with(' ') {
+            continue;
+        }
+        let slug: String = heading
+            .trim()
+            .to_lowercase()
+            .chars()
+            .filter_map(|c| match c {
+                ' ' => Some('-'),
+                c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+                _ => None,
+            })
+            .collect();
+        let taken = out
+            .iter()
+            .filter(|a| **a == slug || a.strip_prefix(&format!("{slug}-")).is_some_and(|n| n.parse::<u32>().is_ok()))
+            .count();
+        out.push(if taken == 0 { slug } else { format!("{slug}-{taken}") });
+    }
+    out
+}
+
+#[test]
+fn every_link_in_the_docs_resolves_to_a_file_and_an_anchor() {
+    let root = repo_root();
+    let mut checked = 0;
+    let mut broken = Vec::new();
+    for doc in DOCS {
+        let path = root.join(doc);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{doc}: {e}"));
+        for link in links(&text) {
+            if link.contains("://") || link.starts_with("mailto:") {
+                continue;
+            }
+            checked += 1;
+            let (file, anchor) = link.split_once('#').map_or((link.as_str(), None), |(f, a)| (f, Some(a)));
+            let target = if file.is_empty() { path.clone() } else { path.parent().unwrap().join(file) };
+            if !target.exists() {
+                broken.push(format!(
+                    "{doc}: {link}: no file {}",
+                    target.strip_prefix(&root).unwrap_or(&target).display()
+                ));
+                continue;
+            }
+            let Some(anchor) = anchor else { continue };
+            let offered = anchors(&std::fs::read_to_string(&target).unwrap_or_default());
+            if !offered.iter().any(|a| a == anchor) {
+                broken.push(format!("{doc}: {link}: no anchor #{anchor} there"));
+            }
+        }
+    }
+    assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
+    assert!(checked >= 60, "the links were found: {checked}");
+}
+
+#[test]
+fn anchors_are_the_ones_github_makes() {
+    let text = "## What fails, what alerts, and when\n## Quick start\n<a id=\"operator-cli\"></a>\n## 운영자 CLI\n```sh\n# not a heading\n```\n## Quick start\n";
+    assert_eq!(
+        anchors(text),
+        ["what-fails-what-alerts-and-when", "quick-start", "operator-cli", "운영자-cli", "quick-start-1"]
+    );
+    assert_eq!(links("see [a](x.md#b) and `[c](d)`\n```\n[e](f)\n```\n[g](#h)"), ["x.md#b", "#h"]);
 }

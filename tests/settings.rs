@@ -113,7 +113,13 @@ fn no_credentials_say_so_on_one_line_with_the_fix() {
         stderr.starts_with("dynamic-dns-updater: cannot start: DDNS_OWNER_ID: not set, and the AWS account"),
         "{stderr}"
     );
-    assert!(stderr.trim_end().ends_with("Set AWS credentials (AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) and a region, or set DDNS_OWNER_ID"), "{stderr}");
+    assert!(
+        stderr.trim_end().ends_with(
+            "Set AWS credentials (AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or set DDNS_OWNER_ID"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("credential provider"), "the cause is said: {stderr}");
     assert!(stderr.len() < 400, "{} characters: {stderr}", stderr.len());
     assert_eq!(out.status.code(), Some(1));
 }

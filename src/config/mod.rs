@@ -208,6 +208,63 @@ struct RawTarget {
     external_id: Option<String>,
 }
 
+/// Every variable the configuration reads, for the start-up warnings about the environment.
+pub const VARIABLES: [&str; 30] = [
+    "DDNS_RECORDS",
+    "INSTANCE_ID",
+    "HOSTED_ZONE_ID",
+    "RECORD_NAME",
+    "DDNS_TTL",
+    "DDNS_ON_STOP",
+    "DDNS_OWNER_ID",
+    "DDNS_LEGACY_OWNER_ID",
+    "DDNS_TAG_KEY",
+    "DDNS_GROUP_TAG_KEY",
+    "DDNS_GROUP_MAX",
+    "DDNS_ZONES",
+    "DDNS_TAG_TYPES",
+    "DDNS_TAG_SUFFIXES",
+    "DDNS_TAG_ALLOW_WILDCARDS",
+    "DDNS_TAG_ADDRESS",
+    "DDNS_TARGETS",
+    "DDNS_ROUTE53_ROLE_ARN",
+    "DDNS_WEBHOOK_URL",
+    "WEBHOOK_URL",
+    "DDNS_WEBHOOK_URL_PARAMETER",
+    "DDNS_WEBHOOK_SECRET",
+    "DDNS_WEBHOOK_SECRET_PARAMETER",
+    "DDNS_WEBHOOK_FORMAT",
+    "DDNS_ALERT_ON",
+    "DDNS_ALERT_AFTER",
+    "DDNS_ALERT_REPEAT",
+    "DDNS_INCIDENTS_PARAMETER",
+    "DDNS_FULL_READ",
+    "DDNS_TIMEOUT",
+];
+
+/// What the environment holds that is likely a mistake: a `DDNS_*` variable no setting reads
+/// (a misspelt one is otherwise ignored without a word), and a setting given an empty value,
+/// which counts as unset. One line each, naming the variable.
+pub fn environment_warnings(env: impl IntoIterator<Item = (String, String)>) -> Vec<String> {
+    let mut out: Vec<String> = env
+        .into_iter()
+        .filter_map(|(key, value)| {
+            let known = VARIABLES.contains(&key.as_str());
+            if key.starts_with("DDNS_") && !known {
+                Some(format!(
+                    "{key}: no setting of this name; it is ignored (is it misspelt? see the Configuration table)"
+                ))
+            } else if known && value.trim().is_empty() {
+                Some(format!("{key}: set but empty, so it counts as unset"))
+            } else {
+                None
+            }
+        })
+        .collect();
+    out.sort();
+    out
+}
+
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|key| std::env::var(key).ok())
@@ -808,6 +865,51 @@ mod tests {
     }
 
     const ONE: &str = r#"[{"instance_id":"i-1234567890abcdef0","zone_id":"Z1","name":"App.Example.com"}]"#;
+
+    #[test]
+    fn the_environment_warnings_name_unknown_and_empty_variables() {
+        type Vars<'a> = &'a [(&'a str, &'a str)];
+        let cases: [(Vars, &[&str]); 4] = [
+            (&[("DDNS_TTL", "60"), ("HOME", "/root"), ("DDNS_RECORDS", "[]")], &[]),
+            (&[("DDNS_TLL", "60")], &["DDNS_TLL: no setting of this name"]),
+            (
+                &[("DDNS_ON_STOP", " "), ("INSTANCE_ID", "")],
+                &["DDNS_ON_STOP: set but empty", "INSTANCE_ID: set but empty"],
+            ),
+            (&[("EMPTY_OTHER", "")], &[]),
+        ];
+        for (env, want) in cases {
+            let got = environment_warnings(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+            assert_eq!(got.len(), want.len(), "{env:?}: {got:?}");
+            for (line, start) in got.iter().zip(want) {
+                assert!(line.starts_with(start), "{env:?}: {line}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_variable_the_config_reads_is_known() {
+        let asked = std::cell::RefCell::new(std::collections::BTreeSet::new());
+        let every: HashMap<&str, &str> = [
+            ("DDNS_RECORDS", ONE),
+            ("DDNS_TAG_KEY", "ddns"),
+            ("DDNS_GROUP_TAG_KEY", "ddns:group"),
+            ("DDNS_ZONES", "Z1"),
+            ("DDNS_WEBHOOK_URL", "https://hooks.example.com/x"),
+            ("DDNS_INCIDENTS_PARAMETER", "/ddns/incidents"),
+        ]
+        .into();
+        let _ = Config::from_lookup(|key| {
+            asked.borrow_mut().insert(key.to_string());
+            every.get(key).map(|v| v.to_string())
+        });
+        let unknown: Vec<String> = asked
+            .into_inner()
+            .into_iter()
+            .filter(|k| !VARIABLES.contains(&k.as_str()) && !k.starts_with("AWS_"))
+            .collect();
+        assert!(unknown.is_empty(), "read but not in VARIABLES, so warned about as unknown: {unknown:?}");
+    }
 
     #[test]
     fn records_take_defaults() {
