@@ -26,6 +26,10 @@ SQS.
               release, a function that already exists
   prompts     deploy.sh through its prompts
   region      the saved region, no release in any input change's plan, what deploy.sh refuses
+  operator    deploy.sh on a deployed stack: a refused setting saves nothing, another account is
+              refused before any plan, the webhook and the architecture given again change
+              nothing, --plan builds nothing, a flag's value is never the next flag, the destroy
+              applies the plan it showed and words release_on_destroy as applied
   examples    examples/basic, examples/fleet and examples/split-horizon copied out, applied and
               destroyed
   organization
@@ -41,7 +45,7 @@ find / -xdev -name registry.terraform.io), else from the registry.
 Environment: MOTO_SERVER=PATH (the moto_server to run), DDNS_TEST_KEEP=1 (keep the logs).
 EOF
 }
-PARTS=shellcheck,static,build,simple,forms,prompts,region,examples,organization
+PARTS=shellcheck,static,build,simple,forms,prompts,region,operator,examples,organization
 case "${1:-}" in
   -h | --help) usage; exit 0 ;;
   --only) [[ -n ${2:-} ]] || { echo "run.sh: --only needs parts (see --help)" >&2; exit 2; }; PARTS=$2 ;;
@@ -569,6 +573,91 @@ check_deploy_region() {
   if [[ -e $WORK/built ]]; then ok "build.sh ran once the settings passed"; else not_ok "build.sh did not run after the settings passed"; fi
 }
 
+# Credentials of another account (moto maps sts:AssumeRole's credentials to the role's account),
+# as "KEY<TAB>SECRET<TAB>TOKEN".
+other_account_credentials() {
+  "$PY" - <<'EOF'
+import boto3
+c = boto3.client("sts").assume_role(RoleArn="arn:aws:iam::111111111111:role/any", RoleSessionName="other")["Credentials"]
+print(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"], sep="\t")
+EOF
+}
+
+check_deploy_operator() {
+  section "deploy.sh on a deployed stack: what it saves, which account it acts in, what it builds and destroys"
+  reset_moto
+  seed
+  local copy="$WORK/operator" tf settings target before="$WORK/operator-settings.before" url=https://hooks.example.org/same
+  copy_repo "$copy"
+  tf="$copy/terraform" settings="$copy/terraform/variables.auto.tfvars.json" target="$copy/terraform/deploy-target.json"
+  expect_fail "a flag that takes a value does not take the next flag as it" "--region needs a value, not the option '--yes'" \
+    "$copy/deploy.sh" --region --yes
+  expect_ok "deploy.sh deploys an x86_64 zip with --x86-64 and a webhook" env DDNS_WEBHOOK_URL="$url" "$copy/deploy.sh" \
+    --zip "$WORK/zips/x86.zip" --x86-64 --instance-id "$IID" --zone-id "$ZID" --record app.example.com --name ddns-operator --yes
+  expect_ok "the account and region are saved with the settings, the URL only as a salted hash" "$PY" - "$target" "$url" <<'EOF'
+import json, sys
+t = json.load(open(sys.argv[1]))
+assert t["account"] == "123456789012" and t["region"] == "us-east-1", t
+assert sys.argv[2] not in json.dumps(t) and len(t["webhook_url_hash"]) == 64, t
+EOF
+
+  # Given again, the URL changes nothing: no version raised, no parameter rewritten.
+  expect_ok "the same DDNS_WEBHOOK_URL given again applies" env DDNS_WEBHOOK_URL="$url" "$copy/deploy.sh" --zip "$WORK/zips/x86.zip" --yes
+  refute_grep "and the plan rewrites no parameter" "value_wo_version" "$LAST_LOG"
+  expect_ok "and the webhook's version stays 1" "$PY" -c 'import json,sys; s=json.load(open(sys.argv[1])); assert s["webhook_version"] == 1, s' "$settings"
+  # The architecture is saved: an x86_64 zip passes without --x86-64.
+  expect_ok "--x86-64 is remembered: the x86_64 zip plans without it" "$copy/deploy.sh" --zip "$WORK/zips/x86.zip" --plan
+  refute_grep "and the plan does not change the architecture" "arm64" "$LAST_LOG"
+
+  # A refused setting on the deployed stack saves nothing, and later runs still work.
+  cp "$settings" "$before"
+  expect_fail "a record outside its zone is refused on the deployed stack" "not inside the hosted zone they are listed under" \
+    "$copy/deploy.sh" --zip "$WORK/zips/x86.zip" --instance-id "$IID" --zone-id "$ZID" --record app.elsewhere.test --yes
+  if cmp -s "$before" "$settings"; then ok "and the settings file is byte for byte what it was"; else not_ok "the refused setting changed the settings file"; fi
+  expect_ok "--plan still works after the refusal" "$copy/deploy.sh" --zip "$WORK/zips/x86.zip" --plan
+  expect_ok "so does --destroy --plan" "$copy/deploy.sh" --destroy --plan
+  expect_ok "--plan with a new record plans" "$copy/deploy.sh" --zip "$WORK/zips/x86.zip" --instance-id "$IID" --zone-id "$ZID" --record new.example.com --plan
+  if cmp -s "$before" "$settings"; then ok "and saves nothing: only an apply does"; else not_ok "--plan changed the settings file"; fi
+
+  # --plan builds nothing: with no zip and no earlier build, it plans with a stand-in. The
+  # stand-in build.sh records being run.
+  mv "$copy/build.sh" "$copy/build.sh.real"
+  printf '#!/usr/bin/env bash\ntouch "%s"\nexit 1\n' "$WORK/operator-built" >"$copy/build.sh"
+  chmod +x "$copy/build.sh"
+  mkdir -p "$WORK/operator-no-target"
+  expect_ok "--plan without a zip plans" env CARGO_TARGET_DIR="$WORK/operator-no-target" "$copy/deploy.sh" --plan
+  expect_grep "and says it plans with a stand-in" "the plan uses a stand-in" "$LAST_LOG"
+  if [[ ! -e $WORK/operator-built ]]; then ok "and builds nothing"; else not_ok "--plan ran build.sh"; fi
+  mv -f "$copy/build.sh.real" "$copy/build.sh"
+
+  # Another account's credentials are refused before any plan, --force or not.
+  local key secret token
+  IFS=$'\t' read -r key secret token < <(other_account_credentials)
+  cp "$tf/terraform.tfstate" "$WORK/operator-state.before"
+  expect_fail "another account's credentials are refused" "these credentials are of account 111111111111, but the stack is deployed in account 123456789012" \
+    env AWS_ACCESS_KEY_ID="$key" AWS_SECRET_ACCESS_KEY="$secret" AWS_SESSION_TOKEN="$token" "$copy/deploy.sh" --zip "$WORK/zips/x86.zip" --plan
+  refute_grep "before any plan of the stack" "Checking the settings" "$LAST_LOG"
+  refute_grep "and before any refresh" "Refreshing state" "$LAST_LOG"
+  expect_fail "--destroy --force under another account is refused too" "but the stack is deployed in account 123456789012" \
+    env AWS_ACCESS_KEY_ID="$key" AWS_SECRET_ACCESS_KEY="$secret" AWS_SESSION_TOKEN="$token" "$copy/deploy.sh" --destroy --force --yes
+  if cmp -s "$WORK/operator-state.before" "$tf/terraform.tfstate"; then ok "and the state is byte for byte what it was"; else not_ok "a run under another account changed the state"; fi
+  py_checks exists --name ddns-operator --expect yes
+  expect_fail "--force does not override the region check either" "is deployed in us-east-1, not eu-west-1" \
+    "$copy/deploy.sh" --zip "$WORK/zips/x86.zip" --region eu-west-1 --force --plan
+
+  # release_on_destroy acts once applied: deploy.sh says which value the destroy follows.
+  expect_ok "--destroy --plan with release_on_destroy=false given, not applied" "$copy/deploy.sh" --set release_on_destroy=false --destroy --plan
+  expect_grep "says the applied true decides" "the stack was applied with true, and the applied value decides" "$LAST_LOG"
+  # The destroy applies the plan it showed: Terraform plans once.
+  start_lambda_proxy --record "$WORK/invoked-operator.jsonl"
+  expect_ok "deploy.sh --destroy --yes releases, then destroys" env AWS_ENDPOINT_URL_LAMBDA="$PROXY_URL" "$copy/deploy.sh" --destroy --yes
+  stop_lambda_proxy
+  if [[ $(grep -c 'to destroy\.' "$LAST_LOG") == 1 ]]; then ok "the destroy applies the saved plan it showed, not a second one"
+  else not_ok "the destroy planned $(grep -c 'to destroy\.' "$LAST_LOG") times"; show_log 10; fi
+  py_checks released --record "$WORK/invoked-operator.jsonl" --name ddns-operator
+  py_checks gone --name ddns-operator
+}
+
 in_region() { export AWS_REGION=$1 AWS_DEFAULT_REGION=$1; }
 
 # examples/NAME, copied out of the repository as a user would, its source pointed at the module.
@@ -755,7 +844,7 @@ main() {
   else
     ! wants static || check_static_terraform
     check_build_script # the other parts deploy its zip
-    if ! wants simple && ! wants forms && ! wants prompts && ! wants region && ! wants examples && ! wants organization; then
+    if ! wants simple && ! wants forms && ! wants prompts && ! wants region && ! wants operator && ! wants examples && ! wants organization; then
       :
     elif start_moto; then
       echo "# moto at $MOTO_URL"
@@ -763,6 +852,7 @@ main() {
       ! wants forms || check_deploy_forms
       ! wants prompts || check_deploy_prompts
       ! wants region || check_deploy_region
+      ! wants operator || check_deploy_operator
       ! wants examples || check_examples
       ! wants organization || check_organization
     else
