@@ -19,7 +19,7 @@ SQS.
 --only runs just these parts, in this order:
   shellcheck  every script, with a pinned shellcheck
   static      terraform fmt, validate (module and examples), the destroy order in the graph,
-              terraform test, checkov on the HCL
+              terraform test, checkov on the HCL, the modules' provider constraints
   build       build.sh's zip checks
   simple      deploy.sh by flags with a webhook and an alarm address; checkov on a plan; destroy
   forms       AAAA and TTLs, fleet mode with groups, groups alone with a static group, a failing
@@ -249,6 +249,19 @@ check_static_terraform() {
   expect_ok "checkov on terraform/: no failed checks, each skip explained inline" \
     "$ROOT/.venv/bin/checkov" -d "$copy/terraform" --framework terraform --skip-download --compact --quiet
   grep -E 'Passed checks' "$LAST_LOG" | sed 's/^/    /' || true
+}
+
+# The module and the member module are used by other roots: each says a minimum provider
+# version, and leaves the exact pin to the roots (the examples pin one). The lock file of the
+# root deploy.sh applies stays out of git, and the ignore says why.
+check_provider_constraints() {
+  local f
+  for f in terraform/versions.tf terraform/modules/member/versions.tf; do
+    if grep -qE 'version += ">= 5\.100' "$ROOT/$f" && ! grep -qE 'version += "~>' "$ROOT/$f"; then ok "$f: a minimum provider version, not an exact pin"
+    else not_ok "$f pins the provider exactly: a module used by other roots says a minimum"; fi
+  done
+  if grep -B 1 -xF '.terraform.lock.hcl' "$ROOT/terraform/.gitignore" | head -n 1 | grep -q '^#'; then ok "terraform/.gitignore says why the lock file stays out of git"
+  else not_ok "terraform/.gitignore ignores .terraform.lock.hcl without saying why"; fi
 }
 
 check_build_script() {
@@ -840,7 +853,7 @@ main() {
   if ! setup_terraform; then
     not_ok "terraform is not installed: every Terraform and deploy.sh check needs it"
   else
-    ! wants static || check_static_terraform
+    ! wants static || { check_static_terraform; check_provider_constraints; }
     check_build_script # the other parts deploy its zip
     if ! wants simple && ! wants forms && ! wants prompts && ! wants region && ! wants operator && ! wants examples && ! wants organization; then
       :
