@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Deploys dynamic-dns-updater with the Terraform module in terraform/: settings from flags or
-# prompts -> terraform/variables.auto.tfvars.json (written by Python's JSON encoder) -> plan ->
-# confirm -> apply. The module checks every value; its errors name the variable. The webhook's
-# URL and secret reach Terraform only through the environment, as ephemeral inputs: no plan,
-# state or settings file holds them.
+# prompts -> candidate settings (written by Python's JSON encoder) -> plan -> confirm -> apply
+# -> terraform/variables.auto.tfvars.json, which holds only settings that were applied. The
+# module checks every value; its errors name the variable. The webhook's URL and secret reach
+# Terraform only through the environment, as ephemeral inputs: no plan, state or settings file
+# holds them.
 set -euo pipefail
 
 usage() {
@@ -13,7 +14,8 @@ Usage: ./deploy.sh [options]
 With no options it asks for the settings (offering to reuse terraform/variables.auto.tfvars.json
 from an earlier run), builds, shows the plan and applies it after you type "yes". Settings given
 as options go over the saved ones (records are replaced whole); the module checks them all, and
-in interactive mode a setting it refuses is asked again.
+in interactive mode a setting it refuses is asked again. The settings file changes only when an
+apply succeeds: a refused, cancelled or --plan-only run leaves it as it was.
 
 Records (one instance follows every record, or several pair with the records in order):
   --instance-id ID           EC2 instance to follow; repeat or comma-separate
@@ -33,8 +35,9 @@ Organizations (other accounts and regions; each applies terraform/modules/member
   --route53-role-arn ARN     a role in the DNS account, assumed for every Route53 call
   --organization-id ID       o-…: any account of it may forward events, not only the targets'
 Alerts:
-  --webhook-url URL          or DDNS_WEBHOOK_URL; never written to a file
-  --webhook-secret-file FILE or DDNS_WEBHOOK_SECRET; signs alerts (HMAC-SHA256)
+  --webhook-url URL          or DDNS_WEBHOOK_URL; never written to a file (a salted hash of it is,
+                             so that the same URL given again does not rewrite its parameter)
+  --webhook-secret-file FILE or DDNS_WEBHOOK_SECRET; signs alerts (HMAC-SHA256); kept like the URL
   --webhook-format json|slack|discord   --alert-repeat DURATION (6h; 0 for never)
   --alert-on all|problems    problems: no alert for records that merely changed (a busy group's)
   --alarm-email ADDRESS      alarms mail it (AWS asks to confirm)   --alarm-topic ARN (repeatable)
@@ -43,17 +46,22 @@ Other:
   --api-call-events on|off   Elastic IP and IPv6 API calls (need a CloudTrail trail)  --spot-events on|off
   --set NAME=JSON            any other input of terraform/variables.tf, e.g. --set memory_size=256
 AWS:    --region REGION  --profile NAME   saved with the settings and used again when not given;
-        a region other than the deployed stack's is refused without --force
+        a region or an account other than the deployed stack's is refused, before any plan
         (AWS_ENDPOINT_URL points Terraform at an emulator)
-Build:  --zip PATH  --skip-build  --x86-64   (the settings are checked before any build)
+Build:  --zip PATH  --skip-build  --x86-64 | --arm64 (saved with the settings; arm64 unless
+        saved otherwise). The settings are checked before any build.
 Run:    --yes  --plan  --destroy  --force  -h|--help
+        --plan builds nothing: it plans with --zip, else the last build's zip, else a stand-in
+        (the function's code then shows as changing).
 
---destroy is one terraform destroy: the rules' targets and permissions go first, then the
-function is invoked with {"action": "release"}, which deletes every DNS record and ownership
-marker it owns, then the rest. If the release fails, the destroy stops there (deploy again to put
-the targets back). --force destroys anyway: the records and their markers are then left in the
-zones, pointing at addresses the instances may give back (delete them by hand, or run
-`dynamic-dns-updater release` with the same settings first).
+--destroy is one terraform destroy, the plan shown is the plan applied: the rules' targets and
+permissions go first, then the function is invoked with {"action": "release"}, which deletes every
+DNS record and ownership marker it owns, then the rest. If the release fails, the destroy stops
+there (deploy again to put the targets back). --force destroys anyway: the records and their
+markers are then left in the zones, pointing at addresses the instances may give back (delete
+them by hand, or run `dynamic-dns-updater release` with the same settings first). --force
+overrides nothing else. A stack applied with release_on_destroy = false releases nothing: the
+applied value counts, so deploy with it set to true before destroying to release.
 EOF
 }
 
@@ -66,8 +74,11 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
 TARGET="$TF_DIR/deploy-target.json"
+# This run's settings: the saved ones with what it is given over them. Terraform reads them
+# (-var-file) over the saved ones; they replace the saved ones only once they are applied.
+CANDIDATE="$WORK/settings.tfvars.json"
 FLAGS=() # "key<TAB>kind<TAB>value" lines for deploy/settings.py
-ZIP="" SKIP_BUILD=no ARCH=arm64 YES=no PLAN_ONLY=no DESTROY=no FORCE=no REGION="" PROFILE=""
+ZIP="" SKIP_BUILD=no YES=no PLAN_ONLY=no DESTROY=no FORCE=no REGION="" PROFILE=""
 WEBHOOK_URL=${DDNS_WEBHOOK_URL:-} WEBHOOK_SECRET=${DDNS_WEBHOOK_SECRET:-}
 set_flag() { FLAGS+=("$1"$'\t'"$2"$'\t'"$3"); }
 
@@ -76,7 +87,8 @@ while (($#)); do
   case "$opt" in
     -h | --help) usage; exit 0 ;;
     --skip-build) SKIP_BUILD=yes ;;
-    --x86-64 | --x86_64) ARCH=x86_64 ;;
+    --x86-64 | --x86_64) set_flag architecture str x86_64 ;;
+    --arm64) set_flag architecture str arm64 ;;
     --yes | -y) YES=yes ;;
     --plan) PLAN_ONLY=yes ;;
     --destroy) DESTROY=yes ;;
@@ -89,6 +101,7 @@ while (($#)); do
       --group-tag-key | --group-max | --alert-on | --targets | --route53-role-arn | --organization-id)
       (($# >= 2)) || die "$opt needs a value (see --help)"
       val=$2
+      [[ $val != -* ]] || die "$opt needs a value, not the option '$val' (see --help)"
       shift
       case "$opt" in
         --instance-id) set_flag instance_ids list "$val" ;;
@@ -134,6 +147,9 @@ command -v python3 >/dev/null || die "python3 is missing: it writes the settings
 tf() { terraform -chdir="$TF_DIR" "$@"; }
 
 settings() { python3 "$ROOT/deploy/settings.py" "$@"; }
+[[ ! -f $SETTINGS ]] || (umask 077 && cp "$SETTINGS" "$CANDIDATE")
+# tf_with_settings plan|apply ARGS...: Terraform with this run's settings over the saved ones.
+tf_with_settings() { if [[ -f $CANDIDATE ]]; then tf "$1" -var-file="$CANDIDATE" "${@:2}"; else tf "$@"; fi; }
 
 ask() { # ask PROMPT [hidden] -> REPLY; the end of input is an error, never a default
   printf '%s' "$1" >&2
@@ -206,10 +222,17 @@ prompt_settings() { # the seed's questions, in the seed's order; fleet mode on r
   if [[ -n $REPLY ]]; then set_flag alarm_email str "$REPLY"; else set_flag alarm_email json null; fi
 }
 
-# Writes the settings, and hands the webhook's values to Terraform through the environment.
+# The webhook's values, for deploy/settings.py to hash (never to write).
+webhook_env() { DEPLOY_WEBHOOK_URL=$WEBHOOK_URL DEPLOY_WEBHOOK_SECRET=$WEBHOOK_SECRET "$@"; }
+
+# Writes the candidate settings, and hands the webhook's values to Terraform through the
+# environment. A value given as it was last applied raises no version.
 save() {
+  local new
   printf '%s\n' "${FLAGS[@]}" >"$WORK/flags"
-  settings write "$SETTINGS" "$WORK/flags" ${WEBHOOK_URL:+--webhook} ${WEBHOOK_SECRET:+--secret}
+  new=$(webhook_env settings webhook-changed "$TARGET")
+  # shellcheck disable=SC2086 # new holds whole flags, or nothing
+  settings write "$CANDIDATE" "$WORK/flags" ${WEBHOOK_URL:+--webhook} ${WEBHOOK_SECRET:+--secret} $new
   FLAGS=()
   [[ -z $WEBHOOK_URL ]] || export TF_VAR_webhook_url=$WEBHOOK_URL
   [[ -z $WEBHOOK_SECRET ]] || export TF_VAR_webhook_secret=$WEBHOOK_SECRET
@@ -231,23 +254,39 @@ else
 fi
 
 # Where: the region and profile given, else the ones saved with the settings, else the state's
-# region. A region other than the deployed stack's is refused without --force, before it is saved.
-IFS=$'\t' read -r region profile < <(settings target "$TARGET")
+# region. A region or an account other than the deployed stack's is refused before any plan
+# (--force does not override it): a plan there would find none of the stack, and an apply would
+# build a second one, or a destroy empty the state while the stack runs on.
+IFS='|' read -r region profile saved_account < <(settings target "$TARGET")
 [[ -n $REGION || -z $region ]] || say "Using the region $region saved with the settings (--region to change it)."
 [[ -n $PROFILE || -z $profile ]] || say "Using the AWS profile $profile saved with the settings (--profile to change it)."
 region=${REGION:-$region} profile=${PROFILE:-$profile}
 [[ -z $region ]] || export AWS_REGION=$region AWS_DEFAULT_REGION=$region
 [[ -z $profile ]] || export AWS_PROFILE=$profile
 tf init -input=false >&2
-deployed=$(tf output -json 2>/dev/null | settings deployed-region) || deployed=""
+IFS='|' read -r deployed deployed_account < <(tf output -json 2>/dev/null | settings deployed || true) || true
 if [[ -n $deployed && -z $region ]]; then
   say "Using the region $deployed the stack is deployed in."
   export AWS_REGION=$deployed AWS_DEFAULT_REGION=$deployed
 elif [[ -n $deployed && $region != "$deployed" ]]; then
-  [[ $FORCE == yes ]] || die "the stack in terraform/terraform.tfstate is deployed in $deployed, not $region: give --region $deployed (or --force to go on in $region)"
-  say "--force: going on in $region, although the stack is deployed in $deployed."
+  die "the stack in terraform/terraform.tfstate is deployed in $deployed, not $region: give --region $deployed (a stack moves to another region by a destroy, then a deploy there)"
 fi
-[[ -z $REGION$PROFILE ]] || settings target "$TARGET" ${REGION:+--region "$REGION"} ${PROFILE:+--profile "$PROFILE"} >/dev/null
+
+# The account of these credentials, read by Terraform itself (a plan of one data source that
+# reads no resource, with the settings last applied): checked when a stack is deployed, or was.
+STAND_IN="$TF_DIR/tests/fixtures/stand-in.zip"
+[[ -f $STAND_IN ]] || { STAND_IN="$WORK/stand-in.zip"; : >"$STAND_IN"; }
+expected_account=${deployed_account:-$saved_account}
+if [[ -n $expected_account ]]; then
+  tf plan -input=false -refresh=false -target=data.aws_caller_identity.current -var "zip_path=$STAND_IN" \
+    -out="$WORK/account.tfplan" >"$WORK/account.log" 2>&1 || {
+    sed -n '/Error: /,$p' "$WORK/account.log" | grep . >&2 || cat "$WORK/account.log" >&2
+    die "could not read which account these credentials are of, so the stack's account ($expected_account) cannot be checked: fix what Terraform says above"
+  }
+  account=$(tf show -json "$WORK/account.tfplan" | settings account)
+  [[ $account == "$expected_account" ]] ||
+    die "these credentials are of account $account, but the stack is deployed in account $expected_account: use that account's credentials (--profile NAME, or the AWS_* variables). Nothing was planned or changed."
+fi
 
 # Whether Terraform refused a setting (a validation, a precondition), rather than failing for
 # another reason (credentials, the network), which asking again cannot fix.
@@ -255,9 +294,7 @@ refused_setting() { grep -qE 'Invalid value for (input )?variable|Resource (pre|
 
 # The settings are checked by a plan before anything is built: with the zip given, or with a
 # stand-in. In interactive mode a setting Terraform refuses is asked again.
-STAND_IN="$TF_DIR/tests/fixtures/stand-in.zip"
-[[ -f $STAND_IN ]] || { STAND_IN="$WORK/stand-in.zip"; : >"$STAND_IN"; }
-plan() { tf plan -input=false -var "zip_path=$1" -var "architecture=$ARCH" "${@:2}" >"$WORK/plan.log" 2>&1; } # plan ZIP [ARGS...]
+plan() { tf_with_settings plan -input=false -var "zip_path=$1" "${@:2}" >"$WORK/plan.log" 2>&1; } # plan ZIP [ARGS...]
 check_settings() { # check_settings ZIP [ARGS...]
   until plan "$@"; do
     sed -n '/Error: /,$p' "$WORK/plan.log" | grep . >&2 || cat "$WORK/plan.log" >&2
@@ -271,21 +308,37 @@ check_settings() { # check_settings ZIP [ARGS...]
   done
 }
 
+ARCH=$(settings get "$CANDIDATE" architecture arm64)
+
 if [[ $DESTROY == yes ]]; then
-  VARS=(-var "zip_path=$STAND_IN" -var "architecture=$ARCH") # the configuration names a zip; a destroy needs none
-  tf plan -destroy -input=false "${VARS[@]}"
+  # What the stack was applied with, not what the settings say now: only an applied
+  # release_on_destroy decides whether a destroy releases.
+  releases=$(tf output -raw release_on_destroy 2>/dev/null || echo true)
+  wanted=$(settings get "$CANDIDATE" release_on_destroy true)
+  [[ ${wanted,,} == "$releases" ]] ||
+    say "The settings say release_on_destroy = ${wanted,,}, but the stack was applied with $releases, and the applied value decides: deploy first to change it."
+  # The configuration names a zip; a destroy needs none. The plan shown is the plan applied.
+  tf_with_settings plan -destroy -input=false -var "zip_path=$STAND_IN" -out="$WORK/destroy.tfplan"
   [[ $PLAN_ONLY == no ]] || { say "Plan only (--plan): nothing was changed."; exit 0; }
-  [[ $YES == yes ]] || { ask "Release the DNS records, then destroy everything listed above? Type yes: "; [[ $REPLY == yes ]] || die "cancelled: nothing was changed"; }
+  if [[ $releases == true ]]; then
+    what="Release the DNS records, then destroy everything listed above?"
+    doing="the triggers first, then the function deletes every DNS record and marker it owns, then the rest."
+  else
+    what="Destroy everything listed above? The stack was applied with release_on_destroy = false: its DNS records and markers stay in the zones."
+    doing="the triggers first, then the rest; release_on_destroy is false, so the DNS records and markers stay in the zones."
+  fi
+  [[ $YES == yes ]] || { ask "$what Type yes: "; [[ $REPLY == yes ]] || die "cancelled: nothing was changed"; }
   # One destroy, in the module's order: the triggers, the release, then the rest.
-  say "Destroying: the triggers first, then the function deletes every DNS record and marker it owns, then the rest."
-  if ! tf apply -destroy -input=false -auto-approve "${VARS[@]}" 2>&1 | tee "$WORK/destroy.log" >&2; then
+  say "Destroying: $doing"
+  if ! tf apply -input=false "$WORK/destroy.tfplan" 2>&1 | tee "$WORK/destroy.log" >&2; then
     { grep -q 'aws_lambda_invocation.release: Destroying' "$WORK/destroy.log" && ! grep -q 'aws_lambda_invocation.release: Destruction complete' "$WORK/destroy.log"; } ||
       die "the destroy failed: fix what Terraform says above, then run deploy.sh --destroy again"
     [[ $FORCE == yes ]] || die "the release failed, so the stack was kept (only the rules' targets and permissions are gone: deploy again to put them back). Fix what it says, or destroy with --force and delete the records by hand (see --help)"
     say "The release failed; --force: destroying anyway. The records and markers stay in the zones."
     tf state rm 'aws_lambda_invocation.release' >&2
-    tf apply -destroy -input=false -auto-approve "${VARS[@]}"
+    tf_with_settings apply -destroy -input=false -auto-approve -var "zip_path=$STAND_IN"
   fi
+  printf '{}' | settings remember "$TARGET" --forget-account
   say "Destroyed. terraform/variables.auto.tfvars.json is kept, for a later deploy."
   exit 0
 fi
@@ -297,6 +350,12 @@ default_zip="${CARGO_TARGET_DIR:-$ROOT/target}/lambda/dynamic-dns-updater/bootst
 if [[ -n $ZIP || $SKIP_BUILD == yes ]]; then
   ZIP=${ZIP:-$default_zip}
   "$ROOT/build.sh" --check "$ZIP" "--${ARCH/_/-}"
+elif [[ $PLAN_ONLY == yes && -f $default_zip ]]; then
+  say "Plan only (--plan): planning with the last build's zip, $default_zip (nothing is built)."
+  ZIP=$default_zip
+elif [[ $PLAN_ONLY == yes ]]; then
+  say "Plan only (--plan): no zip was given or built before, so the plan uses a stand-in and shows the function's code as changing (nothing is built)."
+  ZIP=$STAND_IN
 else
   say "Checking the settings with a plan before building."
   check_settings "$STAND_IN"
@@ -319,9 +378,12 @@ if ((checked == 3)); then
 fi
 ((checked == 0)) || exit "$checked"
 tf show "$WORK/deploy.tfplan"
-[[ $PLAN_ONLY == no ]] || { say "Plan only (--plan): nothing was changed."; exit 0; }
+[[ $PLAN_ONLY == no ]] || { say "Plan only (--plan): nothing was changed, the settings file included."; exit 0; }
 [[ $YES == yes ]] || { ask "Apply these changes? Type yes to go on: "; [[ $REPLY == yes ]] || die "cancelled: nothing was changed"; }
 tf apply -input=false "$WORK/deploy.tfplan"
+# Applied: now the settings, and where and with which webhook values they were applied, are saved.
+(umask 077 && cp "$CANDIDATE" "$SETTINGS.tmp") && mv -f "$SETTINGS.tmp" "$SETTINGS"
+tf output -json | webhook_env settings remember "$TARGET" ${PROFILE:+--profile "$PROFILE"}
 say "" "Deployed $(tf output -raw function_name) in $(tf output -raw region). Follow its logs with:" "  $(tf output -raw logs_tail_command)"
 [[ $(tf output -raw alarm_topic_arn 2>/dev/null || true) == "" ]] || say "AWS has mailed the alarm address a confirmation link: open it to receive alarms."
 bus=$(tf output -raw event_bus_arn 2>/dev/null || true)

@@ -1,18 +1,32 @@
 #!/usr/bin/env python3
 """deploy.sh's JSON side: the settings file, and the checks of a plan before it is applied.
 
-  settings.py write SETTINGS FLAGS [--webhook] [--secret]
-      Writes SETTINGS (terraform/variables.auto.tfvars.json, mode 600) with the flag lines of
-      FLAGS ("key<TAB>kind<TAB>value") over what it held. Strings stay strings, whatever they
-      hold. --webhook / --secret: the URL / the secret was given this run, so its version is
-      raised and its write-only parameter rewritten.
-  settings.py target FILE [--region REGION] [--profile NAME]
-      Where the stack is deployed: saves the region and profile given into FILE
-      (terraform/deploy-target.json, mode 600), and prints the ones to use, given or else saved,
-      as "region<TAB>profile" (each empty when neither).
-  settings.py deployed-region  < outputs.json
-      Prints the region of the stack that `terraform output -json` describes (its region output,
-      or its function's ARN for a stack deployed before that output); nothing without a stack.
+  settings.py write SETTINGS FLAGS [--webhook] [--secret] [--new-webhook] [--new-secret]
+      Writes SETTINGS (mode 600; deploy.sh's candidate settings, which become
+      terraform/variables.auto.tfvars.json only once applied) with the flag lines of FLAGS
+      ("key<TAB>kind<TAB>value") over what it held. Strings stay strings, whatever they hold.
+      --webhook / --secret: the URL / the secret was given this run, which turns it on;
+      --new-webhook / --new-secret: and it is not the one last applied, so its version is raised
+      and its write-only parameter rewritten.
+  settings.py target FILE
+      Prints what FILE (terraform/deploy-target.json) saved of where the stack is deployed, as
+      "region|profile|account" (each empty when not saved).
+  settings.py remember FILE [--profile NAME] [--forget-account]  < outputs.json
+      After an apply: saves into FILE (mode 600) the region and account of the stack that
+      `terraform output -json` describes, the profile given, and a salted hash of each webhook
+      value given (DEPLOY_WEBHOOK_URL, DEPLOY_WEBHOOK_SECRET in the environment), never the
+      value. --forget-account after a destroy: a deploy may then go to another account.
+  settings.py webhook-changed FILE
+      Prints --new-webhook / --new-secret for each webhook value given in the environment
+      (DEPLOY_WEBHOOK_URL, DEPLOY_WEBHOOK_SECRET) whose hash is not the one FILE saved when it
+      was last applied: only those raise a version.
+  settings.py deployed  < outputs.json
+      Prints the region and account of the stack that `terraform output -json` describes, as
+      "region|account" (from its region output or its function's ARN); empty without a stack.
+  settings.py account  < plan.json
+      Prints the account id that a plan's read of data.aws_caller_identity.current found.
+  settings.py get SETTINGS NAME DEFAULT
+      Prints the setting NAME of SETTINGS, or DEFAULT when SETTINGS does not hold it.
   settings.py check-plan ZIP [--webhook] [--secret]  < plan.json
       Exit 3, printing the import commands, when the plan would create a function, role or log
       group that exists outside the state; exit 1 when it would write a webhook parameter (a
@@ -20,8 +34,11 @@
 """
 
 import argparse
+import hashlib
+import hmac
 import json
 import os
+import secrets
 import shlex
 import sys
 
@@ -89,14 +106,14 @@ def write(args):
             sys.exit(f"deploy.sh: {len(instances)} instance ids need {len(instances)} records, one each, in order")
         follows = lambda i: instances[i if len(instances) > 1 else 0] if instances else ""
         new["records"] = [dict(r, instance_id=follows(i), zone_id=zone or "") for i, r in enumerate(records)]
-    # A write-only value is written when its version changes: each given value raises its own
-    # (unless --set already did).
-    for given_now, switch, version in ((args.webhook, "webhook_enabled", "webhook_version"),
-                                       (args.secret, "webhook_signed", "webhook_secret_version")):
+    # A write-only value is written when its version changes: each new value raises its own
+    # (unless --set already did); one given again as it was applied changes nothing.
+    for given_now, new_now, switch, version in ((args.webhook, args.new_webhook, "webhook_enabled", "webhook_version"),
+                                                (args.secret, args.new_secret, "webhook_signed", "webhook_secret_version")):
         if given_now:
             new[switch] = True
         before, value = old.get(version, 0), new.get(version, 0)
-        new[version] = before + 1 if given_now and value == before else max(value, 1)
+        new[version] = before + 1 if new_now and value == before else max(value, 1)
     # The exact function name is function_name now; name_prefix, its older name, gives way.
     if "function_name" in given:
         new.pop("name_prefix", None)
@@ -111,13 +128,59 @@ def save(path, value):
     os.replace(tmp, path)
 
 
+# Between the fields printed for deploy.sh's `read`: not white space, which `read` would merge
+# around an empty field.
+SEP = "|"
+
+
+def load(path):
+    return json.load(open(path)) if os.path.exists(path) else {}
+
+
 def target(args):
-    saved = json.load(open(args.file)) if os.path.exists(args.file) else {}
-    given = {k: v for k, v in (("region", args.region), ("profile", args.profile)) if v}
-    if given:
-        save(args.file, dict(saved, **given))
-    use = dict(saved, **given)
-    print(f"{use.get('region', '')}\t{use.get('profile', '')}")
+    saved = load(args.file)
+    print(SEP.join(saved.get(k, "") for k in ("region", "profile", "account")))
+    return 0
+
+
+# The webhook values deploy.sh may be given, and the key under which each one's hash is kept.
+GIVEN = (("DEPLOY_WEBHOOK_URL", "webhook_url_hash", "--new-webhook"),
+         ("DEPLOY_WEBHOOK_SECRET", "webhook_secret_hash", "--new-secret"))
+
+
+def digest(salt, value):
+    return hmac.new(bytes.fromhex(salt), value.encode(), hashlib.sha256).hexdigest()
+
+
+def webhook_changed(args):
+    saved = load(args.file)
+    salt = saved.get("salt")
+    for env, key, flag in GIVEN:
+        value = os.environ.get(env)
+        if value and not (salt and hmac.compare_digest(saved.get(key, ""), digest(salt, value))):
+            print(flag)
+    return 0
+
+
+def deployed_place(outputs):
+    arn = outputs.get("function_arn", {}).get("value") or ""
+    fields = arn.split(":")
+    region = outputs.get("region", {}).get("value") or (fields[3] if len(fields) > 4 else "")
+    return region, fields[4] if len(fields) > 4 else ""
+
+
+def remember(args):
+    saved = load(args.file)
+    region, account = deployed_place(json.load(sys.stdin))
+    new = dict(saved, **{k: v for k, v in (("region", region), ("account", account), ("profile", args.profile)) if v})
+    if args.forget_account:
+        new.pop("account", None)
+    # Salted, so that the file cannot confirm a guessed URL; a new salt changes nothing but the hashes.
+    new.setdefault("salt", secrets.token_hex(16))
+    for env, key, _ in GIVEN:
+        if os.environ.get(env):
+            new[key] = digest(new["salt"], os.environ[env])
+    save(args.file, new)
     return 0
 
 
@@ -154,10 +217,23 @@ def check_plan(args):
     return 3 if clash else 0
 
 
-def deployed_region(_args):
-    outputs = json.load(sys.stdin)
-    arn = outputs.get("function_arn", {}).get("value") or ""
-    print(outputs.get("region", {}).get("value") or (arn.split(":")[3] if arn.count(":") >= 3 else ""))
+def deployed(_args):
+    print(SEP.join(deployed_place(json.load(sys.stdin))))
+    return 0
+
+
+def account(_args):
+    plan = json.load(sys.stdin)
+    resources = plan.get("prior_state", {}).get("values", {}).get("root_module", {}).get("resources", [])
+    ids = [r["values"].get("account_id") for r in resources if r["address"] == "data.aws_caller_identity.current"]
+    if not ids or not ids[0]:
+        sys.exit("deploy.sh: the plan did not read the account of these credentials")
+    print(ids[0])
+    return 0
+
+
+def get(args):
+    print(load(args.settings).get(args.name, args.default))
     return 0
 
 
@@ -172,13 +248,26 @@ def main():
     for p in (w, c):
         p.add_argument("--webhook", action="store_true")
         p.add_argument("--secret", action="store_true")
+    w.add_argument("--new-webhook", action="store_true")
+    w.add_argument("--new-secret", action="store_true")
     t = sub.add_parser("target")
     t.add_argument("file")
-    t.add_argument("--region")
-    t.add_argument("--profile")
-    sub.add_parser("deployed-region")
+    r = sub.add_parser("remember")
+    r.add_argument("file")
+    r.add_argument("--profile")
+    r.add_argument("--forget-account", action="store_true")
+    h = sub.add_parser("webhook-changed")
+    h.add_argument("file")
+    sub.add_parser("deployed")
+    sub.add_parser("account")
+    g = sub.add_parser("get")
+    g.add_argument("settings")
+    g.add_argument("name")
+    g.add_argument("default")
     args = parser.parse_args()
-    return {"write": write, "check-plan": check_plan, "target": target, "deployed-region": deployed_region}[args.command](args)
+    commands = {"write": write, "check-plan": check_plan, "target": target, "remember": remember,
+                "webhook-changed": webhook_changed, "deployed": deployed, "account": account, "get": get}
+    return commands[args.command](args)
 
 
 if __name__ == "__main__":

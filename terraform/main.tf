@@ -449,7 +449,8 @@ resource "aws_lambda_invocation" "release" {
     aws_ssm_parameter.webhook_secret, aws_cloudwatch_metric_alarm.this, aws_sns_topic_subscription.alarms,
     aws_cloudwatch_dashboard.this,
     # organization.tf: the members' bus, its policy, rules and alarms
-    aws_cloudwatch_event_bus_policy.members, aws_cloudwatch_event_rule.members, aws_cloudwatch_metric_alarm.members,
+    aws_cloudwatch_event_bus_policy.members, aws_cloudwatch_event_permission.members, aws_cloudwatch_event_rule.members,
+    aws_cloudwatch_metric_alarm.members,
   ]
 
   lifecycle {

@@ -96,9 +96,9 @@ variable "central_event_bus" {
     The event bus in this account and region that targets forward their events to (output
     event_bus_arn). null (the default) creates "<function_name>-members", with its own rules to
     the function, when targets is not empty. "default" uses the default bus instead, whose rules
-    the stack already has; its resource policy is then this stack's (aws_cloudwatch_event_bus_policy
-    replaces any other statements on that bus, and a destroy removes it). Another name creates a
-    bus of that name.
+    the stack already has; the stack then adds one statement per target account (or one for
+    organization_id) to that bus's policy, named "<function_name>-...", and leaves the others
+    there alone. Another name creates a bus of that name.
   EOT
   type        = string
   default     = null
@@ -120,6 +120,8 @@ locals {
   member_bus_name = coalesce(var.central_event_bus, "${local.name}-members")
   own_member_bus  = local.targeted && local.member_bus_name != "default"
   member_bus_arn  = "arn:${local.partition}:events:${local.region}:${local.account}:event-bus/${local.member_bus_name}"
+  # The accounts whose events arrive on it, unless organization_id admits its whole organization.
+  forwarding_accounts = sort(distinct([for t in var.targets : t.account_id]))
 
   # The roles the function assumes: each target's reader role, and the DNS account's.
   assumed_role_arns = sort(distinct(concat([for t in var.targets : t.role_arn], compact([var.route53_role_arn]))))
@@ -180,16 +182,18 @@ resource "aws_cloudwatch_event_bus" "members" {
   tags  = var.tags
 }
 
+# The bus the stack makes is its own, policy and all. The default bus is shared with whatever else
+# the account runs: there each grant is a statement of its own, which a destroy removes alone.
 resource "aws_cloudwatch_event_bus_policy" "members" {
-  count          = local.targeted ? 1 : 0
-  event_bus_name = local.own_member_bus ? aws_cloudwatch_event_bus.members[0].name : "default"
+  count          = local.own_member_bus ? 1 : 0
+  event_bus_name = aws_cloudwatch_event_bus.members[0].name
   policy = jsonencode({
     Version = "2012-10-17"
     Statement = concat(var.organization_id != null ? [] : [
       {
         Sid       = "TargetAccountsForwardEvents"
         Effect    = "Allow"
-        Principal = { AWS = [for a in sort(distinct([for t in var.targets : t.account_id])) : "arn:${local.partition}:iam::${a}:root"] }
+        Principal = { AWS = [for a in local.forwarding_accounts : "arn:${local.partition}:iam::${a}:root"] }
         Action    = "events:PutEvents"
         Resource  = local.member_bus_arn
       },
@@ -204,6 +208,24 @@ resource "aws_cloudwatch_event_bus_policy" "members" {
       },
     ])
   })
+}
+
+resource "aws_cloudwatch_event_permission" "members" {
+  # A statement id is at most 64 letters, digits, - and _: the name is cut to leave room for the key.
+  for_each       = local.targeted && !local.own_member_bus ? toset(var.organization_id == null ? local.forwarding_accounts : ["organization"]) : toset([])
+  event_bus_name = "default"
+  statement_id   = "${substr(local.name, 0, min(length(local.name), 63 - length(each.key)))}-${each.key}"
+  principal      = var.organization_id == null ? each.key : "*"
+  action         = "events:PutEvents"
+
+  dynamic "condition" {
+    for_each = var.organization_id == null ? [] : [var.organization_id]
+    content {
+      key   = "aws:PrincipalOrgID"
+      type  = "StringEquals"
+      value = condition.value
+    }
+  }
 }
 
 resource "aws_cloudwatch_event_rule" "members" {

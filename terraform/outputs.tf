@@ -94,3 +94,8 @@ output "route53_policy" {
   description = "With route53_role_arn: the IAM policy (JSON) that role in the DNS account needs, the Route53 statements the function's own role would otherwise hold. null without route53_role_arn."
   value       = local.zones_elsewhere ? jsonencode({ Version = "2012-10-17", Statement = local.route53_statements }) : null
 }
+
+output "release_on_destroy" {
+  description = "Whether a destroy of this stack releases its DNS records: the value applied, which is the one a destroy follows (deploy.sh words its destroy by it)."
+  value       = var.release_on_destroy
+}

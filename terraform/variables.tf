@@ -599,7 +599,7 @@ variable "create_dashboard" {
 }
 
 variable "release_on_destroy" {
-  description = "When the stack is destroyed, invoke the function with {\"action\": \"release\"} to delete every DNS record and marker it owns, after its triggers are gone; if that fails, the destroy stops. false leaves the records in place on destroy, pointing at addresses the instances may no longer hold. Changing it runs no release: only a destroy does."
+  description = "When the stack is destroyed, invoke the function with {\"action\": \"release\"} to delete every DNS record and marker it owns, after its triggers are gone; if that fails, the destroy stops. false leaves the records in place on destroy, pointing at addresses the instances may no longer hold. Changing it runs no release: only a destroy does. It acts once applied: a destroy follows the value in the state, so `terraform destroy -var release_on_destroy=false` on a stack applied with true still releases (apply false first)."
   type        = bool
   default     = true
   nullable    = false

@@ -263,8 +263,36 @@ run "the_default_bus_can_take_the_members_events" {
     error_message = "On the default bus the stack's own rules serve the members: no bus and no second set of rules."
   }
   assert {
-    condition     = aws_cloudwatch_event_bus_policy.members[0].event_bus_name == "default" && output.event_bus_arn == "arn:aws:events:us-east-1:123456789012:event-bus/default"
-    error_message = "The policy goes on the default bus, and event_bus_arn names it."
+    condition     = output.event_bus_arn == "arn:aws:events:us-east-1:123456789012:event-bus/default"
+    error_message = "event_bus_arn names the default bus."
+  }
+  assert {
+    # A bus policy would replace every other statement on the shared default bus.
+    condition     = length(aws_cloudwatch_event_bus_policy.members) == 0 && length(aws_cloudwatch_event_permission.members) > 0
+    error_message = "On the default bus the stack adds statements of its own, never the whole bus policy."
+  }
+  assert {
+    condition = [for p in aws_cloudwatch_event_permission.members : [p.event_bus_name, p.statement_id, p.principal, p.action]] == [
+      ["default", "dynamic-dns-updater-111111111111", "111111111111", "events:PutEvents"],
+      ["default", "dynamic-dns-updater-222222222222", "222222222222", "events:PutEvents"],
+    ]
+    error_message = "One statement per target account, named after the stack, on the default bus."
+  }
+}
+
+run "the_default_bus_admits_an_organization_with_one_statement" {
+  command = plan
+
+  variables {
+    central_event_bus = "default"
+    organization_id   = "o-a1b2c3d4e5"
+  }
+
+  assert {
+    condition = length(aws_cloudwatch_event_bus_policy.members) == 0 && [for p in aws_cloudwatch_event_permission.members : [p.statement_id, p.principal, p.condition[0].key, p.condition[0].value]] == [
+      ["dynamic-dns-updater-organization", "*", "aws:PrincipalOrgID", "o-a1b2c3d4e5"],
+    ]
+    error_message = "With organization_id the default bus gets one statement, for the organization only."
   }
 }
 
@@ -449,11 +477,19 @@ run "member_forwards_the_functions_events_and_lets_the_function_read" {
     name                  = "ddns"
     tag_keys              = ["ddns:name", "ddns:group"]
     external_id           = "ddns-0123456789"
+    alarm_actions         = ["arn:aws:sns:eu-west-1:999999999999:ops-alarms"]
   }
 
   assert {
     condition     = join(" ", keys(aws_cloudwatch_event_rule.forward)) == "api_call spot_interruption state_change tag_change"
     error_message = "By default a member forwards state changes, address calls and Spot warnings, and tag changes with tag_keys."
+  }
+  assert {
+    # The failures are counted in the member account only: without these, nobody hears of them.
+    condition = { for k, a in aws_cloudwatch_metric_alarm.forward : k => [a.namespace, a.metric_name, a.dimensions.RuleName, a.alarm_actions] } == {
+      for k, r in aws_cloudwatch_event_rule.forward : k => ["AWS/Events", "FailedInvocations", r.name, toset(["arn:aws:sns:eu-west-1:999999999999:ops-alarms"])]
+    }
+    error_message = "Each forwarding rule has an alarm on its FailedInvocations, notifying alarm_actions."
   }
   assert {
     condition = jsondecode(aws_cloudwatch_event_rule.forward["state_change"].event_pattern) == {

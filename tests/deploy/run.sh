@@ -19,13 +19,17 @@ SQS.
 --only runs just these parts, in this order:
   shellcheck  every script, with a pinned shellcheck
   static      terraform fmt, validate (module and examples), the destroy order in the graph,
-              terraform test, checkov on the HCL
+              terraform test, checkov on the HCL, the modules' provider constraints
   build       build.sh's zip checks
   simple      deploy.sh by flags with a webhook and an alarm address; checkov on a plan; destroy
   forms       AAAA and TTLs, fleet mode with groups, groups alone with a static group, a failing
               release, a function that already exists
   prompts     deploy.sh through its prompts
   region      the saved region, no release in any input change's plan, what deploy.sh refuses
+  operator    deploy.sh on a deployed stack: a refused setting saves nothing, another account is
+              refused before any plan, the webhook and the architecture given again change
+              nothing, --plan builds nothing, a flag's value is never the next flag, the destroy
+              applies the plan it showed and words release_on_destroy as applied
   examples    examples/basic, examples/fleet and examples/split-horizon copied out, applied and
               destroyed
   organization
@@ -41,7 +45,7 @@ find / -xdev -name registry.terraform.io), else from the registry.
 Environment: MOTO_SERVER=PATH (the moto_server to run), DDNS_TEST_KEEP=1 (keep the logs).
 EOF
 }
-PARTS=shellcheck,static,build,simple,forms,prompts,region,examples,organization
+PARTS=shellcheck,static,build,simple,forms,prompts,region,operator,examples,organization
 case "${1:-}" in
   -h | --help) usage; exit 0 ;;
   --only) [[ -n ${2:-} ]] || { echo "run.sh: --only needs parts (see --help)" >&2; exit 2; }; PARTS=$2 ;;
@@ -245,6 +249,19 @@ check_static_terraform() {
   expect_ok "checkov on terraform/: no failed checks, each skip explained inline" \
     "$ROOT/.venv/bin/checkov" -d "$copy/terraform" --framework terraform --skip-download --compact --quiet
   grep -E 'Passed checks' "$LAST_LOG" | sed 's/^/    /' || true
+}
+
+# The module and the member module are used by other roots: each says a minimum provider
+# version, and leaves the exact pin to the roots (the examples pin one). The lock file of the
+# root deploy.sh applies stays out of git, and the ignore says why.
+check_provider_constraints() {
+  local f
+  for f in terraform/versions.tf terraform/modules/member/versions.tf; do
+    if grep -qE 'version += ">= 5\.100' "$ROOT/$f" && ! grep -qE 'version += "~>' "$ROOT/$f"; then ok "$f: a minimum provider version, not an exact pin"
+    else not_ok "$f pins the provider exactly: a module used by other roots says a minimum"; fi
+  done
+  if grep -B 1 -xF '.terraform.lock.hcl' "$ROOT/terraform/.gitignore" | head -n 1 | grep -q '^#'; then ok "terraform/.gitignore says why the lock file stays out of git"
+  else not_ok "terraform/.gitignore ignores .terraform.lock.hcl without saying why"; fi
 }
 
 check_build_script() {
@@ -477,11 +494,14 @@ assert not s["webhook_enabled"] and not s["webhook_signed"] and s["alarm_email"]
   printf '%s\n' "t" "" "$ZID,$pzid" "private" "dyn.example.com" "" "" >"$WORK/answers-4"
   expect_ok "deploy.sh in fleet mode through its prompts, with a public and a private zone, plans" \
     "$fleet/deploy.sh" --zip "$DEPLOY_ZIP" --plan <"$WORK/answers-4"
-  expect_ok "the prompts saved both zones and the address of tagged names" "$PY" - "$fleet/terraform/variables.auto.tfvars.json" "$ZID" "$pzid" <<'EOF'
-import json, sys
-s = json.load(open(sys.argv[1]))
-assert s["discovery_zone_ids"] == sys.argv[2:] and s["tag_address"] == "private" and s["tag_suffixes"] == ["dyn.example.com"], s
+  expect_ok "the plan holds both zones and the address of tagged names" "$PY" - "$LAST_LOG" "$ZID" "$pzid" <<'EOF'
+import re, sys
+log = open(sys.argv[1]).read()
+env = dict(re.findall(r'"(DDNS_[A-Z_]+)"\s*=\s*"([^"]*)"', log))
+assert env.get("DDNS_ZONES") == ",".join(sys.argv[2:]) and env.get("DDNS_TAG_ADDRESS") == "private", env
+assert env.get("DDNS_TAG_SUFFIXES") == "dyn.example.com", env
 EOF
+  if [[ ! -e $fleet/terraform/variables.auto.tfvars.json ]]; then ok "and --plan saves no settings (only an apply does)"; else not_ok "--plan saved the settings"; fi
 }
 
 check_deploy_region() {
@@ -567,6 +587,90 @@ check_deploy_region() {
   expect_fail "good settings pass the check, then the build starts" "Checking the settings with a plan before building" \
     "$fresh/deploy.sh" --instance-id "$iid" --zone-id "$zid" --record app.example.com --region eu-west-1 --yes
   if [[ -e $WORK/built ]]; then ok "build.sh ran once the settings passed"; else not_ok "build.sh did not run after the settings passed"; fi
+}
+
+# Credentials of another account (moto maps sts:AssumeRole's credentials to the role's account),
+# as "KEY<TAB>SECRET<TAB>TOKEN".
+other_account_credentials() {
+  "$PY" - <<'EOF'
+import boto3
+c = boto3.client("sts").assume_role(RoleArn="arn:aws:iam::111111111111:role/any", RoleSessionName="other")["Credentials"]
+print(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"], sep="\t")
+EOF
+}
+
+check_deploy_operator() {
+  section "deploy.sh on a deployed stack: what it saves, which account it acts in, what it builds and destroys"
+  reset_moto
+  seed
+  local copy="$WORK/operator" tf settings target before="$WORK/operator-settings.before" url=https://hooks.example.org/same
+  copy_repo "$copy"
+  tf="$copy/terraform" settings="$copy/terraform/variables.auto.tfvars.json" target="$copy/terraform/deploy-target.json"
+  expect_fail "a flag that takes a value does not take the next flag as it" "--region needs a value, not the option '--yes'" \
+    "$copy/deploy.sh" --region --yes
+  expect_ok "deploy.sh deploys an x86_64 zip with --x86-64 and a webhook" env DDNS_WEBHOOK_URL="$url" "$copy/deploy.sh" \
+    --zip "$WORK/zips/x86.zip" --x86-64 --instance-id "$IID" --zone-id "$ZID" --record app.example.com --name ddns-operator --yes
+  expect_ok "the account and region are saved with the settings, the URL only as a salted hash" "$PY" - "$target" "$url" <<'EOF'
+import json, sys
+t = json.load(open(sys.argv[1]))
+assert t["account"] == "123456789012" and t["region"] == "us-east-1", t
+assert sys.argv[2] not in json.dumps(t) and len(t["webhook_url_hash"]) == 64, t
+EOF
+
+  # Given again, the URL changes nothing: no version raised, no parameter rewritten.
+  expect_ok "the same DDNS_WEBHOOK_URL given again applies" env DDNS_WEBHOOK_URL="$url" "$copy/deploy.sh" --zip "$WORK/zips/x86.zip" --yes
+  refute_grep "and the plan rewrites no parameter" "value_wo_version" "$LAST_LOG"
+  expect_ok "and the webhook's version stays 1" "$PY" -c 'import json,sys; s=json.load(open(sys.argv[1])); assert s["webhook_version"] == 1, s' "$settings"
+  # The architecture is saved: an x86_64 zip passes without --x86-64.
+  expect_ok "--x86-64 is remembered: the x86_64 zip plans without it" "$copy/deploy.sh" --zip "$WORK/zips/x86.zip" --plan
+  refute_grep "and the plan does not change the architecture" "arm64" "$LAST_LOG"
+
+  # A refused setting on the deployed stack saves nothing, and later runs still work.
+  cp "$settings" "$before"
+  expect_fail "a record outside its zone is refused on the deployed stack" "not inside the hosted zone they are listed under" \
+    "$copy/deploy.sh" --zip "$WORK/zips/x86.zip" --instance-id "$IID" --zone-id "$ZID" --record app.elsewhere.test --yes
+  if cmp -s "$before" "$settings"; then ok "and the settings file is byte for byte what it was"; else not_ok "the refused setting changed the settings file"; fi
+  expect_ok "--plan still works after the refusal" "$copy/deploy.sh" --zip "$WORK/zips/x86.zip" --plan
+  expect_ok "so does --destroy --plan" "$copy/deploy.sh" --destroy --plan
+  expect_ok "--plan with a new record plans" "$copy/deploy.sh" --zip "$WORK/zips/x86.zip" --instance-id "$IID" --zone-id "$ZID" --record new.example.com --plan
+  if cmp -s "$before" "$settings"; then ok "and saves nothing: only an apply does"; else not_ok "--plan changed the settings file"; fi
+
+  # --plan builds nothing: with no zip and no earlier build, it plans with a stand-in. The
+  # stand-in build.sh records being run.
+  mv "$copy/build.sh" "$copy/build.sh.real"
+  printf '#!/usr/bin/env bash\ntouch "%s"\nexit 1\n' "$WORK/operator-built" >"$copy/build.sh"
+  chmod +x "$copy/build.sh"
+  mkdir -p "$WORK/operator-no-target"
+  expect_ok "--plan without a zip plans" env CARGO_TARGET_DIR="$WORK/operator-no-target" "$copy/deploy.sh" --plan
+  expect_grep "and says it plans with a stand-in" "the plan uses a stand-in" "$LAST_LOG"
+  if [[ ! -e $WORK/operator-built ]]; then ok "and builds nothing"; else not_ok "--plan ran build.sh"; fi
+  mv -f "$copy/build.sh.real" "$copy/build.sh"
+
+  # Another account's credentials are refused before any plan, --force or not.
+  local key secret token
+  IFS=$'\t' read -r key secret token < <(other_account_credentials)
+  cp "$tf/terraform.tfstate" "$WORK/operator-state.before"
+  expect_fail "another account's credentials are refused" "these credentials are of account 111111111111, but the stack is deployed in account 123456789012" \
+    env AWS_ACCESS_KEY_ID="$key" AWS_SECRET_ACCESS_KEY="$secret" AWS_SESSION_TOKEN="$token" "$copy/deploy.sh" --zip "$WORK/zips/x86.zip" --plan
+  refute_grep "before any plan of the stack (no plan is shown)" " to add, " "$LAST_LOG"
+  expect_fail "--destroy --force under another account is refused too" "but the stack is deployed in account 123456789012" \
+    env AWS_ACCESS_KEY_ID="$key" AWS_SECRET_ACCESS_KEY="$secret" AWS_SESSION_TOKEN="$token" "$copy/deploy.sh" --destroy --force --yes
+  if cmp -s "$WORK/operator-state.before" "$tf/terraform.tfstate"; then ok "and the state is byte for byte what it was"; else not_ok "a run under another account changed the state"; fi
+  py_checks exists --name ddns-operator --expect yes
+  expect_fail "--force does not override the region check either" "is deployed in us-east-1, not eu-west-1" \
+    "$copy/deploy.sh" --zip "$WORK/zips/x86.zip" --region eu-west-1 --force --plan
+
+  # release_on_destroy acts once applied: deploy.sh says which value the destroy follows.
+  expect_ok "--destroy --plan with release_on_destroy=false given, not applied" "$copy/deploy.sh" --set release_on_destroy=false --destroy --plan
+  expect_grep "says the applied true decides" "the stack was applied with true, and the applied value decides" "$LAST_LOG"
+  # The destroy applies the plan it showed: Terraform plans once.
+  start_lambda_proxy --record "$WORK/invoked-operator.jsonl"
+  expect_ok "deploy.sh --destroy --yes releases, then destroys" env AWS_ENDPOINT_URL_LAMBDA="$PROXY_URL" "$copy/deploy.sh" --destroy --yes
+  stop_lambda_proxy
+  if [[ $(grep -c 'to destroy\.' "$LAST_LOG") == 1 ]]; then ok "the destroy applies the saved plan it showed, not a second one"
+  else not_ok "the destroy planned $(grep -c 'to destroy\.' "$LAST_LOG") times"; show_log 10; fi
+  py_checks released --record "$WORK/invoked-operator.jsonl" --name ddns-operator
+  py_checks gone --name ddns-operator
 }
 
 in_region() { export AWS_REGION=$1 AWS_DEFAULT_REGION=$1; }
@@ -737,12 +841,8 @@ EOF
     --zone-id "$ZID" --record app.example.com --name ddns-org-flags --targets "$targets" \
     --route53-role-arn arn:aws:iam::333333333333:role/ddns-route53 --organization-id o-a1b2c3d4e5 --plan
   expect_grep "the plan gives the function DDNS_TARGETS" "DDNS_TARGETS" "$LAST_LOG"
-  expect_ok "and saves them as the module's targets, route53_role_arn and organization_id" "$PY" - "$copy/terraform/variables.auto.tfvars.json" "$targets" <<'EOF'
-import json, sys
-s = json.load(open(sys.argv[1]))
-assert s["targets"] == json.loads(sys.argv[2]), s
-assert s["route53_role_arn"] == "arn:aws:iam::333333333333:role/ddns-route53" and s["organization_id"] == "o-a1b2c3d4e5", s
-EOF
+  expect_grep "and DDNS_ROUTE53_ROLE_ARN" "arn:aws:iam::333333333333:role/ddns-route53" "$LAST_LOG"
+  expect_grep "and admits the organization on the bus" "o-a1b2c3d4e5" "$LAST_LOG"
   expect_fail "a target whose account id is not 12 digits is refused by the module" "targets[].account_id must be an AWS account id" \
     "$copy/deploy.sh" --zip "$DEPLOY_ZIP" --targets '[{"account_id":"1111","role_arn":"arn:aws:iam::1111:role/r","regions":["eu-west-1"]}]' --plan
 }
@@ -753,9 +853,9 @@ main() {
   if ! setup_terraform; then
     not_ok "terraform is not installed: every Terraform and deploy.sh check needs it"
   else
-    ! wants static || check_static_terraform
+    ! wants static || { check_static_terraform; check_provider_constraints; }
     check_build_script # the other parts deploy its zip
-    if ! wants simple && ! wants forms && ! wants prompts && ! wants region && ! wants examples && ! wants organization; then
+    if ! wants simple && ! wants forms && ! wants prompts && ! wants region && ! wants operator && ! wants examples && ! wants organization; then
       :
     elif start_moto; then
       echo "# moto at $MOTO_URL"
@@ -763,6 +863,7 @@ main() {
       ! wants forms || check_deploy_forms
       ! wants prompts || check_deploy_prompts
       ! wants region || check_deploy_region
+      ! wants operator || check_deploy_operator
       ! wants examples || check_examples
       ! wants organization || check_organization
     else

@@ -134,6 +134,26 @@ resource "aws_cloudwatch_event_target" "forward" {
   depends_on = [aws_iam_role_policy.forward]
 }
 
+# A rule that cannot put its events on the central bus fails without a word in the central
+# account: EventBridge counts the failures here, by rule, so the alarms are here.
+resource "aws_cloudwatch_metric_alarm" "forward" {
+  for_each            = var.create_alarms ? local.rules : {}
+  alarm_name          = "${each.value.name}-forwarding-failed"
+  alarm_description   = "EventBridge could not forward ${each.value.name}'s events from ${local.account} ${local.region} to ${var.central_event_bus_arn} (the bus gone, its policy refusing this account, or the forwarding role without events:PutEvents): the central function misses them until its schedule."
+  namespace           = "AWS/Events"
+  metric_name         = "FailedInvocations"
+  dimensions          = { RuleName = aws_cloudwatch_event_rule.forward[each.key].name }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  ok_actions          = var.alarm_actions
+  tags                = var.tags
+}
+
 # ---------------------------------------------------------------------------------------------
 # The reader role: what the central function may do here, which is to describe instances
 # ---------------------------------------------------------------------------------------------

@@ -24,3 +24,8 @@ output "region" {
   description = "The region this member is applied in."
   value       = local.region
 }
+
+output "alarm_names" {
+  description = "The alarms on failed forwarding, by rule purpose (empty with create_alarms = false)."
+  value       = { for k, a in aws_cloudwatch_metric_alarm.forward : k => a.alarm_name }
+}

@@ -93,6 +93,25 @@ variable "external_id" {
   }
 }
 
+variable "create_alarms" {
+  description = "Make a CloudWatch alarm per forwarding rule that goes off when EventBridge fails to put its events on the central bus (a deleted bus, a bus policy that refuses this account, a role without the permission). The failures are counted in this account only, so the alarms live here; alarm_actions says who hears of them."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "alarm_actions" {
+  description = "What the forwarding alarms notify, going off and back to OK: ARNs of SNS topics the operators watch (a topic in this account, or a topic elsewhere whose policy lets this account's CloudWatch publish). Empty: the alarms only show in this account's console."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for a in var.alarm_actions : can(regex("^arn:aws[a-z-]*:", a))])
+    error_message = "Every alarm_actions entry must be an ARN, like arn:aws:sns:eu-west-1:111122223333:ops-alarms."
+  }
+}
+
 variable "tags" {
   description = "Tags added to every resource that takes tags."
   type        = map(string)
