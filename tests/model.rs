@@ -89,8 +89,13 @@ enum Step {
     /// Delivers one of the events so far (again, or late) to one environment.
     Deliver { event: usize, app: usize },
     Sweep(usize),
-    Fault(Call, Fault, u8),
+    /// A fault on the next one or two requests of a call (about the public or private zone only,
+    /// for a Route53 call, when given).
+    Fault(Call, Fault, u8, Option<bool>),
     ColdStart(usize),
+    /// DDNS_TAG_TYPES and the mapping's types gain or lose AAAA: a deployment, so both
+    /// environments start again.
+    Retype,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,10 +107,16 @@ enum Invariant {
     Converge,
 }
 
+/// A name tag, a.example.com as often as all others: names two instances claim are where the
+/// incumbent rule works.
+fn name_tag() -> impl Strategy<Value = usize> {
+    prop_oneof![Just(0), 0..NAME_TAGS.len()]
+}
+
 fn spec() -> impl Strategy<Value = Spec> {
     let start = prop_oneof![Just(State::Pending), Just(State::Running), Just(State::Running), Just(State::Stopped)];
     let public = prop_oneof![3 => Just(true), 1 => Just(false)];
-    (start, public, any::<bool>(), proptest::option::of(0..NAME_TAGS.len()), proptest::option::of(0..GROUP_TAGS.len()))
+    (start, public, any::<bool>(), proptest::option::of(name_tag()), proptest::option::of(0..GROUP_TAGS.len()))
         .prop_map(|(start, public, ipv6, name_tag, group_tag)| Spec { start, public, ipv6, name_tag, group_tag })
 }
 
@@ -143,12 +154,13 @@ fn step() -> impl Strategy<Value = Step> {
         2 => i.clone().prop_map(Step::Stop),
         1 => i.clone().prop_map(Step::Terminate),
         1 => i.clone().prop_map(Step::Readdress),
-        1 => (i.clone(), proptest::option::of(0..NAME_TAGS.len())).prop_map(|(i, t)| Step::NameTag(i, t)),
+        1 => (i.clone(), proptest::option::of(name_tag())).prop_map(|(i, t)| Step::NameTag(i, t)),
         1 => (i.clone(), proptest::option::of(0..GROUP_TAGS.len())).prop_map(|(i, t)| Step::GroupTag(i, t)),
         5 => (0..64usize, 0..2usize).prop_map(|(event, app)| Step::Deliver { event, app }),
         2 => (0..2usize).prop_map(Step::Sweep),
-        2 => (call, fault, 1..=2u8).prop_map(|(c, f, t)| Step::Fault(c, f, t)),
+        2 => (call, fault, 1..=2u8, proptest::option::of(any::<bool>())).prop_map(|(c, f, t, z)| Step::Fault(c, f, t, z)),
         1 => (0..2usize).prop_map(Step::ColdStart),
+        1 => Just(Step::Retype),
     ]
 }
 
@@ -176,7 +188,8 @@ fn shared() -> &'static Shared {
 /// A case as it runs: the world's instances live in the simulated AWS; this holds the
 /// environments, the events sent so far, and a trace of what happened for failure messages.
 struct Run<'a> {
-    setup: &'a Setup,
+    /// The world as it started, and the configuration as it is now.
+    setup: Setup,
     sim: &'a SimAws,
     apps: [Option<App>; 2],
     events: Vec<Value>,
@@ -371,14 +384,14 @@ impl<'a> Run<'a> {
         let mut aws = self.sim.state();
         match step {
             Step::Start(i) => {
-                let spec = &self.setup.instances[index(i)];
+                let wants_public = self.setup.instances[index(i)].public;
                 let inst = &aws.instances[index(i)];
                 if !matches!(inst.state, State::Pending | State::Stopped) {
                     return;
                 }
                 let (was, id) = (inst.state, inst.id.clone());
                 drop(aws);
-                let public = spec.public.then(|| self.new_public());
+                let public = wants_public.then(|| self.new_public());
                 let mut aws = self.sim.state();
                 let inst = &mut aws.instances[index(i)];
                 inst.state = State::Running;
@@ -436,7 +449,14 @@ impl<'a> Run<'a> {
                 drop(aws);
                 self.tag_change(&inst, key);
             }
-            Step::Fault(call, fault, times) => aws.armed.push(Armed { call: *call, fault: *fault, times: *times }),
+            Step::Fault(call, fault, times, private) => {
+                let zone = private.map(|p| if p { PRIVATE } else { PUBLIC }.to_string());
+                aws.armed.push(Armed { call: *call, fault: *fault, times: *times, zone })
+            }
+            Step::Retype => {
+                drop(aws);
+                self.setup.aaaa = !self.setup.aaaa;
+            }
             Step::Deliver { .. } | Step::Sweep(_) | Step::ColdStart(_) => {}
         }
     }
@@ -511,7 +531,7 @@ impl<'a> Run<'a> {
                 }
             }
             Invariant::Held => {
-                let claims = claims(self.setup, &instances);
+                let claims = claims(&self.setup, &instances);
                 for (zone, now) in before.iter().zip(&zones) {
                     for set in &zone.sets {
                         let held = marker_of(zone, &set.name, owner).is_some_and(|m| marker_types(m).contains(&set.rtype));
@@ -606,6 +626,11 @@ impl<'a> Run<'a> {
                 self.build(*app).await;
                 return Ok(());
             }
+            Step::Retype => {
+                self.build(0).await;
+                self.build(1).await;
+                return Ok(());
+            }
             _ => return Ok(()),
         };
         let before = self.zones();
@@ -639,7 +664,7 @@ impl<'a> Run<'a> {
         self.invoke(0, &support::sweep()).await;
         let scratch = self.zones();
         *self.sim.state() = kept;
-        let claims = claims(self.setup, &instances);
+        let claims = claims(&self.setup, &instances);
         let contested = |zone: &str, name: &str| {
             let here: Vec<&Claim> = claims.iter().filter(|c| c.zone == zone && c.name == name).collect();
             let singles = here.iter().filter(|c| !c.group).count();
@@ -696,7 +721,7 @@ fn run(setup: &Setup, steps: &[Step], check: Invariant) -> Result<(), TestCaseEr
         })
         .collect();
     *shared.sim.state() = support::sim::State { instances, zones: Setup::zones(), ..Default::default() };
-    let mut run = Run { setup, sim: &shared.sim, apps: [None, None], events: Vec::new(), addresses, trace: Vec::new() };
+    let mut run = Run { setup: setup.clone(), sim: &shared.sim, apps: [None, None], events: Vec::new(), addresses, trace: Vec::new() };
     let result = shared.runtime.block_on(async {
         run.build(0).await;
         run.build(1).await;

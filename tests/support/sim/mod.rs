@@ -24,12 +24,14 @@ pub enum Fault {
     Deny,
 }
 
-/// A fault answered to the next `times` requests of `call`.
-#[derive(Clone, Copy, Debug)]
+/// A fault answered to the next `times` requests of `call` (about hosted zone `zone` only, when
+/// given).
+#[derive(Clone, Debug)]
 pub struct Armed {
     pub call: Call,
     pub fault: Fault,
     pub times: u8,
+    pub zone: Option<String>,
 }
 
 /// What the simulated AWS holds.
@@ -133,7 +135,9 @@ fn serve(state: &mut State, method: &str, path: &str, query: &str, body: &str) -
         _ => None,
     };
     if let Some(call) = call
-        && let Some(armed) = state.armed.iter_mut().find(|a| a.call == call && a.times > 0)
+        && let Some(armed) = state.armed.iter_mut().find(|a| {
+            a.call == call && a.times > 0 && a.zone.as_ref().is_none_or(|z| path.contains(&format!("/hostedzone/{z}")))
+        })
     {
         armed.times -= 1;
         state.faults_answered += 1;
