@@ -42,8 +42,14 @@ const PUBLIC: &str = "ZPUBLIC1";
 const PRIVATE: &str = "ZPRIVATE1";
 const TAG: &str = "ddns:name";
 const GROUP: &str = "ddns:group";
-const NAME_TAGS: &[&str] =
-    &["a.example.com", "b.example.com", "{id}.example.com", "a.example.com,b.example.com", "u.example.com", "f.example.com"];
+const NAME_TAGS: &[&str] = &[
+    "a.example.com",
+    "b.example.com",
+    "{id}.example.com",
+    "a.example.com,b.example.com",
+    "u.example.com",
+    "f.example.com",
+];
 const GROUP_TAGS: &[&str] = &["g.example.com", "a.example.com"];
 const MAPPED: &str = "m.example.com";
 const STATIC: &str = "s.example.com";
@@ -87,7 +93,10 @@ enum Step {
     NameTag(usize, Option<usize>),
     GroupTag(usize, Option<usize>),
     /// Delivers one of the events so far (again, or late) to one environment.
-    Deliver { event: usize, app: usize },
+    Deliver {
+        event: usize,
+        app: usize,
+    },
     Sweep(usize),
     /// A fault on the next one or two requests of a call (about the public or private zone only,
     /// for a Route53 call, when given).
@@ -246,7 +255,12 @@ impl Setup {
         let mut private = Zone::new(PRIVATE, "example.com", true);
         for zone in [&mut public, &mut private] {
             zone.put(Set::new("example.com", "NS", 172800, &["ns-1.example.net."]));
-            zone.put(Set::new("example.com", "SOA", 900, &["ns-1.example.net. hostmaster.example.com. 1 7200 900 1209600 86400"]));
+            zone.put(Set::new(
+                "example.com",
+                "SOA",
+                900,
+                &["ns-1.example.net. hostmaster.example.com. 1 7200 900 1209600 86400"],
+            ));
         }
         public.put(Set::new("a.example.com", "TXT", 300, &["\"user-a\""]));
         public.put(Set::new("b.example.com", "AAAA", 300, &["2001:db8::99"]));
@@ -269,7 +283,10 @@ fn marker_of<'z>(zone: &'z Zone, name: &str, owner: &str) -> Option<&'z Set> {
 
 fn marker_types(marker: &Set) -> Vec<String> {
     let v = marker.values.first().map(|v| v.trim_matches('"')).unwrap_or_default();
-    v.split(',').find_map(|f| f.strip_prefix("types=")).map(|t| t.split('+').map(str::to_string).collect()).unwrap_or_default()
+    v.split(',')
+        .find_map(|f| f.strip_prefix("types="))
+        .map(|t| t.split('+').map(str::to_string).collect())
+        .unwrap_or_default()
 }
 
 fn marker_field(marker: &Set, key: &str) -> Option<String> {
@@ -332,7 +349,13 @@ fn claims(setup: &Setup, instances: &[Instance]) -> Vec<Claim> {
         out.push(Claim { zone, name: format!("{MAPPED}."), instance: setup.id(i), group: false, types: setup.types() });
     }
     for m in setup.static_group.iter().flatten() {
-        out.push(Claim { zone: PUBLIC, name: format!("{STATIC}."), instance: setup.id(*m), group: true, types: vec!["A"] });
+        out.push(Claim {
+            zone: PUBLIC,
+            name: format!("{STATIC}."),
+            instance: setup.id(*m),
+            group: true,
+            types: vec!["A"],
+        });
     }
     out
 }
@@ -436,7 +459,8 @@ impl<'a> Run<'a> {
                 inst.had_public.push(public);
             }
             Step::NameTag(i, tag) | Step::GroupTag(i, tag) => {
-                let (key, values) = if matches!(step, Step::NameTag(..)) { (TAG, NAME_TAGS) } else { (GROUP, GROUP_TAGS) };
+                let (key, values) =
+                    if matches!(step, Step::NameTag(..)) { (TAG, NAME_TAGS) } else { (GROUP, GROUP_TAGS) };
                 let inst = &mut aws.instances[index(i)];
                 if inst.state == State::Terminated {
                     return;
@@ -525,7 +549,10 @@ impl<'a> Run<'a> {
                     for set in &start.sets {
                         if now.get(&set.name, &set.rtype) != Some(set) {
                             let got = now.get(&set.name, &set.rtype);
-                            return Err(self.fail("a record not ours is unchanged", format!("in {}: {set:?} is now {got:?}", now.id)));
+                            return Err(self.fail(
+                                "a record not ours is unchanged",
+                                format!("in {}: {set:?} is now {got:?}", now.id),
+                            ));
                         }
                     }
                 }
@@ -534,7 +561,8 @@ impl<'a> Run<'a> {
                 let claims = claims(&self.setup, &instances);
                 for (zone, now) in before.iter().zip(&zones) {
                     for set in &zone.sets {
-                        let held = marker_of(zone, &set.name, owner).is_some_and(|m| marker_types(m).contains(&set.rtype));
+                        let held =
+                            marker_of(zone, &set.name, owner).is_some_and(|m| marker_types(m).contains(&set.rtype));
                         if !held || now.get(&set.name, &set.rtype).is_some() {
                             continue;
                         }
@@ -551,7 +579,10 @@ impl<'a> Run<'a> {
                         if let Some(c) = up {
                             return Err(self.fail(
                                 "no name held by a claimant that is up and has an address is absent",
-                                format!("{} {} in {} was deleted, though {c:?} is running with an address", set.name, set.rtype, zone.id),
+                                format!(
+                                    "{} {} in {} was deleted, though {c:?} is running with an address",
+                                    set.name, set.rtype, zone.id
+                                ),
                             ));
                         }
                     }
@@ -616,8 +647,11 @@ impl<'a> Run<'a> {
         let (app, event, sweep) = match step {
             Step::Deliver { event, app } if !self.events.is_empty() => {
                 let e = self.events[event % self.events.len()].clone();
-                let what = e["detail"]["state"].as_str().map_or_else(|| format!("tags {}", e["detail"]["tags"]), str::to_string);
-                let id = e["resources"][0].as_str().unwrap_or_default().rsplit('/').next().unwrap_or_default().to_string();
+                let what = e["detail"]["state"]
+                    .as_str()
+                    .map_or_else(|| format!("tags {}", e["detail"]["tags"]), str::to_string);
+                let id =
+                    e["resources"][0].as_str().unwrap_or_default().rsplit('/').next().unwrap_or_default().to_string();
                 self.trace.push(format!("  event: {id} {what}"));
                 (*app, e, false)
             }
@@ -651,14 +685,15 @@ impl<'a> Run<'a> {
         let again = self.invoke(0, &support::sweep()).await;
         let second = self.zones();
         if again != Some(true) || first != second {
-            return Err(self.fail("once events stop, the second sweep changes nothing", format!("{:?}", self.trace.last())));
+            return Err(
+                self.fail("once events stop, the second sweep changes nothing", format!("{:?}", self.trace.last()))
+            );
         }
         let instances = self.instances();
         let owner = self.setup.owner();
         // From scratch: the same instances, the zones as they started, a new environment.
-        let kept = std::mem::replace(&mut *self.sim.state(), support::sim::State::default());
-        *self.sim.state() =
-            support::sim::State { instances: instances.clone(), zones: Setup::zones(), ..Default::default() };
+        let fresh = support::sim::State { instances: instances.clone(), zones: Setup::zones(), ..Default::default() };
+        let kept = std::mem::replace(&mut *self.sim.state(), fresh);
         self.trace.push("from scratch: one sweep".into());
         self.build(0).await;
         self.invoke(0, &support::sweep()).await;
@@ -680,7 +715,13 @@ impl<'a> Run<'a> {
             if got.get(key) != want.get(key) {
                 return Err(self.fail(
                     "once events stop, two sweeps reach the state one sweep from scratch gives",
-                    format!("{} in {}: after the events and two sweeps {:?}, from scratch {:?}", key.1, key.0, got.get(key), want.get(key)),
+                    format!(
+                        "{} in {}: after the events and two sweeps {:?}, from scratch {:?}",
+                        key.1,
+                        key.0,
+                        got.get(key),
+                        want.get(key)
+                    ),
                 ));
             }
         }
@@ -721,7 +762,14 @@ fn run(setup: &Setup, steps: &[Step], check: Invariant) -> Result<(), TestCaseEr
         })
         .collect();
     *shared.sim.state() = support::sim::State { instances, zones: Setup::zones(), ..Default::default() };
-    let mut run = Run { setup: setup.clone(), sim: &shared.sim, apps: [None, None], events: Vec::new(), addresses, trace: Vec::new() };
+    let mut run = Run {
+        setup: setup.clone(),
+        sim: &shared.sim,
+        apps: [None, None],
+        events: Vec::new(),
+        addresses,
+        trace: Vec::new(),
+    };
     let result = shared.runtime.block_on(async {
         run.build(0).await;
         run.build(1).await;

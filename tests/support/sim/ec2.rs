@@ -76,7 +76,9 @@ pub fn describe(instances: &[Instance], params: &[(String, String)]) -> Reply {
                 "network-interface.network-interface-id" => false,
                 other => match other.strip_prefix("tag:") {
                     Some(key) => i.tags.get(key).is_some_and(|v| values.contains(v)),
-                    None => return ec2_error(400, "InvalidParameterValue", &format!("the sim knows no filter {other}")),
+                    None => {
+                        return ec2_error(400, "InvalidParameterValue", &format!("the sim knows no filter {other}"));
+                    }
                 },
             };
             all &= ok;
@@ -89,7 +91,8 @@ pub fn describe(instances: &[Instance], params: &[(String, String)]) -> Reply {
     const PAGE: usize = 2;
     let page = &matched[from.min(matched.len())..(from + PAGE).min(matched.len())];
     let items: String = page.iter().map(|i| instance_xml(i)).collect();
-    let next = if from + PAGE < matched.len() { format!("<nextToken>{}</nextToken>", from + PAGE) } else { String::new() };
+    let next =
+        if from + PAGE < matched.len() { format!("<nextToken>{}</nextToken>", from + PAGE) } else { String::new() };
     Reply::ok(format!(
         r#"<DescribeInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>sim</requestId><reservationSet>{items}</reservationSet>{next}</DescribeInstancesResponse>"#
     ))
@@ -97,8 +100,7 @@ pub fn describe(instances: &[Instance], params: &[(String, String)]) -> Reply {
 
 fn instance_xml(i: &Instance) -> String {
     let opt = |tag: &str, v: &Option<String>| v.as_ref().map(|v| format!("<{tag}>{v}</{tag}>")).unwrap_or_default();
-    let tags: String =
-        i.tags.iter().map(|(k, v)| format!("<item><key>{k}</key><value>{v}</value></item>")).collect();
+    let tags: String = i.tags.iter().map(|(k, v)| format!("<item><key>{k}</key><value>{v}</value></item>")).collect();
     format!(
         "<item><reservationId>r-{id}</reservationId><ownerId>123456789012</ownerId><instancesSet><item><instanceId>{id}</instanceId><instanceState><code>{code}</code><name>{state}</name></instanceState>{private}{public}{ipv6}<placement><availabilityZone>us-east-1a</availabilityZone></placement><launchTime>2026-01-01T00:00:00.000Z</launchTime><tagSet>{tags}</tagSet></item></instancesSet></item>",
         id = i.id,

@@ -71,7 +71,9 @@ pub fn error_xml(code: &str, message: &str) -> String {
 pub fn ec2_error(status: u16, code: &str, message: &str) -> Reply {
     Reply::new(
         status,
-        format!("<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>sim</RequestID></Response>"),
+        format!(
+            "<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>sim</RequestID></Response>"
+        ),
     )
 }
 
@@ -107,7 +109,13 @@ impl SimAws {
                 let _ = request.as_reader().read_to_string(&mut body);
                 let url = request.url().to_string();
                 let (path, query) = url.split_once('?').unwrap_or((&url, ""));
-                let reply = serve(&mut shared.lock().unwrap_or_else(|p| p.into_inner()), request.method().as_str(), path, query, &body);
+                let reply = serve(
+                    &mut shared.lock().unwrap_or_else(|p| p.into_inner()),
+                    request.method().as_str(),
+                    path,
+                    query,
+                    &body,
+                );
                 let header = |h: &str| h.parse::<tiny_http::Header>().expect("a header");
                 let response = tiny_http::Response::from_string(reply.body)
                     .with_status_code(reply.status)
@@ -127,7 +135,11 @@ fn serve(state: &mut State, method: &str, path: &str, query: &str, body: &str) -
     let action = param(body, "Action");
     let call = match (path.starts_with("/2013-04-01/"), action.as_deref()) {
         (true, _) if path.ends_with("/rrset") || path.ends_with("/rrset/") => {
-            if method == "POST" { Some(Call::ChangeResourceRecordSets) } else { Some(Call::ListResourceRecordSets) }
+            if method == "POST" {
+                Some(Call::ChangeResourceRecordSets)
+            } else {
+                Some(Call::ListResourceRecordSets)
+            }
         }
         (true, _) if path.contains("/hostedzone/") => Some(Call::GetHostedZone),
         (false, Some("DescribeInstances")) => Some(Call::DescribeInstances),

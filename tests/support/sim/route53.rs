@@ -81,7 +81,9 @@ pub fn handle(zones: &mut [Zone], method: &str, path: &str, query: &str, body: &
         ("GET", ["change", id]) => Reply::ok(format!(
             r#"<GetChangeResponse xmlns="{NS}"><ChangeInfo><Id>/change/{id}</Id><Status>INSYNC</Status><SubmittedAt>2026-01-01T00:00:00Z</SubmittedAt></ChangeInfo></GetChangeResponse>"#
         )),
-        _ => Reply::new(400, error_xml("InvalidInput", &format!("the simulated Route53 does not serve {method} {path}"))),
+        _ => {
+            Reply::new(400, error_xml("InvalidInput", &format!("the simulated Route53 does not serve {method} {path}")))
+        }
     };
     Some(reply)
 }
@@ -121,7 +123,10 @@ fn list(z: &Zone, query: &str) -> String {
     let page = &z.sets[from..(from + max).min(z.sets.len())];
     let sets: String = page.iter().map(set_xml).collect();
     let next = match z.sets.get(from + max) {
-        Some(n) => format!("<IsTruncated>true</IsTruncated><NextRecordName>{}</NextRecordName><NextRecordType>{}</NextRecordType>", n.name, n.rtype),
+        Some(n) => format!(
+            "<IsTruncated>true</IsTruncated><NextRecordName>{}</NextRecordName><NextRecordType>{}</NextRecordType>",
+            n.name, n.rtype
+        ),
         None => "<IsTruncated>false</IsTruncated>".into(),
     };
     format!(
@@ -160,14 +165,23 @@ fn change(z: &mut Zone, body: &str) -> Reply {
             name: normal(&text(c, "Name")),
             rtype: text(c, "Type"),
             ttl: text(c, "TTL").parse().unwrap_or(0),
-            values: c.descendants().filter(|d| d.has_tag_name("Value")).filter_map(|d| d.text()).map(str::to_string).collect(),
+            values: c
+                .descendants()
+                .filter(|d| d.has_tag_name("Value"))
+                .filter_map(|d| d.text())
+                .map(str::to_string)
+                .collect(),
         };
         let what = format!("[name='{}', type='{}']", set.name, set.rtype);
         let existing = after.get(&set.name, &set.rtype).cloned();
         match (action.as_str(), existing) {
-            ("CREATE", Some(_)) => refused.push(format!("Tried to create resource record set {what} but it already exists")),
+            ("CREATE", Some(_)) => {
+                refused.push(format!("Tried to create resource record set {what} but it already exists"))
+            }
             ("CREATE" | "UPSERT", _) => after.put(set),
-            ("DELETE", None) => refused.push(format!("Tried to delete resource record set {what} but it was not found")),
+            ("DELETE", None) => {
+                refused.push(format!("Tried to delete resource record set {what} but it was not found"))
+            }
             ("DELETE", Some(old)) if !same(&old, &set) => refused.push(format!(
                 "Tried to delete resource record set {what} but the values provided do not match the current values"
             )),
