@@ -815,3 +815,84 @@ proptest! {
         run(&setup, &steps, Invariant::Converge)?;
     }
 }
+
+/// The simulated Route53 refuses what Route53 refuses, through the SDK as the function calls it:
+/// a CREATE of a name and type that exist, a DELETE whose TTL or values differ, and a batch with
+/// one such change is refused whole; UPSERT overwrites; pages follow Route53's listing order.
+#[test]
+fn the_simulated_route53_refuses_what_route53_refuses() {
+    use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType};
+    let shared = shared();
+    let _alone = shared.one_at_a_time.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    *shared.sim.state() = support::sim::State { zones: Setup::zones(), ..Default::default() };
+    let r53 = aws_sdk_route53::Client::new(&shared.sdk);
+    let change = |action: ChangeAction, name: &str, ttl: i64, value: &str| {
+        let record = ResourceRecord::builder().value(value).build().unwrap();
+        let set = ResourceRecordSet::builder().name(name).r#type(RrType::A).ttl(ttl).resource_records(record);
+        Change::builder().action(action).resource_record_set(set.build().unwrap()).build().unwrap()
+    };
+    let send = |changes: Vec<Change>| {
+        let batch = ChangeBatch::builder().set_changes(Some(changes)).build().unwrap();
+        let sent = r53.change_resource_record_sets().hosted_zone_id(PUBLIC).change_batch(batch).send();
+        shared
+            .runtime
+            .block_on(sent)
+            .map(|_| ())
+            .map_err(|e| aws_sdk_route53::error::ProvideErrorMetadata::code(&e).map(str::to_string))
+    };
+    let refused = Err(Some("InvalidChangeBatch".to_string()));
+    let at = |name: &str| shared.sim.state().zones[0].get(name, "A").map(|s| (s.ttl, s.values.clone()));
+    assert_eq!(send(vec![change(ChangeAction::Create, "new.example.com", 60, "203.0.113.9")]), Ok(()));
+    assert_eq!(
+        send(vec![change(ChangeAction::Create, "new.example.com", 60, "203.0.113.8")]),
+        refused,
+        "CREATE never overwrites"
+    );
+    assert_eq!(
+        send(vec![change(ChangeAction::Create, "u.example.com", 300, "192.0.2.50")]),
+        refused,
+        "not even with the same values"
+    );
+    let half = vec![
+        change(ChangeAction::Create, "other.example.com", 60, "203.0.113.7"),
+        change(ChangeAction::Delete, "new.example.com", 300, "203.0.113.9"),
+    ];
+    assert_eq!(send(half), refused, "a DELETE must match the TTL");
+    assert_eq!(at("other.example.com"), None, "a refused batch changes nothing");
+    assert_eq!(send(vec![change(ChangeAction::Upsert, "new.example.com", 30, "203.0.113.8")]), Ok(()));
+    assert_eq!(at("new.example.com"), Some((30, vec!["203.0.113.8".to_string()])));
+    assert_eq!(send(vec![change(ChangeAction::Delete, "new.example.com", 30, "203.0.113.8")]), Ok(()));
+    assert_eq!(
+        send(vec![change(ChangeAction::Create, "new.example.com", 60, "203.0.113.9")]),
+        Ok(()),
+        "a deleted record can be made again"
+    );
+
+    let mut listed = Vec::new();
+    let mut start: Option<(String, RrType)> = None;
+    loop {
+        let mut req = r53.list_resource_record_sets().hosted_zone_id(PUBLIC).max_items(300);
+        if let Some((name, rtype)) = start.take() {
+            req = req.start_record_name(name).start_record_type(rtype);
+        }
+        let page = shared.runtime.block_on(req.send()).unwrap();
+        assert!(page.resource_record_sets().len() <= 3, "small pages, so that every read crosses pages");
+        listed.extend(page.resource_record_sets().iter().map(|s| format!("{} {}", s.name(), s.r#type().as_str())));
+        match (page.is_truncated(), page.next_record_name(), page.next_record_type()) {
+            (true, Some(name), Some(rtype)) => start = Some((name.to_string(), rtype.clone())),
+            _ => break,
+        }
+    }
+    let want = [
+        "example.com. NS",
+        "example.com. SOA",
+        "a.example.com. TXT",
+        "b.example.com. AAAA",
+        "f.example.com. A",
+        "_ddns-owner.f.example.com. TXT",
+        "m.example.com. MX",
+        "new.example.com. A",
+        "u.example.com. A",
+    ];
+    assert_eq!(listed, want, "Route53's order: labels from the right, then the type");
+}
