@@ -896,3 +896,101 @@ fn the_simulated_route53_refuses_what_route53_refuses() {
     ];
     assert_eq!(listed, want, "Route53's order: labels from the right, then the type");
 }
+
+/// The smallest cases the generator found against the ownership logic, kept by name so that a fix
+/// can be tried on each alone (`cargo test --test model found::`).
+mod found {
+    use super::*;
+
+    fn instance(start: State, name_tag: Option<usize>, group_tag: Option<usize>, ipv6: bool) -> Spec {
+        Spec { start, public: true, ipv6, name_tag, group_tag }
+    }
+
+    fn world(instances: Vec<Spec>) -> Setup {
+        let (split, aaaa, keep, owner_from_sts) = (false, false, false, false);
+        Setup { instances, split, aaaa, keep, owner_from_sts, mapping: None, static_group: None }
+    }
+
+    fn check(setup: Setup, steps: &[Step], invariant: Invariant) {
+        if let Err(e) = run(&setup, steps, invariant) {
+            panic!("{e}");
+        }
+    }
+
+    const DELIVER_FIRST: Step = Step::Deliver { event: 0, app: 0 };
+
+    #[test]
+    fn a_group_tag_change_keeps_a_static_group() {
+        let setup = Setup {
+            static_group: Some(vec![0]),
+            ..world(vec![instance(State::Running, None, None, false), instance(State::Pending, None, None, false)])
+        };
+        check(setup, &[Step::Sweep(0), Step::GroupTag(1, None), DELIVER_FIRST], Invariant::Held);
+    }
+
+    #[test]
+    fn adding_aaaa_leaves_the_users_aaaa_alone() {
+        let setup =
+            world(vec![instance(State::Pending, None, None, false), instance(State::Running, None, None, false)]);
+        let steps = [Step::NameTag(1, Some(1)), DELIVER_FIRST, Step::Retype, DELIVER_FIRST];
+        check(setup, &steps, Invariant::Users);
+    }
+
+    #[test]
+    fn adding_aaaa_under_keep_never_claims_the_users_aaaa() {
+        let setup = Setup {
+            keep: true,
+            ..world(vec![instance(State::Running, Some(1), None, false), instance(State::Pending, None, None, false)])
+        };
+        let steps = [Step::GroupTag(0, None), DELIVER_FIRST, Step::Retype, Step::Sweep(0)];
+        check(setup, &steps, Invariant::Released);
+    }
+
+    #[test]
+    fn a_zone_type_not_learned_is_not_guessed() {
+        let setup = Setup {
+            mapping: Some((0, true)),
+            ..world(vec![instance(State::Running, None, None, false), instance(State::Pending, None, None, false)])
+        };
+        let steps = [Step::Fault(Call::GetHostedZone, Fault::Throttle, 2, None), Step::Retype, Step::Sweep(0)];
+        check(setup, &steps, Invariant::Kinds);
+    }
+
+    #[test]
+    fn a_member_event_does_not_take_a_name_tags_name() {
+        let setup =
+            world(vec![instance(State::Running, Some(0), None, false), instance(State::Running, None, Some(1), false)]);
+        let steps = [Step::NameTag(1, None), DELIVER_FIRST, Step::Stop(1), DELIVER_FIRST];
+        check(setup, &steps, Invariant::Held);
+    }
+
+    #[test]
+    fn a_hand_over_to_a_successor_without_ipv6_drops_the_aaaa() {
+        let setup = Setup {
+            split: true,
+            aaaa: true,
+            ..world(vec![instance(State::Pending, None, None, true), instance(State::Pending, Some(5), None, false)])
+        };
+        check(setup, &[Step::NameTag(0, Some(5)), DELIVER_FIRST, Step::NameTag(0, None)], Invariant::Converge);
+    }
+
+    #[test]
+    fn a_hand_over_from_a_group_to_a_pending_instance_drops_the_groups_address() {
+        let setup =
+            world(vec![instance(State::Pending, Some(0), None, false), instance(State::Running, None, None, false)]);
+        check(setup, &[Step::GroupTag(1, Some(1)), DELIVER_FIRST, Step::GroupTag(1, None)], Invariant::Converge);
+    }
+
+    #[test]
+    fn dropping_aaaa_narrows_the_marker() {
+        let setup = Setup {
+            aaaa: true,
+            ..world(vec![
+                instance(State::Pending, Some(2), None, true),
+                instance(State::Pending, None, None, false),
+                instance(State::Pending, None, None, false),
+            ])
+        };
+        check(setup, &[Step::Sweep(0), Step::Retype], Invariant::Converge);
+    }
+}
