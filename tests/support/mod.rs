@@ -11,6 +11,7 @@ pub mod net;
 pub mod proxy;
 pub mod record;
 pub mod runtime;
+pub mod sim;
 pub mod terraform;
 pub mod webhook;
 pub mod world;
