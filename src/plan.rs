@@ -142,8 +142,22 @@ fn plan_name(group: &[&Desired], current: &Current, registry: &Registry) -> Plan
         Want::Unknown { .. } => !claim.names(&d.instance),
         _ => false,
     };
+    // Where records of ours go now and nothing is written, the marker lists what is left of
+    // ours, and goes when nothing is: it never guards a record that is not there.
+    let deleted: Vec<RecordType> =
+        out.changes.iter().filter(|c| c.action == Action::Delete && !c.is_marker()).map(|c| c.rtype).collect();
+    let left_of_ours = || -> Vec<RecordType> {
+        // A marker from before markers named types covers any.
+        let listed = claim.types().unwrap_or(&[RecordType::A, RecordType::AAAA]);
+        let there = |t: &RecordType| at_name.iter().any(|e| e.is(*t) && e.special.is_none());
+        listed.iter().filter(|t| there(t) && !deleted.contains(t)).copied().collect()
+    };
     let want = match kept_ttl {
         Some(ttl) if held => MarkerWant::Present { ttl, types },
+        _ if !deleted.is_empty() && claim.is_ours() => match left_of_ours() {
+            left if left.is_empty() => MarkerWant::Absent,
+            left => MarkerWant::Present { ttl: kept_ttl.unwrap_or_default(), types: left },
+        },
         Some(_) => MarkerWant::Keep,
         None if group.iter().any(|d| left(&d)) => MarkerWant::Keep,
         None => MarkerWant::Absent,
