@@ -114,7 +114,7 @@ for _ in $(seq 1 100); do
   kill -0 "${pids[-1]}" 2>/dev/null || break
   sleep 0.1
 done
-[[ -s $work/sink.port ]] || { say "demo.sh: the webhook receiver printed no port in 10 s: $(tail -n 5 "$work/sink.log")" >&2; exit 1; }
+[[ -s $work/sink.port ]] || { say "demo.sh: the webhook receiver did not start (no port within 10 s): $(tail -n 5 "$work/sink.log")" >&2; exit 1; }
 sink_port=$(head -n 1 "$work/sink.port")
 wait_port "$sink_port" "the webhook receiver"
 detail "moto on 127.0.0.1:$port, webhook receiver on 127.0.0.1:$sink_port"

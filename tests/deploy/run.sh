@@ -204,7 +204,7 @@ start_lambda_proxy() { # start_lambda_proxy [--record FILE]
   if [[ -s $WORK/lambda-proxy ]]; then
     PROXY_URL=$(cat "$WORK/lambda-proxy")
   else
-    not_ok "the Lambda endpoint in front of moto gave no URL in 30 s: $(tail -n 5 "$WORK/logs/lambda-proxy.log")"
+    not_ok "the Lambda endpoint in front of moto did not start (no URL within 30 s): $(tail -n 5 "$WORK/logs/lambda-proxy.log")"
     PROXY_URL="http://127.0.0.1:9" # a dead port: the step that needs it fails too
   fi
 }
@@ -787,7 +787,7 @@ main() {
       ! wants examples || check_examples
       ! wants organization || check_organization
     else
-      not_ok "${MOTO_SERVER:-moto_server} is not installed"
+      not_ok "${MOTO_SERVER:-moto_server} is not installed, or did not start"
     fi
   fi
   printf '\n# %d s\ndeploy: %d passed, %d failed, %d skipped\n' "$((SECONDS - START))" "$PASSED" "$FAILED" "$SKIPPED"
