@@ -68,8 +68,9 @@ async fn a_fleet_past_a_describe_page_is_named_in_batches_and_then_in_sync() {
     let created = r["changes"].as_array().unwrap();
     assert_eq!(created.len(), FLEET, "a record for every instance, on both pages");
     assert_eq!(proxy.count(Call::DescribeInstances), 2, "the second page was read");
-    // A record and its marker per name: 2,002 changes, 1,000 at most in a request.
-    assert_eq!(proxy.count(Call::ChangeRecords), 3, "{r}");
+    // A record and its marker per name: 2,002 changes, and their values' 95,000 characters or
+    // so, within Route53's 1,000 values and 32,000 characters a request.
+    assert!(proxy.count(Call::ChangeRecords) >= 3, "{} requests: {r}", proxy.count(Call::ChangeRecords));
     let held = aws.records(&zone).await;
     assert_eq!(held.len(), 2 * FLEET + 2, "every name, its marker, and the zone's NS and SOA");
     for c in created {
