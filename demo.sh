@@ -105,10 +105,17 @@ wait_port "$port" "moto"
 export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo
 export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 unset AWS_PROFILE
-"$python" "$support/webhook_sink.py" "$work/alerts.jsonl" >"$work/sink.port" &
+"$python" "$support/webhook_sink.py" "$work/alerts.jsonl" >"$work/sink.port" 2>"$work/sink.log" &
 pids+=($!)
-for _ in $(seq 1 100); do [[ -s $work/sink.port ]] && break; sleep 0.1; done
+# The receiver prints its port once it listens; the wait ends early if it exits.
+for _ in $(seq 1 100); do
+  [[ -s $work/sink.port ]] && break
+  kill -0 "${pids[-1]}" 2>/dev/null || break
+  sleep 0.1
+done
+[[ -s $work/sink.port ]] || { say "demo.sh: the webhook receiver did not start (no port within 10 s): $(tail -n 5 "$work/sink.log")" >&2; exit 1; }
 sink_port=$(head -n 1 "$work/sink.port")
+wait_port "$sink_port" "the webhook receiver"
 detail "moto on 127.0.0.1:$port, webhook receiver on 127.0.0.1:$sink_port"
 
 aws_step() { "$python" "$support/demo_aws.py" "$@"; }
@@ -138,11 +145,10 @@ elif ! command -v terraform >/dev/null 2>&1; then
   detail "skipped: terraform is not installed"
   deploy=0
 else
-  mirror=$(find / -xdev \( -path /proc -o -name .terraform -o -name .git -o -name target \) -prune \
-    -o -type d -name registry.terraform.io -print 2>/dev/null | head -n 1 || true)
-  if [[ -n $mirror ]]; then
+  ensure_tf_mirror
+  if [[ -n $DDNS_TF_MIRROR ]]; then
     printf 'provider_installation {\n  filesystem_mirror {\n    path = "%s"\n  }\n}\ndisable_checkpoint = true\n' \
-      "$(dirname "$mirror")" >"$work/terraformrc"
+      "$DDNS_TF_MIRROR" >"$work/terraformrc"
     export TF_CLI_CONFIG_FILE="$work/terraformrc"
   elif [[ -n ${TF_CLI_CONFIG_FILE:-} && ! -f $TF_CLI_CONFIG_FILE ]]; then
     unset TF_CLI_CONFIG_FILE

@@ -368,7 +368,14 @@ async fn a_sweep_running_through_the_release_on_destroy_leaves_no_record_behind(
     let (sweeper, releaser) = (RuntimeApi::start(), RuntimeApi::start());
     let (sweeping, releasing) = (Function::start(&sweeper, &slow), Function::start(&releaser, &env));
     let running = std::thread::spawn(move || sweeper.invoke(&sweep(), Duration::from_secs(20)));
+    // Bounded by the sweep's own wait for its answer: past it, the sweep never looked at EC2.
+    let looking = std::time::Instant::now() + Duration::from_secs(20);
     while proxy.count(Call::DescribeInstances) == 0 {
+        assert!(
+            std::time::Instant::now() < looking,
+            "the sweep sent no DescribeInstances in 20 s:\n{}",
+            sweeping.log_so_far()
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let destroy = json!({"action": "release", "tf": {"action": "delete", "prev_input": {"action": "release"}}});

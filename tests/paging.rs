@@ -15,12 +15,19 @@ use serde_json::{Value, json};
 use support::mocks;
 use support::*;
 
-/// `count` A records of someone else's, f000.example.com onwards, written in one request.
+/// `count` A records of someone else's, f0000.example.com onwards, written in requests of 1,000
+/// (Route53's most per request).
 async fn filler(aws: &Aws, zone: &str, count: usize) {
-    let changes = (0..count).map(|i| {
+    for start in (0..count).step_by(1000) {
+        filler_batch(aws, zone, start..count.min(start + 1000)).await;
+    }
+}
+
+async fn filler_batch(aws: &Aws, zone: &str, indexes: std::ops::Range<usize>) {
+    let changes = indexes.map(|i| {
         let value = ResourceRecord::builder().value("192.0.2.1").build().unwrap();
         let set = ResourceRecordSet::builder()
-            .name(format!("f{i:03}.example.com."))
+            .name(format!("f{i:04}.example.com."))
             .r#type(RrType::A)
             .ttl(300)
             .resource_records(value)
@@ -47,19 +54,20 @@ fn names_of(r: &Value, action: &str) -> Vec<String> {
 #[tokio::test]
 async fn names_on_three_pages_of_a_zone_are_read_in_a_page_each_and_all_released() {
     let World { moto, aws, zone, id, .. } = world().await;
-    // 700 record sets of someone else's, and ours before, among and after them: the zone
-    // (with its NS and SOA, and our markers) fills three pages of 300.
-    filler(&aws, &zone, 700).await;
-    let names = ["a.example.com", "f350x.example.com", "z.example.com"];
+    // 1,200 record sets of someone else's, and ours before, among and after them: the zone
+    // (with its NS and SOA, and our markers) fills five pages of 300, and our names lie on three.
+    filler(&aws, &zone, 1200).await;
+    let names = ["a.example.com", "f0600x.example.com", "z.example.com"];
     let records = records_var(&names.iter().map(|n| (id.as_str(), zone.as_str(), *n, &["A"][..])).collect::<Vec<_>>());
     let app = app(&moto, &[("DDNS_RECORDS", &records), ("DDNS_OWNER_ID", "paging-test")]).await;
     let r = invoke(&app, &sweep()).await.unwrap();
     assert_eq!(names_of(&r, "create"), names, "{r}");
     let before = aws.records(&zone).await;
-    assert_eq!(before.len(), 708);
+    assert_eq!(before.len(), 1208);
 
     // In sync: one DescribeInstances, and one page from each name that the previous page did
-    // not reach (each of the three lies 300 or more record sets past the one before).
+    // not reach (each of the three lies 300 or more record sets past the one before), where the
+    // whole zone would take five.
     let r = invoke(&app, &sweep()).await.unwrap();
     assert_eq!((r["unchanged"].clone(), r["changes"].clone()), (json!(3), json!([])), "{r}");
     assert_eq!(r["aws_calls"], 4, "{r}");
@@ -68,12 +76,12 @@ async fn names_on_three_pages_of_a_zone_are_read_in_a_page_each_and_all_released
     let r = invoke(&app, &json!({"action": "release"})).await.unwrap();
     assert_eq!(names_of(&r, "delete"), names, "{r}");
     assert_eq!(r["markers_changed"], 3, "{r}");
-    // Three pages of the zone, then the records and the markers in a request each.
-    assert_eq!(r["aws_calls"], 5, "{r}");
+    // Five pages of the zone, then the records and the markers in a request each.
+    assert_eq!(r["aws_calls"], 7, "{r}");
     let left: Vec<_> = aws.records(&zone).await;
-    assert_eq!(left.len(), 702, "the 700 others, NS and SOA");
+    assert_eq!(left.len(), 1202, "the 1,200 others, NS and SOA");
     assert!(
-        left.iter().all(|r| r.0.starts_with('f') && r.0.len() == "f000.example.com.".len() || r.0 == "example.com.")
+        left.iter().all(|r| r.0.starts_with('f') && r.0.len() == "f0000.example.com.".len() || r.0 == "example.com.")
     );
 }
 

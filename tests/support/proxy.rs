@@ -3,7 +3,6 @@
 //! process (in-process tests use aws-smithy-mocks for every other fault). Calls are told apart by the request itself: Route53's REST path and method,
 //! EC2's `Action` parameter, SSM's `X-Amz-Target` header.
 
-use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -63,30 +62,36 @@ pub enum Fault {
     Guardrail(Arc<Guardrail>),
 }
 
-/// Route53's request quota: calls passed in the last second, and how many were turned away.
+/// Route53's request quota, a token bucket as Route53 keeps it: `per_second` calls of burst,
+/// refilled at `per_second` a second, and how many calls were turned away. A client that spaces
+/// its calls 1/`per_second` apart keeps the bucket nearly full, so a late timer or a slow answer
+/// never tips it over; one that sends as fast as it can empties it within a second.
 #[derive(Debug)]
 pub struct Rate {
     per_second: usize,
-    passed: Mutex<VecDeque<Instant>>,
+    /// Tokens left, and when they were counted.
+    bucket: Mutex<(f64, Instant)>,
     pub throttled: AtomicUsize,
 }
 
 impl Rate {
     pub fn new(per_second: usize) -> Arc<Self> {
-        Arc::new(Self { per_second, passed: Mutex::default(), throttled: AtomicUsize::new(0) })
+        let bucket = Mutex::new((per_second as f64, Instant::now()));
+        Arc::new(Self { per_second, bucket, throttled: AtomicUsize::new(0) })
     }
 
-    /// Whether one more call fits the last second; it counts when it does.
+    /// Whether a token is left for one more call; it takes one when there is.
     fn admit(&self) -> bool {
         let now = Instant::now();
-        let mut passed = self.passed.lock().unwrap();
-        while passed.front().is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1)) {
-            passed.pop_front();
-        }
-        if passed.len() < self.per_second {
-            passed.push_back(now);
+        let mut bucket = self.bucket.lock().unwrap();
+        let (tokens, counted) = *bucket;
+        let refilled = self.per_second as f64 * now.duration_since(counted).as_secs_f64();
+        let tokens = (tokens + refilled).min(self.per_second as f64);
+        if tokens >= 1.0 {
+            *bucket = (tokens - 1.0, now);
             return true;
         }
+        *bucket = (tokens, now);
         self.throttled.fetch_add(1, Ordering::SeqCst);
         false
     }

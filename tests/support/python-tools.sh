@@ -7,6 +7,10 @@
 #   ensure_cargo_lambda ROOT  CARGO_LAMBDA (the tests run the function under `cargo lambda
 #                             watch`): from PATH when present, else installed into ROOT/.venv/.
 #   ensure_python_tools ROOT  both.
+#   ensure_tf_mirror          DDNS_TF_MIRROR: the folder that holds this machine's Terraform
+#                             provider mirror (its registry.terraform.io), looked for once with
+#                             find when unset, and empty when there is none (Terraform then uses
+#                             the registry). tests/support/terraform.rs reads it too.
 
 # The cargo-lambda installed when none is found (build.sh pins the same).
 CARGO_LAMBDA_PIN='cargo-lambda==1.9.2'
@@ -47,4 +51,14 @@ ensure_cargo_lambda() {
 ensure_python_tools() {
   ensure_moto "$1"
   ensure_cargo_lambda "$1"
+}
+
+ensure_tf_mirror() {
+  if [[ -z ${DDNS_TF_MIRROR+set} ]]; then
+    local found
+    found=$(find / -xdev \( -path /proc -o -name .terraform -o -name .git -o -name target \) -prune \
+      -o -type d -name registry.terraform.io -print -quit 2>/dev/null || true)
+    DDNS_TF_MIRROR=${found:+$(dirname "$found")}
+  fi
+  export DDNS_TF_MIRROR
 }

@@ -1,6 +1,8 @@
 //! The Terraform module, planned against moto: terraform init once in a copy of terraform/, then
 //! a plan per set of inputs, read back as JSON. Terraform's AWS provider comes from the local
-//! filesystem mirror (found the way tests/deploy/run.sh finds it, or given in DDNS_TF_MIRROR).
+//! filesystem mirror: the folder DDNS_TF_MIRROR names (test.sh looks for it once and sets it;
+//! empty means none), or, when that is unset, found here the way tests/support/python-tools.sh
+//! finds it.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -15,6 +17,8 @@ pub struct Module {
     rc: PathBuf,
     /// moto's endpoint and credentials.
     env: Vec<(String, String)>,
+    /// Where the provider comes from, said when terraform fails.
+    providers: String,
 }
 
 /// The folder that holds registry.terraform.io, if this machine has a provider mirror: looked
@@ -26,7 +30,7 @@ fn mirror() -> Option<&'static Path> {
 
 fn find_mirror() -> Option<PathBuf> {
     if let Some(m) = std::env::var_os("DDNS_TF_MIRROR") {
-        return Some(PathBuf::from(m));
+        return (!m.is_empty()).then(|| PathBuf::from(m));
     }
     let out = Command::new("find")
         .args([
@@ -70,7 +74,11 @@ impl Module {
             None => String::new(),
         };
         std::fs::write(&rc, format!("{provider}disable_checkpoint = true\n")).unwrap();
-        let module = Self { dir, rc, env: moto.env() };
+        let providers = match mirror() {
+            Some(m) => format!("the mirror {}", m.display()),
+            None => "the registry: no mirror in DDNS_TF_MIRROR or found with find / -xdev".to_string(),
+        };
+        let module = Self { dir, rc, env: moto.env(), providers };
         module.terraform(&["init", "-input=false", "-backend=false"]);
         module
     }
@@ -84,9 +92,14 @@ impl Module {
             .env("CHECKPOINT_DISABLE", "1")
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .output()
-            .expect("terraform must be installed (1.11 or later)");
+            .expect("terraform must be installed (1.11 or later), under ./test.sh --rust-only too");
         let text = String::from_utf8_lossy(&out.stdout).to_string();
-        assert!(out.status.success(), "terraform {args:?} failed:\n{text}\n{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "terraform {args:?} failed (providers from {}):\n{text}\n{}",
+            self.providers,
+            String::from_utf8_lossy(&out.stderr)
+        );
         text
     }
 
