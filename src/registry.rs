@@ -833,4 +833,114 @@ mod tests {
         let settled = theirs.settle(vec![candidate(a, true, 1), candidate(b, true, 2)]);
         assert_eq!(settled.records.len(), 2, "another owner's name: every candidate goes on to be refused by the plan");
     }
+
+    /// A tagged claimant for the verdict's hand-over rows: its state's claim and its want.
+    fn claimant(i: &str, want: crate::desired::Want, claims: bool, running: bool, launched: i64) -> Desired {
+        use crate::desired::Claimant;
+        Desired {
+            zone: zone(),
+            name: name("web.example.com"),
+            rtype: RecordType::A,
+            instance: id(i),
+            members: Vec::new(),
+            want,
+            discovered: Some(Claimant { claims, launched: Some(launched), running }),
+        }
+    }
+
+    #[test]
+    fn a_hand_over_never_keeps_a_released_address_and_an_addressless_holder_yields() {
+        use crate::desired::Want;
+        let addr = || Want::Address { values: vec!["3.1.2.4".into()], ttl: 60 };
+        let leave = || Want::Leave { reason: "instance is stopped".into() };
+        let absent = || Want::Absent { reason: "instance is terminated".into() };
+        let (a, b) = ("i-0000000a", "i-0000000b");
+        // (label, candidates (id, want, claims, running, launched), holder, what its want becomes)
+        type Case<'a> = (&'a str, Vec<(&'a str, Want, bool, bool, i64)>, &'a str, &'a str);
+        let cases: Vec<Case> = vec![
+            (
+                "the incumbent terminated, the successor stopped under keep: the record goes",
+                vec![(a, absent(), false, false, 10), (b, leave(), true, false, 20)],
+                b,
+                "absent",
+            ),
+            (
+                "the incumbent terminated, the successor pending: the record goes",
+                vec![(a, absent(), false, false, 10), (b, leave(), true, false, 20)],
+                b,
+                "absent",
+            ),
+            (
+                "the incumbent stopped under keep keeps its own record",
+                vec![(a, leave(), true, false, 10), (b, addr(), true, true, 20)],
+                a,
+                "leave",
+            ),
+            (
+                "a running incumbent with no address yields to one with an address",
+                vec![(a, absent(), true, true, 10), (b, addr(), true, true, 20)],
+                b,
+                "address",
+            ),
+            (
+                "a running incumbent with no address keeps it when no one has one",
+                vec![(a, absent(), true, true, 10), (b, leave(), true, false, 20)],
+                a,
+                "absent",
+            ),
+        ];
+        for (label, candidates, holder, want) in cases {
+            let r = registry(vec![marker("web.example.com", "me", a)]);
+            let rows = candidates.into_iter().map(|(i, w, claims, running, at)| claimant(i, w, claims, running, at));
+            let settled = r.settle(rows.collect());
+            assert_eq!(settled.records.len(), 1, "{label}: {settled:?}");
+            let d = &settled.records[0];
+            assert_eq!(d.instance.as_str(), holder, "{label}");
+            let became = match d.want {
+                Want::Address { .. } => "address",
+                Want::Absent { .. } => "absent",
+                _ => "leave",
+            };
+            assert_eq!(became, want, "{label}: {d:?}");
+        }
+        // A free name: one with an address before one without, whatever started first.
+        let r = registry(vec![]);
+        let settled = r.settle(vec![claimant(a, leave(), true, false, 10), claimant(b, addr(), true, true, 20)]);
+        assert_eq!(settled.records[0].instance.as_str(), b, "{settled:?}");
+    }
+
+    #[test]
+    fn beside_a_group_an_instance_that_claims_nothing_is_no_rival() {
+        use crate::desired::{Claimant, Want};
+        let group = Desired {
+            discovered: Some(Claimant { claims: true, launched: None, running: true }),
+            members: vec![id("i-0000000b")],
+            ..claimant("i-0000000b", Want::Address { values: vec!["3.1.2.5".into()], ttl: 60 }, true, true, 1)
+        };
+        let group = Desired { instance: InstanceId::group(), ..group };
+        let old = claimant("i-0000000a", Want::Absent { reason: "instance is terminated".into() }, false, false, 1);
+        let r = registry(vec![marker("web.example.com", "me", "i-0000000a")]);
+        let settled = r.settle(vec![old.clone(), group.clone()]);
+        assert!(settled.refusals.is_empty(), "{settled:?}");
+        assert_eq!(settled.records, vec![group.clone()], "the group takes the name over");
+        // An instance that still claims it is a clash, refused and left as it is.
+        let running = claimant("i-0000000a", Want::Address { values: vec!["3.1.2.4".into()], ttl: 60 }, true, true, 1);
+        let settled = r.settle(vec![running, group]);
+        assert_eq!(settled.refusals.len(), 1, "{settled:?}");
+        assert!(settled.records.iter().all(|d| matches!(d.want, Want::Leave { .. })));
+    }
+
+    #[test]
+    fn with_both_kinds_of_tag_an_event_looks_at_every_tagged_instance() {
+        use crate::desired::Want;
+        let r = registry(vec![]);
+        let rows = [claimant("i-0000000a", Want::Address { values: vec!["3.1.2.4".into()], ttl: 60 }, true, true, 1)];
+        let described = |_: &InstanceId| true;
+        let one_kind = r.look_around(&rows, &Orphans::Of(vec![id("i-0000000a")]), false, true, false, described);
+        let both = r.look_around(&rows, &Orphans::Of(vec![id("i-0000000a")]), false, true, true, described);
+        assert!(!one_kind.tagged, "{one_kind:?}");
+        assert!(both.tagged, "{both:?}");
+        let sweep = r.look_around(&rows, &Orphans::All, true, true, true, described);
+        assert!(sweep.is_empty(), "a sweep described them all already: {sweep:?}");
+    }
 }
