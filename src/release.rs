@@ -15,8 +15,9 @@ use crate::report::Reconciled;
 use crate::route53::{apply, read};
 use crate::ssm;
 
-/// Time kept back from the deadline for the second look of a settling release: one read of the
-/// zones and the deletes it finds.
+/// The least time kept back from the deadline for the second look of a settling release: one
+/// read of the zones and the deletes it finds. A first pass that took longer (large zones read at
+/// Route53's pace) keeps back as long as it took, since the second look reads the same zones.
 const LOOK_AGAIN: Duration = Duration::from_secs(3);
 
 /// Releases what this owner holds. A settling release (Terraform's destroy, once the rules'
@@ -24,6 +25,7 @@ const LOOK_AGAIN: Duration = Duration::from_secs(3);
 /// is as long as any invocation of the function may run, and releases again: an invocation that
 /// was already running when the triggers went and wrote after the first pass is cleaned up too.
 pub async fn release(app: &App, budget: &Budget, dry_run: bool, settle: bool) -> Reconciled {
+    let started = tokio::time::Instant::now();
     let first = pass(app, budget, dry_run).await;
     if dry_run {
         return first;
@@ -31,7 +33,7 @@ pub async fn release(app: &App, budget: &Budget, dry_run: bool, settle: bool) ->
     if !settle {
         return finish(app, first).await;
     }
-    let wait = budget.remaining().saturating_sub(LOOK_AGAIN);
+    let wait = budget.remaining().saturating_sub(LOOK_AGAIN.max(started.elapsed()));
     info!(wait_s = wait.as_secs(), "released; waiting out invocations still running, then looking again");
     tokio::time::sleep(wait).await;
     let second = pass(app, budget, false).await;
