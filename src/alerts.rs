@@ -48,8 +48,7 @@ pub async fn alert(
         }
     }
     let alert = Alert::of(&answer, &step.alerting, trigger, account, app.env.region.clone(), app.env.function.clone())
-        // Under DDNS_ALERT_ON=problems, records that merely changed alert nobody.
-        .filter(|a| app.config.alert_on == AlertOn::All || a.event != AlertKind::Changed);
+        .filter(|a| worth_sending(app.config.alert_on, a));
     let delivered = match (&app.notifier, alert) {
         (Some(notifier), Some(alert)) => {
             let delivery = notifier.send(&alert, budget).await;
@@ -65,6 +64,13 @@ pub async fn alert(
     answer.gauges.incidents_open = kept.open();
     answer.gauges.store_failures = store_failures + keep(app, kept, budget).await;
     answer
+}
+
+/// Under DDNS_ALERT_ON=problems, records that merely changed alert nobody; a change that came
+/// with a problem's recovery (a refused delete that went through at last, say) still says the
+/// recovery, or the incident would close unsaid.
+fn worth_sending(alert_on: AlertOn, alert: &Alert) -> bool {
+    alert_on == AlertOn::All || alert.event != AlertKind::Changed || !alert.recovered.is_empty()
 }
 
 fn lock(app: &App) -> std::sync::MutexGuard<'_, IncidentState> {
@@ -115,4 +121,29 @@ async fn keep(app: &App, kept: Incidents, budget: &Budget) -> usize {
         warn!(error = %error, "the open incidents could not be kept; alerting goes on from memory");
     }
     1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn under_problems_only_a_change_alerts_nobody_unless_it_carries_a_recovery() {
+        let alert = |event, recovered: &[&str]| Alert {
+            recovered: recovered.iter().map(|r| r.to_string()).collect(),
+            event,
+            ..Alert::test(None, None, None)
+        };
+        // (alert on, the alert, sent)
+        let cases = [
+            (AlertOn::All, alert(AlertKind::Changed, &[]), true),
+            (AlertOn::Problems, alert(AlertKind::Changed, &[]), false),
+            (AlertOn::Problems, alert(AlertKind::Changed, &["Route53Guardrail app.example.com A"]), true),
+            (AlertOn::Problems, alert(AlertKind::Failed, &[]), true),
+            (AlertOn::Problems, alert(AlertKind::Recovered, &["x"]), true),
+        ];
+        for (on, a, sent) in cases {
+            assert_eq!(worth_sending(on, &a), sent, "{on:?} {:?} {:?}", a.event, a.recovered);
+        }
+    }
 }

@@ -18,6 +18,7 @@ use crate::instance::Instances;
 use crate::names::{InstanceId, Place, RecordName, ZoneId};
 use crate::notify::Alert;
 use crate::plan::{self, Rules};
+use crate::records::Outcome;
 use crate::registry::Registry;
 use crate::report::{self, Answer, Reconciled};
 use crate::route53::{apply, read};
@@ -283,8 +284,11 @@ async fn converge(
     let second = retry::again(app, budget, trigger, scope, &candidates, &rules, &comment, written.outcomes).await;
     app.wrote(&second.outcomes);
     failures.extend(second.failures);
-    // The clean-up of names nothing configures any more is done only once it all went through.
-    let complete = !cut && seen_all && second.outcomes.iter().all(|o| o.result.is_ok());
+    // The clean-up of names nothing configures any more is done only once it all went through;
+    // a change a guardrail refuses is a standing problem, tried again by name on every sweep, and
+    // no reason to read the zones whole again.
+    let went = |o: &Outcome| o.result.as_ref().err().is_none_or(|f| f.kind == FailureKind::Route53Guardrail);
+    let complete = !cut && seen_all && second.outcomes.iter().all(went);
     if scope.full && complete && scope.whole_zones.iter().all(|z| read.readable.contains(z)) {
         app.swept();
     }
