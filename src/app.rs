@@ -10,7 +10,7 @@ use tracing::warn;
 
 use crate::clients::Clients;
 use crate::config::Config;
-use crate::failure::{Failure, FailureKind};
+use crate::failure::Failure;
 use crate::incidents::{Incidents, Timing};
 use crate::names::{RecordName, Zone, ZoneId};
 use crate::notify::Notifier;
@@ -170,16 +170,13 @@ impl App {
                     self.unread.lock().expect("not poisoned").retain(|z| *z != id);
                     self.zones.lock().expect("not poisoned").push(zone);
                 }
-                Err(why) => failures.push(
-                    Failure::new(
-                        FailureKind::Route53Error,
-                        format!("zone {id}"),
-                        format!(
-                            "the hosted zone's type could not be read ({why}); its records are left as they are this invocation, and it is asked again on the next"
-                        ),
-                    )
-                    .in_zone(&id),
-                ),
+                Err(why) => failures.push(Failure {
+                    message: format!(
+                        "the hosted zone's type could not be read ({}); its records are left as they are this invocation, and it is asked again on the next",
+                        why.message
+                    ),
+                    ..why
+                }),
             }
         }
         failures
@@ -287,15 +284,20 @@ async fn owner_id(config: &Config, clients: &Clients, env: &Environment) -> Resu
 /// readable: tags are placed by its domain. A mapping's zone that cannot be read is said once
 /// and asked again by each invocation until it can be read; meanwhile its records are left as
 /// they are, never written with a guessed type.
-fn zone_types(config: &Config, zones: Vec<(ZoneId, Result<Zone, String>)>) -> Result<(Vec<Zone>, Vec<ZoneId>), String> {
+fn zone_types(
+    config: &Config,
+    zones: Vec<(ZoneId, Result<Zone, Failure>)>,
+) -> Result<(Vec<Zone>, Vec<ZoneId>), String> {
     let allowed = |z: &ZoneId| config.discovery.as_ref().is_some_and(|d| d.zones.contains(z));
     let (mut out, mut unread) = (Vec::new(), Vec::new());
     for (id, zone) in zones {
         match zone {
             Ok(zone) => out.push(zone),
-            Err(why) if allowed(&id) => return Err(format!("DDNS_ZONES: hosted zone {id} could not be read ({why})")),
+            Err(why) if allowed(&id) => {
+                return Err(format!("DDNS_ZONES: hosted zone {id} could not be read ({})", why.message));
+            }
             Err(why) => {
-                warn!(zone = %id, why = %why, "a mapping's zone could not be read at start-up; its records wait until its type is known");
+                warn!(zone = %id, why = %why.message, "a mapping's zone could not be read at start-up; its records wait until its type is known");
                 unread.push(id);
             }
         }

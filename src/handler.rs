@@ -187,7 +187,9 @@ async fn reconcile(app: &App, trigger: &Trigger, place: &Place, budget: &Budget)
             Ok(found) => (scope::as_it_will_be(trigger, found.instances), found.blind),
             Err(f) => return Reconciled::failed(vec![f]),
         };
-    let wanted = desired::wanted(config, &scope.mappings, &instances, &zones);
+    let mut wanted = desired::wanted(config, &scope.mappings, &instances, &zones);
+    // A zone whose type is not known is neither read nor written: its problem is said once above.
+    wanted.records.retain(|d| zones.iter().any(|z| z.id == d.zone));
     for r in wanted.outside.iter().filter(|r| app.first_time(&format!("outside {}", r.name))) {
         warn!(instance = %r.instance, name = %r.name, "tagged name outside every allowed zone; left to the deployment that serves it");
     }
@@ -225,7 +227,9 @@ async fn converge(
     let known = if scope.full { app.known_names() } else { Vec::new() };
     let names: Vec<(&ZoneId, &RecordName)> =
         wanted.records.iter().map(|d| (&d.zone, &d.name)).chain(known.iter().map(|(z, n)| (z, n))).collect();
-    let readings = read::readings(&scope.whole_zones, names.iter().copied());
+    let typed: Vec<ZoneId> = app.zones().into_iter().map(|z| z.id).collect();
+    let whole_zones: Vec<ZoneId> = scope.whole_zones.iter().filter(|z| typed.contains(z)).cloned().collect();
+    let readings = read::readings(&whole_zones, names.iter().copied());
     let read = read::current(&app.clients, budget, &readings, &*app.env.progress).await;
     let coverage = coverage(app, scope.full, read.readable.clone(), |z| readings.contains_key(z));
     let registry = Registry::read(&read.current, &app.owner);
@@ -246,8 +250,7 @@ async fn converge(
     }
     // A zone that could not be read is never written.
     // Nor is a zone whose type is not known yet.
-    let known: Vec<ZoneId> = app.zones().into_iter().map(|z| z.id).collect();
-    let writable: Vec<ZoneId> = read.readable.iter().filter(|z| known.contains(z)).cloned().collect();
+    let writable: Vec<ZoneId> = read.readable.iter().filter(|z| typed.contains(z)).cloned().collect();
     let candidates = wanted.in_zones(&writable);
     // Names under the earlier default owner id are released only where their instance is seen gone.
     let gone: HashSet<InstanceId> = instances.values().filter(|i| i.state.is_gone()).map(|i| i.id.clone()).collect();

@@ -127,8 +127,10 @@ async fn an_answer_with_a_problem_or_an_unknown_instance_never_reads_in_sync() {
     let unknown = "i-0123456789abcdef0";
     let typo = records_var(&[(unknown, &zone, "typo.example.com", &["A"])]);
     let plan = cli(&moto, &[("DDNS_RECORDS", typo.as_str()), ("DDNS_OWNER_ID", "operator")], &["plan"], None);
-    let out = stdout(&plan);
-    assert!(!out.contains("In sync") && out.contains(unknown) && out.contains("does not know"), "{out}");
+    let (out, err) = (stdout(&plan), stderr(&plan));
+    assert!(!out.contains("In sync") && out.contains("Not in sync: 1 problem(s)"), "{out}");
+    assert!(err.contains(unknown) && err.contains("does not know"), "the problem names the instance: {err}");
+    assert_eq!(plan.status.code(), Some(1), "a problem needs a person: {err}");
 
     let missing = records_var(&[(&id, "ZNOSUCHZONE", "app.example.com", &["A"])]);
     let plan = cli(&moto, &[("DDNS_RECORDS", missing.as_str()), ("DDNS_OWNER_ID", "operator")], &["plan"], None);

@@ -13,7 +13,7 @@ use aws_sdk_route53::types::ResourceRecordSet;
 
 use crate::budget::Budget;
 use crate::clients::Clients;
-use crate::failure::Failure;
+use crate::failure::{Failure, FailureKind};
 use crate::names::{RecordName, Zone, ZoneId, listing_cmp_all};
 use crate::progress::Progress;
 use crate::records::{Current, Existing, SetType};
@@ -172,16 +172,13 @@ async fn zone_sets(
 
 /// Learns each zone's domain and type (public or private), once at start-up: one GetHostedZone a
 /// zone. Each failure is the reason in a few words.
-pub async fn zones(clients: &Clients, zones: &[ZoneId]) -> Vec<(ZoneId, Result<Zone, String>)> {
+pub async fn zones(clients: &Clients, zones: &[ZoneId]) -> Vec<(ZoneId, Result<Zone, Failure>)> {
     let mut out = Vec::new();
     for zone in zones {
         let learned = match clients.paced().await.get_hosted_zone().id(zone.as_str()).send().await {
-            Err(e) => Err(match e.as_service_error() {
-                Some(service) => service.to_string(),
-                None => crate::failure::root_cause(&e),
-            }),
+            Err(e) => Err(Failure::from_route53(&e).at(zone.as_str()).in_zone(zone)),
             Ok(got) => got.hosted_zone().map_or_else(
-                || Err("not found".to_string()),
+                || Err(Failure::new(FailureKind::NoSuchZone, zone.as_str(), "not found").in_zone(zone)),
                 |hosted| {
                     let private = hosted.config().is_some_and(|c| c.private_zone());
                     Ok(Zone { id: zone.clone(), name: RecordName::from_route53(hosted.name()), private })
