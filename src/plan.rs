@@ -152,11 +152,16 @@ fn plan_name(group: &[&Desired], current: &Current, registry: &Registry) -> Plan
         let there = |t: &RecordType| at_name.iter().any(|e| e.is(*t) && e.special.is_none());
         listed.iter().filter(|t| there(t) && !deleted.contains(t)).copied().collect()
     };
+    // A marker only narrowed keeps naming the instance it names.
+    let mut holder = instance.clone();
     let want = match kept_ttl {
         Some(ttl) if held => MarkerWant::Present { ttl, types },
         _ if !deleted.is_empty() && claim.is_ours() => match left_of_ours() {
             left if left.is_empty() => MarkerWant::Absent,
-            left => MarkerWant::Present { ttl: kept_ttl.unwrap_or_default(), types: left },
+            left => {
+                holder = registry.incumbent(zone, name).and_then(InstanceId::holder).unwrap_or(holder);
+                MarkerWant::Present { ttl: kept_ttl.unwrap_or_default(), types: left }
+            }
         },
         Some(_) => MarkerWant::Keep,
         None if group.iter().any(|d| left(&d)) => MarkerWant::Keep,
@@ -165,7 +170,7 @@ fn plan_name(group: &[&Desired], current: &Current, registry: &Registry) -> Plan
     // A marker that goes together with clean-ups goes after them, as they do.
     let cleanup = want == MarkerWant::Absent && out.changes.iter().any(|c| c.origin == Origin::Cleanup);
     let marker_origin = if cleanup { Origin::Cleanup } else { origin };
-    out.changes.extend(registry.marker_change(zone, name, instance, want, marker_origin));
+    out.changes.extend(registry.marker_change(zone, name, &holder, want, marker_origin));
     out
 }
 
@@ -598,6 +603,27 @@ mod tests {
             assert_eq!(p.unchanged, unchanged, "{label}: unchanged");
             assert_eq!(p.conflicts.len(), conflicts, "{label}: conflicts");
         }
+    }
+
+    #[test]
+    fn a_marker_only_narrowed_keeps_naming_its_instance() {
+        // The mapping's id is mistyped and AAAA dropped from its types: the AAAA of ours goes,
+        // the A is left, and the marker lists A alone, still naming the instance it names.
+        let p = plan(
+            &[row("app.example.com", RecordType::A, Want::Unknown { reason: "not known".into() }, None)],
+            &current(vec![
+                existing("app.example.com.", "A", 60, &["3.1.2.4"]),
+                existing("app.example.com.", "AAAA", 60, &["2600::1"]),
+                marker_of("app.example.com", "me", "i-87654321", "A+AAAA"),
+            ]),
+            &rules(),
+        );
+        assert_eq!(actions(&p), [("app.example.com AAAA".to_string(), Action::Delete)]);
+        let marker = p.changes.iter().find(|c| c.is_marker()).expect("the marker narrowed");
+        assert_eq!(
+            marker.new.as_ref().unwrap().values,
+            [format!("\"{HERITAGE},owner=me,instance=i-87654321,types=A\"")]
+        );
     }
 
     #[test]
