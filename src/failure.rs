@@ -180,13 +180,17 @@ where
 }
 
 /// Whether a request never went out for want of credentials: no retry helps, a person must
-/// give them.
+/// give them. A provider that asked STS and was answered with an error (a target's role that
+/// refuses or throttles AssumeRole) is not that: the run fails, and is retried.
 pub fn lacks_credentials<E, R>(err: &SdkError<E, R>) -> bool
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug + 'static,
 {
-    !matches!(err, SdkError::ServiceError(_) | SdkError::ResponseError(_)) && causes(err).contains("credentials")
+    let chain = causes(err);
+    !matches!(err, SdkError::ServiceError(_) | SdkError::ResponseError(_))
+        && chain.contains("credentials")
+        && !chain.contains("service error")
 }
 
 /// Every cause in an error's chain, outermost first, joined on one line; a cause whose text the

@@ -31,6 +31,30 @@ pub fn tool(var: &str, name: &str) -> PathBuf {
     if venv.exists() { venv } else { name.into() }
 }
 
+/// The Python that has moto: `$PYTHON` when set (./test.sh sets it), else the repo's .venv/
+/// when moto is installed there (the deployment checks make a .venv/ for their own tools, which
+/// may not hold moto), else `python3` on PATH.
+fn moto_python() -> PathBuf {
+    static FOUND: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    FOUND
+        .get_or_init(|| {
+            if let Some(p) = std::env::var_os("PYTHON") {
+                return p.into();
+            }
+            let venv = repo_root().join(".venv/bin/python3");
+            let has_moto = |python: &PathBuf| {
+                Command::new(python)
+                    .args(["-c", "import moto.server"])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success())
+            };
+            if venv.exists() && has_moto(&venv) { venv } else { "python3".into() }
+        })
+        .clone()
+}
+
 /// moto in server mode, on its own port, for one test.
 pub struct Moto {
     pub port: u16,
@@ -40,7 +64,7 @@ pub struct Moto {
 impl Moto {
     /// moto with Route53's rule for CREATE (tests/support/moto_route53.py), as every test wants.
     pub fn start() -> Self {
-        let mut cmd = Command::new(tool("PYTHON", "python3"));
+        let mut cmd = Command::new(moto_python());
         cmd.arg(repo_root().join("tests/support/moto_route53.py"));
         Self::spawn(cmd)
     }
