@@ -16,8 +16,10 @@
 //!   addresses, a public zone's public ones;
 //! - `two_sweeps_converge_to_a_sweep_from_scratch`: once events stop, a second sweep changes
 //!   nothing, and the records of ours are those one sweep from scratch makes (but at names two
-//!   instances claim, where the incumbent rule makes history matter, and names a stopped instance
-//!   keeps under `keep`).
+//!   instances claim, where the incumbent rule makes history matter, names a stopped instance
+//!   keeps under `keep`, and names where a user's address record stands: a name held before that
+//!   type was asked for stays held, which a sweep from scratch, finding the name not free, never
+//!   takes).
 
 mod support;
 
@@ -31,7 +33,7 @@ use dynamic_dns_updater::app::App;
 use dynamic_dns_updater::clients::Clients;
 use dynamic_dns_updater::handler::{self, Invocation};
 use proptest::prelude::*;
-use proptest::test_runner::Config as Cases;
+use proptest::test_runner::{Config as Cases, RngSeed};
 use serde_json::{Value, json};
 
 use support::sim::ec2::{Instance, State};
@@ -705,7 +707,16 @@ impl<'a> Run<'a> {
             let singles = here.iter().filter(|c| !c.group).count();
             let keeps_stopped = self.setup.keep
                 && here.iter().any(|c| instances.iter().any(|i| i.id == c.instance && i.state == State::Stopped));
-            singles > 1 || (singles == 1 && here.len() > 1) || keeps_stopped
+            // A user's address record at the name: from scratch a tag never takes that free name,
+            // but a name held before its type was asked for stays held, with the user's type left
+            // alone beside it (the incumbent rule again).
+            // (A mapping adopts what it finds, so its names are held to the rule.)
+            let mapped = [MAPPED, STATIC].contains(&name.trim_end_matches('.'));
+            let users_address = !mapped
+                && Setup::zones().iter().any(|z| {
+                    z.id == zone && ["A", "AAAA"].iter().any(|t| z.get(name.trim_end_matches('.'), t).is_some())
+                });
+            singles > 1 || (singles == 1 && here.len() > 1) || keeps_stopped || users_address
         };
         let (got, want) = (ours(&second, owner), ours(&scratch, owner));
         for key in got.keys().chain(want.keys()) {
@@ -782,10 +793,16 @@ fn run(setup: &Setup, steps: &[Step], check: Invariant) -> Result<(), TestCaseEr
 }
 
 fn cases() -> Cases {
-    // PROPTEST_CASES, when set, gives another number of cases (proptest's own variable).
+    // PROPTEST_CASES, when set, gives another number of cases (proptest's own variable), and
+    // PROPTEST_RNG_SEED another seed; by default every run draws the same cases, so the suite
+    // answers alike on every run (a new seed is how to look further).
     let cases = std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(CASES);
-    Cases { cases, max_shrink_iters: 2_000, ..Cases::default() }
+    let seed = std::env::var("PROPTEST_RNG_SEED").ok().and_then(|n| n.parse().ok()).unwrap_or(SEED);
+    Cases { cases, max_shrink_iters: 2_000, rng_seed: RngSeed::Fixed(seed), ..Cases::default() }
 }
+
+/// The seed the default run draws its cases from.
+const SEED: u64 = 20_261_208;
 
 proptest! {
     #![proptest_config(cases())]
