@@ -453,9 +453,11 @@ EOF
   "$PY" "$CHECKS" make-function --name ddns-taken --zip "$DEPLOY_ZIP"
   mkdir -p "$WORK/nocli"
   local bin
-  for bin in terraform python3 unzip od tr wc awk sed grep cat mktemp rm mv cp dirname basename find head tail env sh bash; do
+  for bin in terraform unzip od tr wc awk sed grep cat mktemp rm mv cp dirname basename find head tail env sh bash; do
     ln -sf "$(command -v "$bin")" "$WORK/nocli/$bin"
   done
+  # The interpreter itself, not a version manager's shim (pyenv's needs more of PATH than this).
+  ln -sf "$(python3 -c 'import sys; print(sys.executable)')" "$WORK/nocli/python3"
   expect_fail "deploy.sh stops with the import commands, found through Terraform itself" \
     "import -var zip_path=" env PATH="$WORK/nocli" "$copy/deploy.sh" --zip "$DEPLOY_ZIP" --instance-id "$IID" --zone-id "$ZID" \
     --record app.example.com --name ddns-taken --yes
