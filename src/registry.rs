@@ -853,6 +853,7 @@ mod tests {
         use crate::desired::Want;
         let addr = || Want::Address { values: vec!["3.1.2.4".into()], ttl: 60 };
         let leave = || Want::Leave { reason: "instance is stopped".into() };
+        let starting = || Want::Leave { reason: "instance is starting".into() };
         let absent = || Want::Absent { reason: "instance is terminated".into() };
         let (a, b) = ("i-0000000a", "i-0000000b");
         // (label, candidates (id, want, claims, running, launched), holder, what its want becomes)
@@ -866,7 +867,7 @@ mod tests {
             ),
             (
                 "the incumbent terminated, the successor pending: the record goes",
-                vec![(a, absent(), false, false, 10), (b, leave(), true, false, 20)],
+                vec![(a, absent(), false, false, 10), (b, starting(), true, false, 20)],
                 b,
                 "absent",
             ),
